@@ -1,0 +1,51 @@
+"""Import TensorFlow without its start-up log lines.
+
+TensorFlow's C++ runtime prints lines such as "Could not find cuda drivers"
+and "oneDNN custom operations are on" while it is being imported. Most are
+silenced by ``TF_CPP_MIN_LOG_LEVEL``, but a few are written by absl *before*
+that variable is read, straight to file descriptor 2. The only way to keep
+them out of a learner's terminal is to point descriptor 2 at ``/dev/null``
+for the duration of the import.
+
+Set ``TF_CPP_MIN_LOG_LEVEL=0`` yourself to see every line again.
+"""
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send everything written to file descriptor 2 to /dev/null."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor 2 (some IDEs, notebooks)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow (and so Keras) with its start-up noise hidden.
+
+    A real import error still surfaces: Python raises it after descriptor 2
+    is restored.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
+        import tensorflow  # noqa: F401  (the user asked for every log line)
+
+        return
+    with _stderr_silenced():
+        import tensorflow  # noqa: F401

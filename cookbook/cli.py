@@ -1,0 +1,103 @@
+"""The ``cookbook`` command: list, run one recipe, or take the whole tour.
+
+::
+
+    python -m cookbook list                      # the curriculum
+    python -m cookbook run 3 --quick             # one recipe, with its own flags
+    python -m cookbook tour [--quick] [--out DIR]  # every recipe, in order
+
+Errors the user can fix end with one line on stderr and exit status 2.
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import pandas as pd
+
+from cookbook import curriculum
+from cookbook.errors import CookbookError
+from cookbook.recipe import DEFAULT_OUT, print_table, to_markdown
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="cookbook",
+        description="Loss functions and optimizers in Keras 3, as runnable lessons.")
+    parser.add_argument("--recipes", metavar="DIR", default=None,
+                        help=f"recipes folder (default: the checkout's recipes/, or ${curriculum.ENV_VAR})")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="print the curriculum: number, recipe, what it teaches")
+    run = commands.add_parser("run", help="run one recipe; flags after the name go to the recipe",
+                              epilog="example: python -m cookbook run 01 --quick --out results")
+    run.add_argument("recipe", metavar="NAME_OR_NUMBER", help="e.g. 3, 03, or 03_wrong_setups")
+    tour = commands.add_parser("tour", help="run every recipe in order and summarise")
+    tour.add_argument("--quick", action="store_true", help="each recipe's quick mode (about a minute in all)")
+    tour.add_argument("--out", type=pathlib.Path, default=pathlib.Path(DEFAULT_OUT),
+                      help=f"folder for every table and figure (default: {DEFAULT_OUT})")
+    tour.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``cookbook`` and ``python -m cookbook``; returns the exit status."""
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        recipes = curriculum.list_recipes(args.recipes)
+        if args.command == "list":
+            return _list(recipes)
+        if args.command == "run":
+            curriculum.run(curriculum.resolve(recipes, args.recipe), rest)
+            return 0
+        return _tour(recipes, args)
+    except CookbookError as exc:
+        print(f"cookbook: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _list(recipes):
+    width = max(len(r.name) for r in recipes)
+    for r in recipes:
+        print(f"{r.name:<{width}}  {r.title}")
+    print(f"\nRun one: python -m cookbook run {recipes[0].number:02d} --quick    All: python -m cookbook tour")
+    return 0
+
+
+def _tour(recipes, args):
+    if args.out.exists() and not args.out.is_dir():
+        raise CookbookError(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    mode = "quick" if args.quick else "full"
+    print(f"Tour of {len(recipes)} recipes ({mode}); tables, figures and logs go to {args.out}/")
+    rows = []
+    started = time.perf_counter()
+    for i, recipe in enumerate(recipes, 1):
+        print(f"[{i}/{len(recipes)}] {recipe.name} ...", end=" ", flush=True)
+        argv = ["--out", str(args.out), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+        tick = time.perf_counter()
+        log_path = args.out / f"{recipe.name}.log"
+        status = "ok"
+        try:
+            with open(log_path, "w", encoding="utf-8") as log:
+                curriculum.run(recipe, argv, log=log)
+        except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
+            status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        seconds = time.perf_counter() - tick
+        print(f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
+              flush=True)
+        rows.append({"#": f"{recipe.number:02d}", "recipe": recipe.name, "seconds": round(seconds, 1),
+                     "tables": len(list(args.out.glob(f"{recipe.name}*.csv"))),
+                     "figures": len(list(args.out.glob(f"{recipe.name}*.png"))), "status": status})
+    summary = pd.DataFrame(rows)
+    print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
+    summary.to_csv(args.out / "tour_summary.csv", index=False)
+    (args.out / "tour_summary.md").write_text(to_markdown(summary) + "\n", encoding="utf-8")
+    failed = (summary["status"] != "ok").sum()
+    if failed:
+        print(f"cookbook: error: {failed} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,120 @@
+"""Find the recipe scripts, read their titles, and run them in-process.
+
+The recipes are plain scripts in the checkout's ``recipes/`` folder, not
+part of the installed package, so a learner can open, edit and copy them.
+With an editable install (``pip install -e .``) that folder sits next to
+the ``cookbook`` package; ``COOKBOOK_RECIPES`` or ``--recipes`` point
+elsewhere.
+"""
+
+import ast
+import contextlib
+import dataclasses
+import importlib.util
+import os
+import pathlib
+import re
+import sys
+
+import keras
+
+from cookbook.errors import CookbookError
+
+RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
+ENV_VAR = "COOKBOOK_RECIPES"
+
+
+class RecipeNotFound(CookbookError):
+    """No recipes folder, or no recipe matching a name or number."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """One lesson: ``recipes/NN_topic.py``."""
+
+    number: int
+    name: str  # the file's stem, e.g. "01_regression_mse"
+    path: pathlib.Path
+    title: str  # first line of the header docstring
+
+
+def find_recipes_dir(explicit=None):
+    """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, or the checkout's."""
+    candidates = []
+    if explicit:
+        candidates.append(("--recipes", pathlib.Path(explicit)))
+    elif os.environ.get(ENV_VAR):
+        candidates.append((ENV_VAR, pathlib.Path(os.environ[ENV_VAR])))
+    else:
+        checkout = pathlib.Path(__file__).resolve().parent.parent
+        candidates.append(("the checkout", checkout / "recipes"))
+    source, folder = candidates[0]
+    if folder.is_dir() and any(RECIPE_FILE.match(p.name) for p in folder.iterdir()):
+        return folder
+    raise RecipeNotFound(
+        f"no recipes found in {folder} (from {source}); install the cookbook from its checkout with "
+        f"`python -m pip install -e .`, or point {ENV_VAR}=DIR or --recipes DIR at the recipes folder"
+    )
+
+
+def list_recipes(folder=None):
+    """Every recipe in curriculum order, titles read without importing them."""
+    folder = find_recipes_dir(folder)
+    recipes = []
+    for path in sorted(folder.iterdir()):
+        match = RECIPE_FILE.match(path.name)
+        if match:
+            recipes.append(Recipe(int(match.group(1)), path.stem, path, _title(path)))
+    return recipes
+
+
+def _title(path):
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    except (SyntaxError, UnicodeDecodeError):
+        return "(cannot be read: fix the file's syntax)"
+    return doc.strip().splitlines()[0] if doc else "(no header docstring)"
+
+
+def resolve(recipes, key):
+    """The recipe that ``key`` names: a number (``3``, ``03``), a file stem, or a unique part of one."""
+    key = key.removesuffix(".py")
+    if key.isdigit():
+        hits = [r for r in recipes if r.number == int(key)]
+    else:
+        hits = [r for r in recipes if r.name == key] or [r for r in recipes if key in r.name]
+    if len(hits) == 1:
+        return hits[0]
+    names = ", ".join(r.name for r in (hits or recipes))
+    problem = "matches several recipes" if hits else "matches no recipe"
+    raise RecipeNotFound(f"{key!r} {problem}; choose one of: {names}")
+
+
+def load(recipe):
+    """Import a recipe file as a module (its ``main`` is not run)."""
+    spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "main", None)):
+        raise RecipeNotFound(f"{recipe.path} has no main(argv) function; every recipe needs one")
+    return module
+
+
+def run(recipe, argv, log=None):
+    """Run ``recipe.main(argv)`` in this process and return its DataFrame.
+
+    With ``log`` (an open text file), the recipe's printed output goes there
+    instead of the terminal. Keras's global state (graph, dtype policy) is
+    reset afterwards so one recipe cannot change the next.
+    """
+    module = load(recipe)
+    redirect = (contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)) if log else ()
+    try:
+        with contextlib.ExitStack() as stack:
+            for context in redirect:
+                stack.enter_context(context)
+            return module.main(list(argv))
+    finally:
+        keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy("float32")
+        sys.modules.pop(f"cookbook_recipe_{recipe.name}", None)

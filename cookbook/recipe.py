@@ -1,0 +1,168 @@
+"""What every recipe shares: its flags, its data, and where its results go.
+
+A recipe is a script ``recipes/NN_topic.py`` with ``main(argv=None)`` that
+returns a ``pandas.DataFrame``. This module keeps the common parts out of
+the lessons so each one reads as the lesson itself::
+
+    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=200,
+                                         quick_epochs=10, dataset="diabetes")
+    args = cookbook.recipe.parse_args(parser, argv)
+    X, y = cookbook.recipe.load_data(args)          # bundled data or --csv
+    ...
+    cookbook.recipe.save_table(table, args)          # CSV + Markdown
+    cookbook.recipe.save_figure(fig, args, "loss")   # PNG
+
+Flags every recipe has: ``--quick`` (a few seconds, for tests), ``--seed``,
+``--out DIR``; ``--epochs`` where it trains; ``--csv PATH --target COLUMN``
+where it learns from a table. A bad flag or a bad CSV ends the script with
+one line on stderr and exit status 2, as argparse does for a bad flag.
+"""
+
+import argparse
+import os
+import pathlib
+
+import pandas as pd
+
+from cookbook.datasets import DATASETS, load_csv, load_dataset
+from cookbook.errors import CookbookError
+
+__all__ = [
+    "fail",
+    "load_data",
+    "make_parser",
+    "parse_args",
+    "print_table",
+    "save_figure",
+    "save_table",
+    "to_markdown",
+]
+
+DEFAULT_OUT = "cookbook-out"
+
+
+def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
+    """Build the recipe's argument parser with the shared flags.
+
+    Args:
+        doc: the recipe's module docstring; its first line becomes the
+            description shown by ``--help``.
+        file: the recipe's ``__file__``; its stem (``01_regression_mse``)
+            names the files the recipe writes.
+        epochs: default for ``--epochs``; ``None`` for recipes that do not
+            train with ``model.fit`` (no ``--epochs`` flag is added).
+        quick_epochs: epochs used under ``--quick`` unless ``--epochs`` is
+            given too. Defaults to ``epochs``.
+        dataset: name of the bundled dataset the recipe uses. Setting it
+            adds ``--csv PATH --target COLUMN`` for the user's own table.
+    """
+    title, _, rest = (doc or "").strip().partition("\n")
+    parser = argparse.ArgumentParser(
+        prog=pathlib.Path(file).name,
+        description=title,
+        epilog=rest.strip() or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(recipe=pathlib.Path(file).stem, dataset=dataset,
+                        _epochs_default=epochs, _quick_epochs=quick_epochs or epochs,
+                        _parser=parser)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny run that finishes in a few seconds (for tests and a first look)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path(DEFAULT_OUT),
+                        help=f"folder for tables (CSV, Markdown) and figures (PNG) (default: {DEFAULT_OUT})")
+    if epochs is not None:
+        parser.add_argument("--epochs", type=int, default=None,
+                            help=f"training epochs (default: {epochs}; {quick_epochs or epochs} with --quick)")
+    if dataset is not None:
+        info = DATASETS[dataset]
+        parser.add_argument("--csv", type=pathlib.Path, default=None,
+                            help=f"train on your own CSV file instead of the bundled {dataset} data")
+        parser.add_argument("--target", default=None,
+                            help=f"target column of --csv (the bundled data uses {info.target!r})")
+    return parser
+
+
+def parse_args(parser, argv=None):
+    """Parse ``argv`` and check the shared flags; exit 2 on a bad one."""
+    args = parser.parse_args(argv)
+    if hasattr(args, "epochs"):
+        if args.epochs is None:
+            args.epochs = args._quick_epochs if args.quick else args._epochs_default
+        elif args.epochs < 1:
+            parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    if getattr(args, "csv", None) is not None and not args.target:
+        parser.error("--csv needs --target COLUMN, the name of the column to predict")
+    if getattr(args, "target", None) and getattr(args, "csv", None) is None:
+        parser.error("--target goes with --csv PATH; without --csv the bundled data is used")
+    return args
+
+
+def fail(args, message):
+    """End the recipe with one line on stderr and exit status 2."""
+    args._parser.exit(2, f"{args._parser.prog}: error: {message}\n")
+
+
+def load_data(args):
+    """The recipe's ``(X, y)``: the user's ``--csv`` if given, else the bundled set.
+
+    A CSV the cookbook cannot use ends the script with one line naming the
+    problem and the fix (exit status 2), never a traceback.
+    """
+    try:
+        if getattr(args, "csv", None) is not None:
+            return load_csv(args.csv, args.target)
+        return load_dataset(args.dataset)
+    except CookbookError as exc:
+        fail(args, str(exc))
+
+
+def _out_path(args, name, suffix):
+    os.makedirs(args.out, exist_ok=True)
+    stem = args.recipe if not name else f"{args.recipe}_{name}"
+    return pathlib.Path(args.out) / f"{stem}{suffix}"
+
+
+def save_table(table, args, name=None):
+    """Write ``table`` as ``<out>/<recipe>[_name].csv`` and ``.md``; return both paths."""
+    csv_path = _out_path(args, name, ".csv")
+    md_path = csv_path.with_suffix(".md")
+    table.to_csv(csv_path, index=False)
+    md_path.write_text(to_markdown(table) + "\n", encoding="utf-8")
+    return csv_path, md_path
+
+
+def save_figure(fig, args, name):
+    """Write a ``matplotlib.figure.Figure`` as ``<out>/<recipe>_<name>.png``.
+
+    Recipes build figures with ``matplotlib.figure.Figure`` rather than
+    ``pyplot``: no GUI backend, no global state, nothing to close, and the
+    script never blocks on a window.
+    """
+    path = _out_path(args, name, ".png")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def print_table(table, title=None):
+    """Print a DataFrame the way a learner reads it: titled, no index, 4-5 digits."""
+    if title:
+        print(f"\n{title}\n{'-' * len(title)}")
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.float_format", "{:.5g}".format):
+        print(table.to_string(index=False))
+
+
+def to_markdown(table):
+    """A GitHub-flavoured Markdown table (pandas' own needs ``tabulate``)."""
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])

@@ -1,0 +1,77 @@
+"""The recipe toolkit: shared flags, data loading, and writing results."""
+
+import pathlib
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from cookbook import recipe
+
+DOC = """A title line.
+
+What it teaches.
+"""
+
+
+def _parser(**kwargs):
+    return recipe.make_parser(DOC, "/somewhere/07_example.py", **kwargs)
+
+
+def test_quick_uses_quick_epochs_unless_epochs_given():
+    """--quick picks the quick epoch count; an explicit --epochs wins."""
+    parser = _parser(epochs=100, quick_epochs=5, dataset="diabetes")
+    assert recipe.parse_args(parser, []).epochs == 100
+    assert recipe.parse_args(parser, ["--quick"]).epochs == 5
+    assert recipe.parse_args(parser, ["--quick", "--epochs", "7"]).epochs == 7
+
+
+def test_recipe_name_comes_from_the_file():
+    """Files a recipe writes are named after its own file, wherever it is copied."""
+    args = recipe.parse_args(_parser(), ["--out", "x"])
+    assert args.recipe == "07_example" and args.out == pathlib.Path("x")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--csv", "a.csv"], "--csv needs --target"),
+    (["--target", "y"], "--target goes with --csv"),
+])
+def test_bad_flags_exit_2_with_a_reason(argv, words, capsys):
+    """Flag mistakes end with exit status 2 and a message naming the fix."""
+    with pytest.raises(SystemExit) as info:
+        recipe.parse_args(_parser(epochs=10, dataset="diabetes"), argv)
+    assert info.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_load_data_bad_csv_exits_2_with_one_line(tmp_path, capsys):
+    """A bad --csv ends the recipe with one stderr line and status 2."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n")
+    args = recipe.parse_args(_parser(dataset="diabetes"), ["--csv", str(bad), "--target", "y"])
+    with pytest.raises(SystemExit) as info:
+        recipe.load_data(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no data rows" in err
+
+
+def test_load_data_defaults_to_the_bundled_set():
+    """Without --csv the recipe gets its bundled dataset."""
+    X, y = recipe.load_data(recipe.parse_args(_parser(dataset="diabetes"), []))
+    assert X.shape == (442, 10) and y.name == "progression"
+
+
+def test_save_table_and_figure_write_named_files(tmp_path):
+    """Tables go out as CSV and Markdown, figures as PNG, named after the recipe."""
+    args = recipe.parse_args(_parser(), ["--out", str(tmp_path / "new")])
+    table = pd.DataFrame({"model": ["a|b"], "loss": [0.123456789]})
+    csv_path, md_path = recipe.save_table(table, args, "losses")
+    assert csv_path.name == "07_example_losses.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(csv_path), table)
+    assert md_path.read_text() == "| model | loss |\n|---|---|\n| a\\|b | 0.123457 |\n"
+    fig = Figure()
+    fig.subplots().plot([0, 1])
+    png = recipe.save_figure(fig, args, "curve")
+    assert png.name == "07_example_curve.png" and png.read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,95 @@
+"""The recipe contract, checked for every recipe in recipes/.
+
+Each recipe runs in-process with ``--quick``; two run as real scripts in a
+subprocess to prove what only a fresh interpreter shows (a copied recipe
+works alone; a bad ``--csv`` prints one clean line and exits 2).
+"""
+
+import ast
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from cookbook import curriculum
+
+RECIPES = curriculum.list_recipes()
+CELL_HEADINGS = ("# ## Setup", "# ## Data", "# ## Model", "# ## Train", "# ## Compare")
+
+
+def _ids(recipes):
+    return [r.name for r in recipes]
+
+
+def test_curriculum_numbers_are_unique_and_start_at_01():
+    """Recipes are numbered 01, 02, ... with no number used twice."""
+    numbers = [r.number for r in RECIPES]
+    assert numbers[0] == 1
+    assert len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_recipe_follows_the_contract_in_its_source(recipe):
+    """Header docstring, percent cells with the lesson headings, main(argv=None), a __main__ guard."""
+    source = recipe.path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    doc = ast.get_docstring(tree)
+    assert doc and len(doc.splitlines()) >= 3, "header docstring: title, what it teaches, how to run it"
+    assert "--quick" in doc, "the header says how to run it"
+    assert "# %%" in source
+    for heading in CELL_HEADINGS:
+        assert heading in source, f"missing cell heading {heading!r}"
+    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    assert mains and mains[0].args.args[0].arg == "argv"
+    assert "sys.path" not in source and "plt.show" not in source and "tf.keras" not in source
+    assert source.rstrip().endswith('if __name__ == "__main__":\n    main()'.rstrip())
+    # Module level holds only imports, constants and definitions: nothing trains on import.
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.If)
+    for node in tree.body[1:]:
+        assert isinstance(node, allowed) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)), \
+            f"line {node.lineno}: only imports and definitions at module level"
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_recipe_quick_run_returns_a_table_and_writes_files(recipe, tmp_path):
+    """main(["--quick", "--out", tmp]) returns a non-empty DataFrame and writes CSV, Markdown and PNG."""
+    table = curriculum.run(recipe, ["--quick", "--out", str(tmp_path)])
+    assert isinstance(table, pd.DataFrame) and len(table) > 0
+    written = {p.suffix for p in tmp_path.iterdir() if p.name.startswith(recipe.name)}
+    assert {".csv", ".md", ".png"} <= written
+    for png in tmp_path.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _run_script(args, cwd):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "COOKBOOK_RECIPES")}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_recipe_copied_alone_runs(tmp_path):
+    """A recipe copied into an empty folder runs with only the installed package."""
+    first = RECIPES[0]
+    copy = tmp_path / first.path.name
+    shutil.copy(first.path, copy)
+    result = _run_script([copy.name, "--quick", "--out", "results"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "results").glob("*.png"))
+    assert "cuda" not in result.stderr.lower(), "TensorFlow's start-up log reached the user"
+
+
+def test_bad_csv_exits_2_with_one_clean_line(tmp_path):
+    """--csv with a NaN prints one line naming the problem (no traceback, no TF log) and exits 2."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,\n2,3\n")
+    result = _run_script([str(RECIPES[0].path), "--quick", "--csv", str(bad), "--target", "y",
+                          "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "NaN" in lines[0] and "fill them in or drop" in lines[0]
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused input"
