@@ -20,3 +20,24 @@ def _fresh_keras():
 def recipes():
     """Every recipe in the checkout, in curriculum order."""
     return curriculum.list_recipes()
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """``quick_run("04") -> (table, out_dir)``: each recipe's ``--quick`` run, once per session.
+
+    The contract test and the tests of a recipe's own claims read the same run,
+    so no recipe trains twice (recipe 12 alone costs about 20 s).
+    """
+    cache = {}
+
+    def run(name_or_number):
+        recipe = curriculum.resolve(curriculum.list_recipes(), name_or_number)
+        if recipe.name not in cache:
+            out = tmp_path_factory.mktemp(recipe.name)
+            keras.utils.set_random_seed(0)
+            cache[recipe.name] = (curriculum.run(recipe, ["--quick", "--out", str(out)]), out)
+        table, out = cache[recipe.name]
+        return table.copy(), out
+
+    return run

@@ -7,7 +7,6 @@ works alone; a bad ``--csv`` prints one clean line and exits 2).
 
 import ast
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -55,13 +54,14 @@ def test_recipe_follows_the_contract_in_its_source(recipe):
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
-def test_recipe_quick_run_returns_a_table_and_writes_files(recipe, tmp_path):
+def test_recipe_quick_run_returns_a_table_and_writes_files(recipe, quick_run):
     """main(["--quick", "--out", tmp]) returns a non-empty DataFrame and writes CSV, Markdown and PNG."""
-    table = curriculum.run(recipe, ["--quick", "--out", str(tmp_path)])
+    table, out = quick_run(recipe.name)
     assert isinstance(table, pd.DataFrame) and len(table) > 0
-    written = {p.suffix for p in tmp_path.iterdir() if p.name.startswith(recipe.name)}
+    written = {p.suffix for p in out.iterdir() if p.name.startswith(recipe.name)}
     assert {".csv", ".md", ".png"} <= written
-    for png in tmp_path.glob("*.png"):
+    assert all(p.name.startswith(recipe.name) for p in out.iterdir()), "outputs are named after the recipe"
+    for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
