@@ -1,0 +1,142 @@
+"""Adam: momentum plus a per-weight step size from the mean square gradient, for Keras 3.
+
+This file imports only ``keras`` and the standard library: copy it alone into
+a project and ``Adam(**cfg)`` replaces ``keras.optimizers.Adam(**cfg)``.
+"""
+
+import numbers
+
+import keras
+from keras import ops
+
+# Legal ranges: (text for the error message, test). NaN fails every test.
+_NON_NEGATIVE = ("a number >= 0", lambda x: x >= 0)
+_POSITIVE = ("a number > 0, or None to turn it off", lambda x: x > 0)
+_UNIT_OPEN = ("in [0, 1)", lambda x: 0 <= x < 1)
+
+
+def _refuse_impossible(**checks):
+    """Raise ``ValueError`` naming any number outside its legal range.
+
+    Schedules, callables, tensors and ``None`` are not plain numbers and pass.
+    """
+    for name, (value, (legal, ok)) in checks.items():
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not ok(value):
+            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
+                             f"Pass a value in that range.")
+
+
+@keras.saving.register_keras_serializable(package="cookbook")
+class Adam(keras.optimizers.Optimizer):
+    """Adam, with the AMSGrad variant and switchable bias correction.
+
+    ``lr`` is ``learning_rate``, ``b1`` is ``beta_1``, ``b2`` is ``beta_2``,
+    ``eps`` is ``epsilon``, ``t`` the step number (1, 2, ...), ``g`` the
+    gradient of weight ``w``; ``m``, ``v`` (and ``vmax`` for AMSGrad) start
+    at zero::
+
+        m  <- b1 * m + (1 - b1) * g
+        v  <- b2 * v + (1 - b2) * g^2
+        v  <- vmax <- max(vmax, v)                     (amsgrad=True)
+        a   = lr * sqrt(1 - b2^t) / (1 - b1^t)         (bias_correction=True)
+        a   = lr                                       (bias_correction=False)
+        w  <- w - a * m / (sqrt(v) + eps)
+
+    Args:
+        learning_rate: a float >= 0, a
+            ``keras.optimizers.schedules.LearningRateSchedule`` or a callable
+            returning the rate. Defaults to `0.001`.
+        beta_1: decay of the first moment ``m``, in [0, 1). Defaults to `0.9`.
+        beta_2: decay of the second moment ``v``, in [0, 1). Defaults to `0.999`.
+        epsilon: small number >= 0 ("epsilon hat", see below). Defaults to `1e-7`.
+        amsgrad: divide by the largest ``v`` so far (AMSGrad). Defaults to `False`.
+        bias_correction: undo the zero start of ``m`` and ``v``; ``False``
+            gives the uncorrected rule for the bias-correction lesson (not
+            in Keras's Adam). Defaults to `True`.
+        weight_decay: decoupled decay rate >= 0, or None. Defaults to `None`.
+        clipnorm: clip each gradient to this norm (> 0), or None. Defaults to `None`.
+        clipvalue: clip each gradient entry to +-this (> 0), or None. Defaults to `None`.
+        global_clipnorm: clip all gradients to this joint norm (> 0), or None.
+            Defaults to `None`.
+        use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name, **kwargs: passed unchanged to
+            ``keras.optimizers.Optimizer``. Defaults to Keras's.
+
+    Keras convention versus the textbook (checked in Keras 3.15's source):
+    Algorithm 1 of the paper divides ``m_hat = m / (1 - b1^t)`` by
+    ``sqrt(v_hat) + eps`` with ``v_hat = v / (1 - b2^t)``. Keras folds both
+    corrections into the step size ``a`` and adds ``eps`` to the
+    *uncorrected* ``sqrt(v)``: the paper's "epsilon hat" (the formula just
+    before its section 2.1). That equals Algorithm 1 with
+    ``eps_1 = eps / sqrt(1 - b2^t)``, a larger epsilon in early steps.
+    AMSGrad keeps the maximum of the uncorrected ``v``.
+
+    Reference:
+        Kingma and Ba, "Adam: A Method for Stochastic Optimization", 2014.
+        Reddi, Kale and Kumar, "On the Convergence of Adam and Beyond", 2018.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, bias_correction=True, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE),
+                           beta_1=(beta_1, _UNIT_OPEN), beta_2=(beta_2, _UNIT_OPEN),
+                           epsilon=(epsilon, _NON_NEGATIVE),
+                           weight_decay=(weight_decay, _NON_NEGATIVE),
+                           clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
+                           global_clipnorm=(global_clipnorm, _POSITIVE))
+        super().__init__(
+            learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
+            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.bias_correction = bias_correction
+
+    def build(self, var_list):
+        """Create ``m`` and ``v`` for every weight, plus ``vmax`` for AMSGrad."""
+        if self.built:
+            return
+        super().build(var_list)
+        # Same names and order as Keras's Adam, so the variable lists line up.
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            var_list, ["momentum", "velocity"])
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Apply one step to ``variable``; see the class docstring for the rule."""
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        i = self._get_variable_index(variable)
+        m, v = self._momentums[i], self._velocities[i]
+        # m <- b1*m + (1-b1)*g, written m += (g - m)*(1-b1) as Keras does (one op fewer).
+        self.assign_add(m, ops.multiply(ops.subtract(g, m), 1 - self.beta_1))
+        self.assign_add(v, ops.multiply(ops.subtract(ops.square(g), v), 1 - self.beta_2))
+        if self.amsgrad:
+            v_max = self._velocity_hats[i]
+            self.assign(v_max, ops.maximum(v_max, v))
+            v = v_max
+        alpha = lr
+        if self.bias_correction:
+            t = ops.cast(self.iterations + 1, variable.dtype)
+            b1_power = ops.power(ops.cast(self.beta_1, variable.dtype), t)
+            b2_power = ops.power(ops.cast(self.beta_2, variable.dtype), t)
+            alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1, b2_power))),
+                               ops.subtract(1, b1_power))
+        # w <- w - a * m / (sqrt(v) + eps)
+        self.assign_sub(variable,
+                        ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
+
+    def get_config(self):
+        """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad, "bias_correction": self.bias_correction})
+        return config

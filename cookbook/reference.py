@@ -1,0 +1,173 @@
+"""The four update rules in float64 NumPy: the independent answer the optimizers are checked against.
+
+Each rule is a plain function ``rule(w, g, state, t, **hyperparameters) -> w``:
+``w`` and ``g`` are float64 arrays, ``state`` a dict the rule fills with its
+buffers (empty at the start), ``t`` the step number 1, 2, ... Nothing here
+imports Keras, so an agreement between the two is evidence, not an echo.
+
+``sgd``, ``adagrad``, ``rmsprop`` and ``adam`` follow Keras 3's conventions
+(epsilon inside the root for Adagrad and RMSprop, Adagrad's 0.1 initial
+accumulator, Adam's "epsilon hat"). ``adagrad_textbook``, ``rmsprop_textbook``
+and ``adam_textbook`` are the forms the docstrings compare them with.
+``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
+the rule (gradient clipping, decoupled weight decay) and follows an
+optimizer's ``get_config()``::
+
+    ref = cookbook.reference.from_optimizer(keras.optimizers.Adam(0.01))
+    weights = ref.apply(grads, weights)         # lists of float64 arrays
+"""
+
+import numpy as np
+
+from cookbook.errors import CookbookError
+
+__all__ = ["RULES", "ReferenceOptimizer", "adagrad", "adagrad_textbook", "adam", "adam_textbook",
+           "from_optimizer", "rmsprop", "rmsprop_textbook", "sgd"]
+
+
+def sgd(w, g, state, t, learning_rate=0.01, momentum=0.0, nesterov=False):
+    """SGD; the velocity includes the learning rate (Keras and Sutskever et al. 2013)."""
+    if momentum == 0:
+        return w - learning_rate * g
+    v = state["velocity"] = momentum * state.get("velocity", 0.0) - learning_rate * g
+    return w + momentum * v - learning_rate * g if nesterov else w + v
+
+
+def adagrad(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+    """Adagrad as Keras 3 does it: accumulator starts at 0.1, epsilon inside the root."""
+    G = state["accumulator"] = state.get("accumulator", initial_accumulator_value) + g**2
+    return w - learning_rate * g / np.sqrt(G + epsilon)
+
+
+def adagrad_textbook(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.0,
+                     epsilon=1e-7):
+    """Adagrad as Duchi et al. 2011 (plus PyTorch's epsilon): starts at 0, epsilon outside."""
+    G = state["accumulator"] = state.get("accumulator", initial_accumulator_value) + g**2
+    return w - learning_rate * g / (np.sqrt(G) + epsilon)
+
+
+def rmsprop(w, g, state, t, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+            centered=False):
+    """RMSprop as Keras 3 does it: epsilon inside the root, momentum on lr-scaled steps."""
+    v = state["velocity"] = rho * state.get("velocity", 0.0) + (1 - rho) * g**2
+    denominator = v + epsilon
+    if centered:
+        mg = state["average_gradient"] = rho * state.get("average_gradient", 0.0) + (1 - rho) * g
+        denominator = v - mg**2 + epsilon
+    step = learning_rate * g / np.sqrt(denominator)
+    if momentum > 0:
+        step = state["momentum"] = momentum * state.get("momentum", 0.0) + step
+    return w - step
+
+
+def rmsprop_textbook(w, g, state, t, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+    """RMSprop with epsilon outside the root, as PyTorch's ``torch.optim.RMSprop``."""
+    v = state["velocity"] = rho * state.get("velocity", 0.0) + (1 - rho) * g**2
+    return w - learning_rate * g / (np.sqrt(v) + epsilon)
+
+
+def adam(w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+         amsgrad=False, bias_correction=True):
+    """Adam as Keras 3 does it: corrections folded into the step, "epsilon hat" on raw v."""
+    m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
+    v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
+    if amsgrad:
+        v = state["velocity_hat"] = np.maximum(state.get("velocity_hat", 0.0), v)
+    alpha = learning_rate
+    if bias_correction:
+        alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    return w - alpha * m / (np.sqrt(v) + epsilon)
+
+
+def adam_textbook(w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """Adam as Algorithm 1 of Kingma and Ba 2014: epsilon on the corrected ``sqrt(v_hat)``."""
+    m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
+    v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
+    m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+    return w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+
+
+# Optimizer class name -> the rule that follows its get_config().
+RULES = {"SGD": sgd, "Momentum": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adam": adam}
+
+_BASE_KEYS = ("name", "learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
+              "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+              "gradient_accumulation_steps")
+
+
+class ReferenceOptimizer:
+    """A float64 optimizer: clip, decay, then apply ``rule``, as ``keras.optimizers.Optimizer``.
+
+    Args:
+        rule: one of the rule functions above.
+        learning_rate: a constant float (schedules are not modelled). Defaults to `0.001`.
+        weight_decay: decoupled decay ``w <- w - w * weight_decay * lr`` before
+            the rule, or None. Defaults to `None`.
+        clipnorm: per-gradient norm limit, or None. Defaults to `None`.
+        clipvalue: per-entry limit, or None. Defaults to `None`.
+        global_clipnorm: joint norm limit over all gradients, or None. Defaults to `None`.
+        **hyperparameters: the rule's own arguments (``momentum``, ``beta_1`` ...).
+    """
+
+    def __init__(self, rule, learning_rate=0.001, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, **hyperparameters):
+        self.rule, self.learning_rate = rule, float(learning_rate)
+        self.weight_decay, self.clipnorm = weight_decay, clipnorm
+        self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
+        self.hyperparameters = hyperparameters
+        self.states, self.t = None, 0
+
+    def clip(self, grads):
+        """Gradients clipped the way Keras's base optimizer clips them."""
+        if self.clipnorm:
+            return [g * self.clipnorm / max(np.linalg.norm(g), self.clipnorm) for g in grads]
+        if self.global_clipnorm:
+            norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+            return [g * self.global_clipnorm / max(norm, self.global_clipnorm) for g in grads]
+        if self.clipvalue:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def apply(self, grads, weights):
+        """One step for every weight; returns the new weights (float64 arrays)."""
+        grads = self.clip([np.asarray(g, np.float64) for g in grads])
+        weights = [np.asarray(w, np.float64) for w in weights]
+        if self.states is None:
+            self.states = [{} for _ in weights]
+        self.t += 1
+        if self.weight_decay:
+            weights = [w - w * self.weight_decay * self.learning_rate for w in weights]
+        return [self.rule(w, g, state, self.t, learning_rate=self.learning_rate,
+                          **self.hyperparameters)
+                for w, g, state in zip(weights, grads, self.states)]
+
+
+def from_optimizer(optimizer):
+    """The ``ReferenceOptimizer`` that follows a Keras optimizer's class and ``get_config()``.
+
+    Args:
+        optimizer: a ``keras.optimizers.Optimizer`` whose class is named
+            ``SGD``, ``Momentum``, ``Adagrad``, ``RMSprop`` or ``Adam``
+            (Keras's built-in or the cookbook's twin).
+
+    Raises:
+        CookbookError: for another class, or for a feature the reference does
+            not model (a learning-rate schedule, EMA, gradient accumulation,
+            loss scaling).
+    """
+    kind = type(optimizer).__name__
+    if kind not in RULES:
+        raise CookbookError(f"no NumPy reference for optimizer class {kind!r}; "
+                            f"use one of {sorted(RULES)} or compare without a reference")
+    config = optimizer.get_config()
+    unsupported = [key for key in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor")
+                   if config.get(key)]
+    if not isinstance(config["learning_rate"], float):
+        unsupported.append("a learning-rate schedule")
+    if unsupported:
+        raise CookbookError(f"the NumPy reference does not model {', '.join(unsupported)}; "
+                            f"turn it off or compare without a reference (reference=False)")
+    base = {key: config[key] for key in ("learning_rate", "weight_decay", "clipnorm",
+                                         "clipvalue", "global_clipnorm")}
+    own = {key: value for key, value in config.items() if key not in _BASE_KEYS}
+    return ReferenceOptimizer(RULES[kind], **base, **own)
