@@ -11,3 +11,7 @@ class CookbookError(ValueError):
 
 class DataError(CookbookError):
     """A dataset or CSV file that cannot be used for training as it is."""
+
+
+class SetupError(CookbookError):
+    """An output layer, loss and labels that do not fit together (see ``cookbook.check_setup``)."""

@@ -1,0 +1,312 @@
+"""The four losses every Keras beginner meets, written from their formulas.
+
+Each function here is a from-scratch twin of the ``keras.losses`` function
+of the same name: same arguments, same per-sample result (one number per
+sample; ``model.fit`` then averages them over the batch), written with
+``keras.ops`` so it runs on any backend and can be passed straight to
+``model.compile(loss=...)``::
+
+    model.compile(optimizer="adam", loss=cookbook.losses.categorical_crossentropy)
+
+Which loss goes with which output layer and label encoding:
+
+===============================  ===============  ==========  ============================
+loss                             output units     activation  labels
+===============================  ===============  ==========  ============================
+mean_squared_error               1 per target     none        real numbers
+binary_crossentropy              1 (or 1/label)   sigmoid     0/1 (or a 0/1 matrix)
+categorical_crossentropy         num_classes      softmax     one-hot rows
+sparse_categorical_crossentropy  num_classes      softmax     integers 0..num_classes-1
+===============================  ===============  ==========  ============================
+
+With ``from_logits=True`` the output layer has no activation and the loss
+applies sigmoid/softmax itself, in a numerically safer form (see
+``cookbook.heads`` for the full table and ``cookbook.check_setup`` for the
+mistakes it catches).
+
+Two details copied from Keras on purpose, so the numbers match to float
+precision:
+
+* probabilities are clipped to ``[eps, 1 - eps]`` (``eps =
+  keras.config.epsilon()``, ``1e-7``) before the logarithm, so an exact 0
+  or 1 gives a large but finite loss instead of ``inf``;
+* ``categorical_crossentropy`` first rescales each row of probabilities to
+  sum to 1, and ``sparse_categorical_crossentropy`` does the same through a
+  log-softmax of the clipped log-probabilities.
+"""
+
+import keras
+from keras import ops
+
+from cookbook.errors import SetupError
+
+__all__ = [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "mean_squared_error",
+    "sparse_categorical_crossentropy",
+]
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean squared error of each sample, averaged over its last axis.
+
+    With ``y`` the target and ``ŷ`` the prediction of one sample, over its
+    ``d`` output values::
+
+        loss = (1/d) * Σ_j (y_j - ŷ_j)²
+
+    When to use it: regression (one or several real-valued targets), with a
+    linear output (``Dense(num_targets)``, no activation) and the targets as
+    real numbers, shape ``(N,)`` or ``(N, num_targets)``. Squaring makes one
+    large error cost as much as many small ones; ``mean_absolute_error`` is
+    the robust alternative. Keras counterpart:
+    ``keras.losses.mean_squared_error`` (``loss="mean_squared_error"`` or
+    ``"mse"``, class ``keras.losses.MeanSquaredError``).
+
+    Args:
+        y_true: targets, shape ``(N, ..., d)``; ``(N,)`` also works against
+            an ``(N, 1)`` prediction.
+        y_pred: predictions, same shape as ``y_true``.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+    """
+    y_pred = _as_float(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy of each sample, averaged over its last axis.
+
+    With ``y`` in ``[0, 1]`` the label, ``p`` the predicted probability that
+    the label is 1, and ``x`` the logit (``p = sigmoid(x)``), for each of the
+    ``d`` outputs of a sample::
+
+        loss_j = -[y log p + (1 - y) log(1 - p)]                 (probabilities)
+        loss_j = max(x, 0) - x y + log(1 + exp(-|x|))            (from_logits)
+        loss   = (1/d) * Σ_j loss_j
+
+    The logits form is the same quantity rearranged so that no ``exp``
+    overflows: it stays finite for logits of ±1e4. Probabilities are
+    clipped to ``[eps, 1 - eps]`` first, as Keras does, so ``p = 0`` or
+    ``p = 1`` give a finite loss (about 16.1 for a confident wrong answer).
+
+    Label smoothing pulls every label towards 0.5:
+    ``y = y (1 - label_smoothing) + 0.5 label_smoothing``.
+
+    When to use it: binary classification with ``Dense(1, "sigmoid")`` and
+    0/1 labels of shape ``(N,)`` or ``(N, 1)``; multi-label classification
+    (each sample may have several labels) with
+    ``Dense(num_labels, "sigmoid")`` and a 0/1 matrix ``(N, num_labels)``.
+    Use ``from_logits=True`` with a linear output (no activation) instead of
+    the sigmoid, never with both. Keras counterpart:
+    ``keras.losses.binary_crossentropy`` (``loss="binary_crossentropy"``,
+    class ``keras.losses.BinaryCrossentropy``).
+
+    Args:
+        y_true: 0/1 labels (or probabilities in ``[0, 1]``), same shape as
+            ``y_pred``; ``(N,)`` also works against an ``(N, 1)`` output.
+        y_pred: predicted probabilities, or logits with ``from_logits=True``.
+        from_logits: whether ``y_pred`` holds logits (no sigmoid applied).
+            Defaults to `False`.
+        label_smoothing: float in ``[0, 1]``; ``0`` means no smoothing.
+            Defaults to `0.0`.
+        axis: the axis averaged over; only the last axis is supported, as
+            everywhere in this cookbook. Defaults to `-1`.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+    """
+    _check_last_axis(axis, "binary_crossentropy")
+    y_pred = _as_float(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "binary_crossentropy",
+                      "give one 0/1 label per output unit: shape (N,) or (N, 1) for Dense(1, 'sigmoid'), "
+                      "(N, num_labels) for a multi-label head")
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        x = y_pred
+        # log(1 + exp(-|x|)) never overflows; max(x, 0) - x*y restores the sign.
+        per_output = ops.maximum(x, 0.0) - x * y_true + ops.log1p(ops.exp(-ops.abs(x)))
+    else:
+        eps = keras.config.epsilon()
+        p = ops.clip(y_pred, eps, 1.0 - eps)
+        per_output = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+    return ops.mean(per_output, axis=-1)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Categorical cross-entropy of each sample, with one-hot labels.
+
+    With ``y`` the one-hot label row (``y_k = 1`` for the true class ``k``),
+    ``p`` the predicted class probabilities and ``x`` the logits
+    (``p = softmax(x)``), over the ``C`` classes::
+
+        loss = -Σ_c y_c log p_c                                  (probabilities)
+        loss = -Σ_c y_c (x_c - m - log Σ_c' exp(x_c' - m)),   m = max_c x_c   (from_logits)
+
+    For a one-hot row this is just ``-log p_k``. Subtracting the largest
+    logit ``m`` (the log-sum-exp trick) keeps every ``exp`` at most 1, so
+    the loss stays finite for logits of ±1e4. Probabilities are first
+    rescaled so that each row sums to 1, then clipped to ``[eps, 1 - eps]``,
+    exactly as Keras does.
+
+    Label smoothing spreads part of the label over all classes:
+    ``y = y (1 - label_smoothing) + label_smoothing / C``.
+
+    When to use it: single-label multiclass classification (two or more
+    classes) with ``Dense(num_classes, "softmax")`` and one-hot labels of
+    shape ``(N, num_classes)`` (``keras.utils.to_categorical(y)``). With
+    integer labels use ``sparse_categorical_crossentropy`` instead: same
+    loss, no one-hot matrix. Never with a single output unit: softmax over
+    one class is always 1 and the loss is always 0. Keras counterpart:
+    ``keras.losses.categorical_crossentropy``
+    (``loss="categorical_crossentropy"``, class
+    ``keras.losses.CategoricalCrossentropy``).
+
+    Args:
+        y_true: one-hot labels (or any rows of class probabilities), shape
+            ``(N, ..., C)``.
+        y_pred: predicted probabilities, or logits with ``from_logits=True``,
+            same shape as ``y_true``.
+        from_logits: whether ``y_pred`` holds logits (no softmax applied).
+            Defaults to `False`.
+        label_smoothing: float in ``[0, 1]``; ``0`` means no smoothing.
+            Defaults to `0.0`.
+        axis: the class axis; only the last axis is supported. Defaults to
+            `-1`.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+    """
+    _check_last_axis(axis, "categorical_crossentropy")
+    y_pred = _as_float(y_pred)
+    y_true = ops.cast(y_true, y_pred.dtype)
+    _check_same_shape(y_true, y_pred, "categorical_crossentropy",
+                      "one-hot encode the labels with keras.utils.to_categorical(y, num_classes), or keep "
+                      "integer labels and use sparse_categorical_crossentropy")
+    if label_smoothing:
+        num_classes = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    if from_logits:
+        log_p = _log_softmax(y_pred)
+    else:
+        p = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
+        eps = keras.config.epsilon()
+        log_p = ops.log(ops.clip(p, eps, 1.0 - eps))
+    return -ops.sum(y_true * log_p, axis=-1)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+    """Categorical cross-entropy of each sample, with integer labels.
+
+    With ``k`` the integer label of a sample, ``p`` its predicted class
+    probabilities and ``x`` its logits::
+
+        loss = -log p_k                                          (probabilities)
+        loss = -(x_k - m - log Σ_c exp(x_c - m)),   m = max_c x_c   (from_logits)
+
+    It is ``categorical_crossentropy`` with the one-hot row never built: the
+    same number for the same model, so the choice between the two is only
+    about how the labels are stored. As in Keras, probabilities are clipped
+    to ``[eps, 1 - eps]`` and then normalised through a log-softmax of
+    their logarithms (the same as dividing each row by its sum).
+
+    When to use it: single-label multiclass classification with
+    ``Dense(num_classes, "softmax")`` (or no activation and
+    ``from_logits=True``) and integer labels ``0 .. num_classes - 1`` of
+    shape ``(N,)`` or ``(N, 1)``; also a two-way softmax for a binary task.
+    Keras counterpart: ``keras.losses.sparse_categorical_crossentropy``
+    (``loss="sparse_categorical_crossentropy"``, class
+    ``keras.losses.SparseCategoricalCrossentropy``); its ``ignore_class``
+    option is not reproduced here.
+
+    Args:
+        y_true: integer class labels, shape ``(N, ...)`` or ``(N, ..., 1)``.
+        y_pred: predicted probabilities, or logits with ``from_logits=True``,
+            shape ``(N, ..., C)``.
+        from_logits: whether ``y_pred`` holds logits (no softmax applied).
+            Defaults to `False`.
+        axis: the class axis; only the last axis is supported. Defaults to
+            `-1`.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+    """
+    _check_last_axis(axis, "sparse_categorical_crossentropy")
+    y_pred = _as_float(y_pred)
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, axis=-1)  # (N, 1) labels -> (N,)
+    if not _shapes_compatible(y_true.shape, y_pred.shape[:-1]):
+        raise SetupError(
+            f"sparse_categorical_crossentropy got labels of shape {tuple(y_true.shape)} for outputs of shape "
+            f"{tuple(y_pred.shape)}; it needs one integer label per sample, shape (N,) or (N, 1). One-hot "
+            "labels go with categorical_crossentropy (or turn them back with labels.argmax(axis=-1))"
+        )
+    if from_logits:
+        log_p = _log_softmax(y_pred)
+    else:
+        eps = keras.config.epsilon()
+        log_p = _log_softmax(ops.log(ops.clip(y_pred, eps, 1.0 - eps)))
+    # Pick log p_k for each sample's label k: a one-hot mask summed over classes.
+    num_classes = y_pred.shape[-1]
+    picked = ops.one_hot(ops.cast(y_true, "int32"), num_classes, dtype=y_pred.dtype)
+    return -ops.sum(picked * log_p, axis=-1)
+
+
+def _log_softmax(x):
+    """log(softmax(x)) along the last axis, with the largest logit subtracted first."""
+    shifted = x - ops.max(x, axis=-1, keepdims=True)  # every exp(.) is now <= 1
+    return shifted - ops.log(ops.sum(ops.exp(shifted), axis=-1, keepdims=True))
+
+
+def _as_float(y_pred):
+    """``y_pred`` as a floating tensor (float inputs keep their precision)."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    if "float" not in keras.backend.standardize_dtype(y_pred.dtype):
+        y_pred = ops.cast(y_pred, keras.config.floatx())
+    return y_pred
+
+
+def _match_rank(y_true, y_pred):
+    """Line up ``(N,)`` labels with ``(N, 1)`` outputs, the way Keras's ``Loss`` classes do.
+
+    When the ranks differ by one and the extra axis has size 1, a rank-1
+    tensor is expanded; otherwise the size-1 axis is squeezed away.
+    """
+    true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
+    if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+        if true_rank == 1:
+            y_true = ops.expand_dims(y_true, -1)
+        else:
+            y_pred = ops.squeeze(y_pred, -1)
+    elif true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        if pred_rank == 1:
+            y_pred = ops.expand_dims(y_pred, -1)
+        else:
+            y_true = ops.squeeze(y_true, -1)
+    return y_true, y_pred
+
+
+def _check_same_shape(y_true, y_pred, name, fix):
+    """Refuse labels whose shape would silently broadcast against the outputs."""
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if not _shapes_compatible(true_shape, pred_shape):
+        raise SetupError(f"{name} got labels of shape {true_shape} for outputs of shape {pred_shape}; {fix}")
+
+
+def _shapes_compatible(a, b):
+    """Same rank and equal sizes wherever both are known (``None`` is a batch of any size)."""
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def _check_last_axis(axis, name):
+    if axis != -1:
+        raise SetupError(f"{name}(axis={axis!r}): the cookbook's losses use the last axis as the class axis; "
+                         "move the class axis last (keras.ops.moveaxis) and pass axis=-1")

@@ -1,0 +1,287 @@
+"""cookbook.losses against keras.losses, float64 NumPy and the analytic gradient.
+
+Inputs are NumPy arrays, never a Keras model's own softmax output: Keras
+reads the cached logits of its own softmax/sigmoid tensors, which would
+compare two different computations.
+"""
+
+import numpy as np
+import pytest
+
+import cookbook  # first: TensorFlow imported with its start-up noise hidden
+from cookbook import losses
+from cookbook.errors import SetupError
+import keras
+import tensorflow as tf
+
+RTOL = 1e-6
+# float32 results near 0 are the difference of two numbers near 1 (x_k and the log-sum-exp), so
+# two correct float32 implementations may differ by an ulp of 1.0 there: allow that much absolutely.
+FLOAT32_ATOL = 2 * float(np.finfo(np.float32).eps)
+N, C = 64, 5
+RNG_SEED = 0
+
+
+def _rng():
+    return np.random.default_rng(RNG_SEED)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# One row per loss: its name and how to draw (labels, outputs) for it.
+# make(rng, outputs) turns an (N, C) array of outputs into a matching (y_true, y_pred).
+def _regression(rng, out):
+    return rng.normal(size=out.shape).astype(out.dtype), out
+
+
+def _binary(rng, out):
+    return rng.integers(0, 2, size=out.shape).astype(out.dtype), out
+
+
+def _onehot(rng, out):
+    return np.eye(out.shape[-1], dtype=out.dtype)[rng.integers(0, out.shape[-1], len(out))], out
+
+
+def _sparse(rng, out):
+    return rng.integers(0, out.shape[-1], len(out)), out
+
+
+_LOSSES_UNDER_TEST = {
+    "mean_squared_error": _regression,
+    "binary_crossentropy": _binary,
+    "categorical_crossentropy": _onehot,
+    "sparse_categorical_crossentropy": _sparse,
+}
+_CROSS_ENTROPIES = [n for n in _LOSSES_UNDER_TEST if n != "mean_squared_error"]
+_SMOOTHED = ["binary_crossentropy", "categorical_crossentropy"]
+
+
+def _both(name, y_true, y_pred, **kwargs):
+    """(cookbook, keras) per-sample losses for the same NumPy inputs, as float64 arrays."""
+    ours = getattr(losses, name)(y_true, y_pred, **kwargs)
+    theirs = getattr(keras.losses, name)(y_true, y_pred, **kwargs)
+    return np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+
+
+def _assert_close(ours, theirs, dtype="float32"):
+    """Equal to 1e-6 relative; in float32 also within two float32 ulps of 1.0 absolute."""
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=FLOAT32_ATOL if dtype == "float32" else 0.0)
+
+
+def _probabilities(rng, dtype, name):
+    logits = rng.normal(scale=2.0, size=(N, C))
+    if name == "binary_crossentropy":
+        return (1 / (1 + np.exp(-logits))).astype(dtype)
+    return _softmax(logits).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(_LOSSES_UNDER_TEST))
+def test_matches_keras_on_random_probabilities(name, dtype):
+    """Per-sample losses equal keras.losses to 1e-6 (relative) on random probabilities."""
+    rng = _rng()
+    y_true, y_pred = _LOSSES_UNDER_TEST[name](rng, _probabilities(rng, dtype, name))
+    ours, theirs = _both(name, y_true, y_pred)
+    assert ours.shape == theirs.shape == (N,)
+    _assert_close(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", _CROSS_ENTROPIES)
+def test_matches_keras_on_exact_zero_and_one_probabilities(name, dtype):
+    """Probabilities of exactly 0 and 1 are clipped as Keras clips them: finite, equal losses."""
+    rng = _rng()
+    hard = np.eye(C, dtype=dtype)[rng.integers(0, C, N)]  # each row one 1, the rest 0
+    y_true, y_pred = _LOSSES_UNDER_TEST[name](rng, hard)
+    ours, theirs = _both(name, y_true, y_pred)
+    assert np.all(np.isfinite(ours))
+    assert ours.max() > 10, "a confident wrong answer costs about -log(1e-7) = 16.1"
+    _assert_close(ours, theirs, dtype)
+
+
+@pytest.mark.parametrize("name", _CROSS_ENTROPIES)
+def test_matches_keras_on_random_logits(name):
+    """from_logits=True equals keras.losses to 1e-6 on random logits."""
+    rng = _rng()
+    y_true, logits = _LOSSES_UNDER_TEST[name](rng, rng.normal(scale=3.0, size=(N, C)).astype("float32"))
+    ours, theirs = _both(name, y_true, logits, from_logits=True)
+    _assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("name", _CROSS_ENTROPIES)
+def test_extreme_logits_stay_finite_and_match_keras(name):
+    """Logits of +-1e4 give finite losses (about 2e4 for a confident mistake), equal to Keras's."""
+    rng = _rng()
+    extreme = (np.where(rng.random((N, C)) < 0.5, -1.0, 1.0) * 1e4).astype("float32")
+    y_true, logits = _LOSSES_UNDER_TEST[name](rng, extreme)
+    ours, theirs = _both(name, y_true, logits, from_logits=True)
+    assert np.all(np.isfinite(ours))
+    assert ours.max() >= 1e4 - 1, "a confident mistake with logit 1e4 costs about 1e4 or more"
+    _assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("smoothing", [0.1, 0.3])
+@pytest.mark.parametrize("name", _SMOOTHED)
+def test_label_smoothing_matches_keras(name, smoothing, from_logits):
+    """label_smoothing moves labels the way Keras does, for probabilities and logits."""
+    rng = _rng()
+    logits = rng.normal(scale=2.0, size=(N, C)).astype("float32")
+    outputs = logits if from_logits else _probabilities(rng, "float32", name)
+    y_true, y_pred = _LOSSES_UNDER_TEST[name](rng, outputs)
+    ours, theirs = _both(name, y_true, y_pred, from_logits=from_logits, label_smoothing=smoothing)
+    unsmoothed, _ = _both(name, y_true, y_pred, from_logits=from_logits)
+    assert not np.allclose(ours, unsmoothed), "smoothing changes the loss"
+    _assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("label_shape", ["(N,)", "(N, 1)"])
+@pytest.mark.parametrize("name,keras_class", [
+    ("mean_squared_error", keras.losses.MeanSquaredError),
+    ("binary_crossentropy", keras.losses.BinaryCrossentropy),
+])
+def test_single_output_accepts_labels_shaped_n_or_n1(name, keras_class, label_shape):
+    """(N,) and (N, 1) labels against an (N, 1) output give Keras's per-sample losses."""
+    rng = _rng()
+    y_pred = _probabilities(rng, "float32", "binary_crossentropy")[:, :1]
+    y_true, _ = _LOSSES_UNDER_TEST[name](rng, y_pred)
+    y_true = y_true.reshape(-1) if label_shape == "(N,)" else y_true
+    ours = np.asarray(getattr(losses, name)(y_true, y_pred))
+    theirs = np.asarray(keras_class(reduction=None)(y_true, y_pred))
+    assert ours.shape == (N,)
+    _assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("label_shape", ["(N,)", "(N, 1)"])
+def test_sparse_accepts_labels_shaped_n_or_n1(label_shape):
+    """Integer labels shaped (N,) or (N, 1) give the same per-sample losses as Keras."""
+    rng = _rng()
+    labels, y_pred = _sparse(rng, _probabilities(rng, "float32", "sparse_categorical_crossentropy"))
+    labels = labels.reshape(-1) if label_shape == "(N,)" else labels.reshape(-1, 1)
+    ours, theirs = _both("sparse_categorical_crossentropy", labels, y_pred)
+    assert ours.shape == (N,)
+    _assert_close(ours, theirs)
+
+
+def test_sparse_and_categorical_give_the_same_number():
+    """The two categorical cross-entropies differ only in how labels are stored."""
+    rng = _rng()
+    labels, probs = _sparse(rng, _probabilities(rng, "float64", "categorical_crossentropy"))
+    sparse = np.asarray(losses.sparse_categorical_crossentropy(labels, probs))
+    onehot = np.asarray(losses.categorical_crossentropy(np.eye(C)[labels], probs))
+    np.testing.assert_allclose(sparse, onehot, rtol=1e-12)
+
+
+def test_formulas_match_float64_numpy():
+    """Each loss equals its textbook formula computed in float64 NumPy (probabilities away from the clip)."""
+    rng = _rng()
+    probs = _probabilities(rng, "float64", "categorical_crossentropy")
+    labels = rng.integers(0, C, N)
+    onehot = np.eye(C)[labels]
+    expected_ce = -np.log(probs[np.arange(N), labels])
+    np.testing.assert_allclose(losses.categorical_crossentropy(onehot, probs), expected_ce, rtol=1e-12)
+    np.testing.assert_allclose(losses.sparse_categorical_crossentropy(labels, probs), expected_ce, rtol=1e-12)
+    p = probs.clip(0.01, 0.99)
+    y = rng.integers(0, 2, size=p.shape).astype(float)
+    expected_bce = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(axis=-1)
+    np.testing.assert_allclose(losses.binary_crossentropy(y, p), expected_bce, rtol=1e-12)
+    np.testing.assert_allclose(losses.mean_squared_error(y, p), ((y - p) ** 2).mean(axis=-1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["categorical_crossentropy", "binary_crossentropy"])
+def test_gradient_with_respect_to_logits_is_prediction_minus_label(name):
+    """d loss / d logits = softmax(x) - y (categorical) and (sigmoid(x) - y) / C (binary), in float64."""
+    rng = _rng()
+    logits = rng.normal(scale=2.0, size=(N, C))
+    y_true, _ = _LOSSES_UNDER_TEST[name](rng, logits)
+    x = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(getattr(losses, name)(y_true, x, from_logits=True))
+    grad = tape.gradient(total, x).numpy()
+    if name == "categorical_crossentropy":
+        expected = _softmax(logits) - y_true
+    else:
+        expected = (1 / (1 + np.exp(-logits)) - y_true) / C
+    np.testing.assert_allclose(grad, expected, rtol=1e-9, atol=1e-12)
+
+
+def _tiny_model(units, activation):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
+
+
+@pytest.mark.parametrize("name,units,activation,from_logits", [
+    ("mean_squared_error", 2, None, False),
+    ("binary_crossentropy", 1, "sigmoid", False),
+    ("binary_crossentropy", 1, None, True),
+    ("categorical_crossentropy", C, "softmax", False),
+    ("categorical_crossentropy", C, None, True),
+    ("sparse_categorical_crossentropy", C, "softmax", False),
+    ("sparse_categorical_crossentropy", C, None, True),
+])
+def test_model_evaluate_gives_the_keras_loss(name, units, activation, from_logits):
+    """model.evaluate with the cookbook loss equals model.evaluate with the Keras loss."""
+    rng = _rng()
+    X = rng.normal(size=(N, 4)).astype("float32")
+    y, _ = _LOSSES_UNDER_TEST[name](rng, np.zeros((N, units), "float32"))
+    if name == "binary_crossentropy":
+        y = y.reshape(-1)  # labels shaped (N,) against a one-unit output, as users pass them
+    model = _tiny_model(units, activation)
+    kwargs = {"from_logits": True} if from_logits else {}
+    results = {}
+    for source in (keras.losses, losses):
+        function = getattr(source, name)
+        # Eager: one evaluation does not repay tracing a graph; the numbers are the same.
+        model.compile(loss=lambda t, p, f=function: f(t, p, **kwargs), run_eagerly=True)
+        results[source.__name__] = model.evaluate(X, y, batch_size=16, verbose=0)
+    _assert_close(results["cookbook.losses"], results["keras.losses"])
+
+
+def test_categorical_with_integer_labels_raises_with_the_fix():
+    """(N,) labels into categorical_crossentropy raise SetupError naming to_categorical and the sparse loss."""
+    with pytest.raises(SetupError, match="to_categorical.*sparse_categorical_crossentropy"):
+        losses.categorical_crossentropy(np.array([0, 1, 2]), np.full((3, 3), 1 / 3))
+
+
+def test_sparse_with_one_hot_labels_raises_with_the_fix():
+    """One-hot labels into sparse_categorical_crossentropy raise SetupError naming categorical_crossentropy."""
+    with pytest.raises(SetupError, match="categorical_crossentropy"):
+        losses.sparse_categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3))
+
+
+def test_binary_with_mismatched_columns_raises():
+    """Three label columns for a one-unit output raise instead of broadcasting."""
+    with pytest.raises(SetupError, match="one 0/1 label per output unit"):
+        losses.binary_crossentropy(np.eye(3), np.full((3, 1), 0.5))
+
+
+def test_other_axis_is_refused_with_the_fix():
+    """A class axis other than the last raises SetupError pointing to keras.ops.moveaxis."""
+    with pytest.raises(SetupError, match="moveaxis"):
+        losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=0)
+
+
+def test_losses_compile_and_train_a_model():
+    """A cookbook loss passed to compile trains: the loss falls over a few epochs."""
+    rng = _rng()
+    X = rng.normal(size=(N, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype("int32")
+    model = _tiny_model(2, "softmax")
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=losses.sparse_categorical_crossentropy,
+                  run_eagerly=True)
+    history = model.fit(X, y, epochs=5, batch_size=N, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_recipe_02_curves_of_categorical_and_sparse_coincide(quick_run):
+    """Recipe 02 (quick): every run's loss curve is within 1e-5 of the first, with the same predictions."""
+    table, _ = quick_run("02")
+    assert len(table) == 4
+    assert table["max |Δ train loss| vs run 1"].max() < 1e-5
+    assert table["max |Δ test probability| vs run 1"].max() < 1e-5
+    assert (table["same predicted class as run 1"] == 1.0).all()
+    assert table["test accuracy"].nunique() == 1
+    assert table["test accuracy"].iloc[0] > 0.5, "two quick epochs already beat chance (0.1) by far"
