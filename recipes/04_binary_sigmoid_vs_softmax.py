@@ -1,0 +1,395 @@
+"""Binary classification two ways: Dense(1, sigmoid) or Dense(2, softmax).
+
+A one-unit sigmoid head with ``binary_crossentropy`` and a two-unit softmax
+head with ``sparse_categorical_crossentropy`` (or ``categorical_crossentropy``
+on one-hot labels) are the same model in different clothes: an exact
+conversion turns one into the other, because ``sigmoid(z) = softmax([0, z])[1]``;
+they differ in parameter count, label format and training dynamics, and three
+near-miss setups show what breaks and what ``check_setup`` says. It builds on
+the loss lessons (02: categorical vs sparse labels, 03: wrong setups).
+
+Run it: ``python recipes/04_binary_sigmoid_vs_softmax.py`` (``--quick`` for a
+few-second look, ``--hidden 8`` for a small MLP body instead of a linear model,
+``--csv my.csv --target label`` for your own two-class table).
+"""
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import re
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+from cookbook.binary_heads import (head_parameter_count, roc_auc, sigmoid_to_softmax,
+                                   softmax_to_sigmoid)
+from cookbook.errors import SetupError
+from cookbook.setup_check import check_setup
+import keras
+
+EPOCHS = 10
+QUICK_EPOCHS = 3
+NEAR_MISS_EPOCHS = 5          # enough to show each near-miss's symptom
+BATCH_SIZE = 32
+LEARNING_RATE = 0.02
+HIDDEN_UNITS = 0              # 0: logistic regression; --hidden 8 adds a small relu body
+THRESHOLD = 0.5               # head A's decision rule: class 1 when P(class 1) > THRESHOLD
+SHIFT_SCALE = 1.0             # size of the common shift added to both softmax logits
+
+# The three correct setups: (output units, activation, loss, label encoding).
+SETUPS = {
+    "A": (1, "sigmoid", "binary_crossentropy", "0/1"),
+    "B": (2, "softmax", "sparse_categorical_crossentropy", "integer"),
+    "C": (2, "softmax", "categorical_crossentropy", "one-hot"),
+}
+# The runs compared: (setup, learning-rate factor). "A, 2x lr" is A with twice
+# the learning rate: without a hidden layer it follows B's path exactly.
+RUNS = {"A": ("A", 1.0), "B": ("B", 1.0), "C": ("C", 1.0), "A, 2x lr": ("A", 2.0)}
+# Near misses: one piece of a correct setup swapped for the other head's.
+NEAR_MISSES = {
+    "softmax on one unit": (1, "softmax", "binary_crossentropy", "0/1"),
+    "2-unit softmax + binary CE": (2, "softmax", "binary_crossentropy", "integer"),
+    "sigmoid head + one-hot labels": (1, "sigmoid", "binary_crossentropy", "one-hot"),
+}
+
+
+# %% [markdown]
+# ## Data
+#
+# Breast Cancer: 569 tumours, 30 features, class 1 = malignant. A stratified
+# split keeps the class shares equal in both parts. The same labels are
+# stored three ways, one per setup: float 0/1 for the sigmoid head, integers
+# for sparse categorical cross-entropy, one-hot rows for categorical.
+
+# %%
+def prepare_data(args):
+    """The split and the labels in each encoding; a --csv target must have two classes."""
+    X, y = cookbook.recipe.load_data(args)
+    classes = np.unique(np.asarray(y))
+    if len(classes) != 2:
+        cookbook.recipe.fail(args, f"target {y.name!r} has {len(classes)} distinct values; this recipe needs "
+                                   "exactly two classes (use recipe 02 for more)")
+    y01 = (np.asarray(y) == classes[1]).astype("int32")  # the larger value becomes class 1
+    split = cookbook.split_and_standardize(X, y01, seed=args.seed, stratify=True)
+    labels = {part: encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
+    positive = classes[1].item() if hasattr(classes[1], "item") else classes[1]
+    return split, labels, f"{y.name} == {positive!r}"
+
+
+def encode(y01):
+    """One label vector in the three encodings the setups use."""
+    return {"0/1": y01.astype("float32"), "integer": y01.astype("int32"),
+            "one-hot": keras.utils.to_categorical(y01, 2).astype("float32")}
+
+
+# %% [markdown]
+# ## Model
+#
+# The body (nothing, or one small relu layer) is the same for every setup;
+# only the last Dense layer and the loss change. Every run starts from one
+# function: B and C get A's initial head converted exactly
+# (``W = [0, w]``, ``b2 = [0, b]``), so any difference comes from training.
+#
+# Twice the parameters, no more capacity: softmax only sees the difference
+# of its two logits, ``softmax([z0, z1])[1] = sigmoid(z1 - z0)``, so adding
+# the same number to both logits changes no prediction. Of B's ``2 (d + 1)``
+# head parameters only the ``d + 1`` differences ``w1 - w0``, ``b1 - b0``
+# matter, and those are exactly A's ``w`` and ``b``.
+#
+# Where they do differ is training. The gradient on B's class-1 column equals
+# A's gradient, and the one on its class-0 column is exactly its negative, so
+# the difference ``w1 - w0`` moves twice as far per step as A's ``w`` (with
+# plain SGD, and with Adam, whose step ignores the gradient's sign). Without
+# a hidden layer, B at learning rate ``lr`` follows A at ``2 lr`` step for step:
+# the run ``"A, 2x lr"`` checks it.
+
+# %%
+def build_model(setup, num_features, hidden, seed):
+    """A Sequential model ending in the setup's head, compiled with its loss."""
+    units, activation, loss, _ = setup
+    layers = [keras.Input((num_features,))]
+    if hidden:
+        layers.append(keras.layers.Dense(hidden, activation="relu",
+                                         kernel_initializer=keras.initializers.GlorotUniform(seed)))
+    layers.append(keras.layers.Dense(units, activation=activation, name="head",
+                                     kernel_initializer=keras.initializers.GlorotUniform(seed + 1)))
+    return compile_for(keras.Sequential(layers), setup)
+
+
+def compile_for(model, setup, lr_factor=1.0):
+    """Compile with the setup's loss and a fresh Adam at ``lr_factor`` times LEARNING_RATE."""
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE * lr_factor), loss=setup[2])
+    return model
+
+
+def build_heads(num_features, hidden, seed):
+    """One model per entry of RUNS, all starting from the same function (converted from A's)."""
+    start = build_model(SETUPS["A"], num_features, hidden, seed)
+    models = {}
+    for name, (setup, lr_factor) in RUNS.items():
+        if setup == "A":
+            model = keras.models.clone_model(start)
+            model.set_weights(start.get_weights())
+        else:
+            model = sigmoid_to_softmax(start)  # the same function, in a 2-unit softmax head
+        models[name] = compile_for(model, SETUPS[setup], lr_factor)
+    return models
+
+
+# %% [markdown]
+# ## Train
+#
+# The random seed is reset before each fit, so all setups see the same
+# batches in the same order.
+
+# %%
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+    def typical(self):
+        """Median epoch time, leaving out the first epoch (it includes building the training graph)."""
+        return float(np.median(self.seconds[1:] or self.seconds))
+
+
+def train(model, setup, split, labels, epochs, seed):
+    """Fit on the training part; return the History and the typical seconds per epoch."""
+    keras.utils.set_random_seed(seed)
+    timer = EpochTimer()
+    history = model.fit(split.X_train, labels["train"][setup[3]], epochs=epochs,
+                        batch_size=BATCH_SIZE, verbose=0, callbacks=[timer])
+    return history, timer.typical()
+
+
+def train_heads(split, labels, epochs, hidden, seed):
+    """Build and train every run of RUNS; return the models, their Histories and epoch times."""
+    models = build_heads(split.X_train.shape[1], hidden, seed)
+    runs = {name: train(model, SETUPS[RUNS[name][0]], split, labels, epochs, seed)
+            for name, model in models.items()}
+    return models, {name: run[0] for name, run in runs.items()}, {name: run[1] for name, run in runs.items()}
+
+
+def train_near_miss(name, split, labels, hidden, seed):
+    """Build one near-miss setup, ask check_setup about it, then try to train it anyway."""
+    setup = NEAR_MISSES[name]
+    with warnings.catch_warnings(record=True) as caught:  # what Keras itself says, as text for the table
+        warnings.simplefilter("always")
+        model = build_model(setup, split.X_train.shape[1], hidden, seed)
+        try:
+            check_setup(model, labels["train"][setup[3]])
+            verdict = "passes"
+        except SetupError as exc:
+            verdict = str(exc)
+        try:
+            history, _ = train(model, setup, split, labels, NEAR_MISS_EPOCHS, seed)
+            keras_says = "fit trains"
+            outputs = class1_probability(model, split.X_test)[1]
+        except ValueError as exc:  # Keras 3 refuses some shape mismatches at the first batch
+            history, outputs = None, None
+            keras_says = "fit raises ValueError: " + _first_sentence(str(exc))
+    keras_warnings = {_first_sentence(str(w.message)) for w in caught if issubclass(w.category, UserWarning)}
+    if keras_warnings:
+        keras_says += "; warns: " + " / ".join(sorted(keras_warnings))
+    return history, outputs, keras_says, verdict
+
+
+def _first_sentence(message):
+    """The first sentence of a Keras message, batch sizes in shapes written as N."""
+    sentence = message.strip().splitlines()[0].split(". ")[0].rstrip(".")
+    return re.sub(r"\((None|\d+), ", "(N, ", sentence)
+
+
+# %% [markdown]
+# ## Compare
+#
+# Each head's P(class 1) (``p[:, 0]`` for A, ``p[:, 1]`` for B and C), its
+# decision and the per-sample losses from Keras's own loss functions. The
+# decision rules look different but are one rule: A calls class 1 when
+# ``p > 0.5``, B takes the argmax of ``[1 - p, p]``, and ``p > 1 - p`` exactly
+# when ``p > 0.5`` (a tie at 0.5 goes to class 0 in both), so after a
+# conversion no row changes class.
+#
+# The near misses: a softmax over one unit is ``exp(z) / exp(z) = 1`` for
+# every row, yet its training loss falls, because Keras's TensorFlow backend
+# computes the cross-entropy from the logit *under* the activation; the
+# predictions never move. The two shape mismatches are refused by Keras 3
+# itself at the first batch; ``check_setup`` catches all three before ``fit``
+# and names the fix.
+
+# %%
+def class1_probability(model, X):
+    """P(class 1) for every row, from either head."""
+    outputs = keras.ops.convert_to_numpy(model(X, training=False))
+    return outputs[:, -1], outputs
+
+
+def decide(outputs):
+    """Head A thresholds P(class 1) at THRESHOLD; a softmax head takes the argmax."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > THRESHOLD).astype(int)
+    return outputs.argmax(axis=1)
+
+
+def per_sample_loss(setup, labels, outputs):
+    """The setup's Keras loss, one number per sample."""
+    target = labels[setup[3]]
+    if setup[3] == "0/1":
+        target = target.reshape(-1, 1)  # the loss functions want (N, 1) for a one-unit head; fit reshapes itself
+    return keras.ops.convert_to_numpy(keras.losses.get(setup[2])(target, outputs))
+
+
+def compare_heads(models, epoch_seconds, split, labels):
+    """The main table: head size, losses, accuracy, ROC AUC and epoch time of every run."""
+    rows = []
+    for name, model in models.items():
+        setup = SETUPS[RUNS[name][0]]
+        p_test, out_test = class1_probability(model, split.X_test)
+        _, out_train = class1_probability(model, split.X_train)
+        rows.append({
+            "setup": name, "head": f"Dense({setup[0]}, {setup[1]})", "loss": setup[2], "labels": setup[3],
+            "learning rate": LEARNING_RATE * RUNS[name][1],
+            "head params": head_parameter_count(model),
+            "train loss": per_sample_loss(setup, labels["train"], out_train).mean(),
+            "test loss": per_sample_loss(setup, labels["test"], out_test).mean(),
+            "test accuracy": np.mean(decide(out_test) == split.y_test),
+            "test ROC AUC": roc_auc(split.y_test, p_test),
+            "epoch time (ms)": 1000 * epoch_seconds[name],
+        })
+    return pd.DataFrame(rows)
+
+
+def curve_gaps(histories):
+    """Largest per-epoch gap between training-loss curves that should coincide."""
+    pairs = (("B", "C", "sparse vs one-hot labels: the same loss"),
+             ("B", "A, 2x lr", "softmax head = sigmoid head at twice the lr (exact with no hidden layer)"))
+    return pd.DataFrame([{
+        "curves": f"{first} vs {second}", "why they match": why,
+        "max |d loss| over epochs": np.abs(np.subtract(histories[first].history["loss"],
+                                                        histories[second].history["loss"])).max(),
+    } for first, second, why in pairs])
+
+
+def shift_both_logits(model, rng):
+    """A copy of a softmax model with the same random vector and number added to both logits' weights."""
+    shifted = keras.models.clone_model(model)
+    shifted.set_weights(model.get_weights())
+    head = shifted.layers[-1]
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in (head.kernel, head.bias))
+    v, c = SHIFT_SCALE * rng.standard_normal((kernel.shape[0], 1)), SHIFT_SCALE * rng.standard_normal()
+    head.set_weights([kernel + v.astype(kernel.dtype), bias + np.float32(c)])  # z0 and z1 both move by x@v + c
+    return shifted
+
+
+def compare_conversions(models, split, labels, seed):
+    """A -> B, B -> A and a common logit shift: how far predictions, losses and decisions move."""
+    X = np.concatenate([split.X_train, split.X_test])
+    y = encode(np.concatenate([split.y_train, split.y_test]))
+    cases = [("trained A -> B (W=[0,w], b=[0,b])", "A", "B", models["A"], sigmoid_to_softmax(models["A"])),
+             ("trained B -> A (w=w1-w0, b=b1-b0)", "B", "A", models["B"], softmax_to_sigmoid(models["B"])),
+             ("trained B -> same shift on both logits", "B", "B", models["B"],
+              shift_both_logits(models["B"], np.random.default_rng(seed)))]
+    rows = []
+    for label, before, after, original, converted in cases:
+        p0, out0 = class1_probability(original, X)
+        p1, out1 = class1_probability(converted, X)
+        loss0 = per_sample_loss(SETUPS[before], y, out0)
+        loss1 = per_sample_loss(SETUPS[after], y, out1)
+        rows.append({
+            "conversion": label, "rows": len(X),
+            "head params": f"{head_parameter_count(original)} -> {head_parameter_count(converted)}",
+            "max |dP(class 1)|": np.abs(p0 - p1).max(),
+            "max |d loss|": np.abs(loss0 - loss1).max(),
+            "different decisions": int(np.sum(decide(out0) != decide(out1))),
+        })
+    return pd.DataFrame(rows)
+
+
+def compare_near_misses(split, labels, hidden, seed):
+    """Each near-miss setup: does Keras train it, what comes out, and what check_setup says."""
+    rows, messages = [], {}
+    for name in NEAR_MISSES:
+        history, out_test, keras_says, verdict = train_near_miss(name, split, labels, hidden, seed)
+        row = {"setup": name, "Keras": keras_says, "first loss": np.nan, "last loss": np.nan,
+               "min P(class 1)": np.nan, "test accuracy": np.nan,
+               "check_setup": "passes" if verdict == "passes" else "SetupError"}
+        if history is not None:
+            row.update({"first loss": history.history["loss"][0], "last loss": history.history["loss"][-1],
+                        "min P(class 1)": out_test[:, -1].min(),
+                        "test accuracy": np.mean(decide(out_test) == split.y_test)})
+        rows.append(row)
+        messages[name] = verdict
+    return pd.DataFrame(rows), messages
+
+
+def plot_heads(models, histories, split):
+    """Left: B's P(class 1) against A's, trained apart and converted. Right: the loss curves."""
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    p_a, _ = class1_probability(models["A"], split.X_test)
+    p_b, _ = class1_probability(models["B"], split.X_test)
+    p_ab, _ = class1_probability(sigmoid_to_softmax(models["A"]), split.X_test)
+    left.plot([0, 1], [0, 1], color="grey", linewidth=1, label="diagonal")
+    left.scatter(p_a, p_b, s=14, alpha=0.6, label="B trained on its own")
+    left.scatter(p_a, p_ab, s=6, color="black", label="A converted to B (exact)")
+    left.set(xlabel="A: sigmoid P(class 1)", ylabel="B: softmax P(class 1)", title="Test set: A vs B")
+    left.legend(loc="upper left")
+    for name, style in (("A", "-"), ("B", "-"), ("C", "--"), ("A, 2x lr", ":")):
+        losses = histories[name].history["loss"]
+        right.plot(np.arange(1, len(losses) + 1), losses, style, label=f"{name}: {SETUPS[RUNS[name][0]][2]}")
+    right.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Training loss (C on B; B on A at 2x lr)")
+    right.legend()
+    return fig
+
+
+# %%
+def main(argv=None):
+    """Train A, B, C (and A at twice the lr), convert between them, try the near misses, write the results."""
+    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
+                                         dataset="breast_cancer")
+    parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS,
+                        help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})")
+    args = cookbook.recipe.parse_args(parser, argv)
+    if args.hidden < 0:
+        cookbook.recipe.fail(args, f"--hidden must be 0 (no body) or a positive number of units, got {args.hidden}")
+    keras.utils.set_random_seed(args.seed)
+
+    split, labels, positive = prepare_data(args)
+    models, histories, epoch_seconds = train_heads(split, labels, args.epochs, args.hidden, args.seed)
+    table = compare_heads(models, epoch_seconds, split, labels)
+    gaps = curve_gaps(histories)
+    conversions = compare_conversions(models, split, labels, args.seed)
+    near_misses, messages = compare_near_misses(split, labels, args.hidden, args.seed)
+
+    cookbook.recipe.print_table(table, f"{args.recipe}: sigmoid vs softmax heads, class 1 = {positive}, "
+                                       f"{args.epochs} epochs")
+    cookbook.recipe.print_table(gaps, "Training curves that coincide (the 2x-lr match is exact without --hidden)")
+    cookbook.recipe.print_table(conversions, "Exact conversions (all rows): same probabilities, losses, decisions")
+    cookbook.recipe.print_table(near_misses, f"Near-miss setups ({NEAR_MISS_EPOCHS} epochs)")
+    print(f"(predicting class 1 for every test row scores {np.mean(split.y_test == 1):.3f})")
+    for name, message in messages.items():
+        print(f"- check_setup on {name!r}: {message}")
+    cookbook.recipe.save_table(table, args)
+    cookbook.recipe.save_table(gaps, args, "curves")
+    cookbook.recipe.save_table(conversions, args, "conversions")
+    cookbook.recipe.save_table(near_misses, args, "near_misses")
+    cookbook.recipe.save_figure(plot_heads(models, histories, split), args, "heads")
+    return table
+
+
+if __name__ == "__main__":
+    main()
