@@ -4,6 +4,21 @@ The public API, in the order a learner meets it::
 
     X, y = cookbook.load_dataset("breast_cancer")     # bundled real data
     split = cookbook.split_and_standardize(X, y, stratify=True)
+
+    layer, loss = cookbook.output_head("binary")      # Dense(1, "sigmoid") + binary_crossentropy
+    model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(16, "relu"), layer])
+    model.compile(optimizer=cookbook.optimizers.Adam(), loss=loss)
+    cookbook.check_setup(model, y)                    # SetupError if head, loss, labels disagree
+
+    cookbook.losses.binary_crossentropy(y_true, y_pred)          # from-scratch keras.losses twins
+    cookbook.compare_optimizers(custom, builtin, steps=50)       # step-by-step agreement table
+    cookbook.sigmoid_to_softmax(model)                # the two binary heads are one model
+
+Lessons and tools for single topics live in submodules: ``cookbook.gd_variants``
+(batch, stochastic, mini-batch), ``cookbook.landscapes`` and ``cookbook.lessons``
+(optimizer behaviour), ``cookbook.reference`` (float64 NumPy update rules),
+``cookbook.distribute`` (tf.distribute). Every file in ``cookbook/optimizers/``
+imports only keras and the standard library, so it can be copied alone.
 """
 
 from cookbook._quiet import import_tensorflow_quietly as _import_tensorflow_quietly
@@ -18,17 +33,34 @@ from cookbook.datasets import (  # noqa: E402
     load_dataset,
     split_and_standardize,
 )
-from cookbook.errors import CookbookError, DataError  # noqa: E402
+from cookbook.errors import CookbookError, DataError, SetupError  # noqa: E402
+from cookbook import losses, optimizers  # noqa: E402
+from cookbook.binary_heads import HeadConversionError, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402
+from cookbook.compare import compare_optimizers  # noqa: E402
+from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
+from cookbook.setup_check import check_setup  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DATASETS",
+    "HEAD_RULES",
     "CookbookError",
     "DataError",
+    "HeadConversionError",
+    "SetupError",
     "Split",
+    "check_setup",
+    "compare_optimizers",
+    "encode_labels",
     "list_datasets",
     "load_csv",
     "load_dataset",
+    "losses",
+    "optimizers",
+    "output_head",
+    "roc_auc",
+    "sigmoid_to_softmax",
+    "softmax_to_sigmoid",
     "split_and_standardize",
 ]
