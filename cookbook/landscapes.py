@@ -161,7 +161,9 @@ def run_paths(optimizers, start, f, steps):
         grads = tape.gradient(value, variables)
         return tf.stack([v.value for v in variables]), value, tf.stack(grads), grads
 
-    @tf.function
+    # autograph=False: nothing here branches on a tensor, and AutoGraph would print a warning
+    # for a landscape whose source it cannot read (a lambda in a recipe run by the CLI).
+    @tf.function(autograph=False)
     def step():
         recorded = []
         for name in names:
@@ -170,7 +172,7 @@ def run_paths(optimizers, start, f, steps):
             optimizers[name].apply_gradients(zip(grads, weights[name]))
         return recorded
 
-    @tf.function
+    @tf.function(autograph=False)
     def where():
         return [record(name)[:3] for name in names]
 
