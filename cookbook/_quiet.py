@@ -7,6 +7,12 @@ that variable is read, straight to file descriptor 2. The only way to keep
 them out of a learner's terminal is to point descriptor 2 at ``/dev/null``
 for the duration of the import.
 
+TensorFlow's Python logger is set to errors only for the same reason: its
+warnings ("triggered tf.function retracing", AutoGraph notices) are about
+TensorFlow's internals, not the lesson. Keras's own warnings (softmax on one
+unit, ``from_logits=True`` after a softmax) use Python's ``warnings`` module
+and still show.
+
 Set ``TF_CPP_MIN_LOG_LEVEL=0`` yourself to see every line again.
 """
 
@@ -48,4 +54,5 @@ def import_tensorflow_quietly():
 
         return
     with _stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow
+    tensorflow.get_logger().setLevel("ERROR")

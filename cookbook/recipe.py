@@ -22,12 +22,14 @@ import argparse
 import os
 import pathlib
 
+import numpy as np
 import pandas as pd
 
 from cookbook.datasets import DATASETS, load_csv, load_dataset
 from cookbook.errors import CookbookError
 
 __all__ = [
+    "class_labels",
     "fail",
     "load_data",
     "make_parser",
@@ -117,6 +119,26 @@ def load_data(args):
         return load_dataset(args.dataset)
     except CookbookError as exc:
         fail(args, str(exc))
+
+
+def class_labels(args, y):
+    """Class labels numbered 0..C-1 for a classification recipe, and the C class values.
+
+    Any labels with at least two distinct values work (numbers or text); the
+    sorted distinct values become classes 0, 1, ... A target with fractional
+    values or a single class ends the recipe with one line (exit status 2).
+
+    Returns:
+        ``(labels, classes)``: an int array like ``y``, and the original values.
+    """
+    values = np.asarray(y)
+    if np.issubdtype(values.dtype, np.floating) and not np.all(values == np.round(values)):
+        fail(args, f"target {y.name!r} has fractional values; this recipe needs class labels "
+                   f"(for a number to predict, see 01_regression_mse)")
+    labels, classes = pd.factorize(y, sort=True)
+    if len(classes) < 2:
+        fail(args, f"target {y.name!r} has a single class; classification needs at least two")
+    return labels, np.asarray(classes)
 
 
 def _out_path(args, name, suffix):

@@ -56,12 +56,7 @@ RUNS = (
 def prepare_data(args):
     """Bundled Digits (or ``--csv``) as a stratified, standardized split with labels 0..C-1."""
     X, y = cookbook.recipe.load_data(args)
-    if pd.api.types.is_float_dtype(y) and not np.all(np.asarray(y) == np.round(np.asarray(y))):
-        cookbook.recipe.fail(args, f"target {y.name!r} has fractional values; this recipe needs class "
-                                   "labels (for a number to predict, see 01_regression_mse)")
-    labels, classes = pd.factorize(y, sort=True)
-    if len(classes) < 2:
-        cookbook.recipe.fail(args, f"target {y.name!r} has a single class; classification needs at least two")
+    labels, classes = cookbook.recipe.class_labels(args, y)
     split = cookbook.split_and_standardize(X, labels, seed=args.seed, stratify=True)
     return split, len(classes)
 

@@ -52,14 +52,11 @@ OPTIMIZERS = {
 
 # %%
 def prepare_data(args):
-    """Bundled Digits (or ``--csv`` with integer classes), split and standardized."""
+    """Bundled Digits (or ``--csv``), split and standardized; also the class count."""
     X, y = cookbook.recipe.load_data(args)
-    labels = np.asarray(y)
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        cookbook.recipe.fail(args, f"--target {y.name!r} must hold class numbers 0, 1, 2, ...; "
-                                   f"encode the classes as integers first")
+    labels, classes = cookbook.recipe.class_labels(args, y)
     split = cookbook.split_and_standardize(X, labels, seed=args.seed, stratify=True)
-    return split, int(labels.max()) + 1
+    return split, len(classes)
 
 
 # %% [markdown]
@@ -96,7 +93,8 @@ def train(split, num_classes, epochs, seed, names=None):
         model = build_model(split.X_train.shape[1], num_classes, seed)
         model.compile(optimizer=OPTIMIZERS[name](), loss="sparse_categorical_crossentropy")
         recorder = lessons.EffectiveStepRecorder()
-        batches = lessons.shuffled_batches(split.X_train, split.y_train, BATCH_SIZE, seed)
+        batches = lessons.shuffled_batches(split.X_train, split.y_train,
+                                           min(BATCH_SIZE, len(split.X_train)), seed)  # a tiny --csv
         history = model.fit(batches, epochs=epochs, verbose=0, shuffle=False,  # batches are shuffled
                             callbacks=[recorder])
         test_loss, _ = lessons.evaluate_classifier(model, split.X_test, split.y_test)

@@ -20,7 +20,6 @@ seconds, ``--csv my.csv --target label`` for your own classes 0..K-1).
 # ## Setup
 
 # %%
-import numpy as np
 from matplotlib.figure import Figure
 
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
@@ -54,12 +53,9 @@ OPTIMIZERS = {
 def prepare_data(args):
     """Bundled Digits (or ``--csv``), split and standardized; also the class count."""
     X, y = cookbook.recipe.load_data(args)
-    labels = np.asarray(y)
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        cookbook.recipe.fail(args, f"--target {y.name!r} must hold class numbers 0, 1, 2, ...; "
-                                   f"encode the classes as integers first")
+    labels, classes = cookbook.recipe.class_labels(args, y)
     split = cookbook.split_and_standardize(X, labels, seed=args.seed, stratify=True)
-    return split, int(labels.max()) + 1
+    return split, len(classes)
 
 
 # %% [markdown]
@@ -88,7 +84,7 @@ def model_builder(num_features, num_classes, seed):
 # %%
 def train(build, split, epochs, seed):
     """The race: every optimizer from the same weights and batch order."""
-    return lessons.race(OPTIMIZERS, build, split, epochs, batch_size=BATCH_SIZE,
+    return lessons.race(OPTIMIZERS, build, split, epochs, batch_size=min(BATCH_SIZE, len(split.X_train)),
                         target_loss=TARGET_LOSS, seed=seed)
 
 

@@ -57,6 +57,27 @@ def test_load_data_bad_csv_exits_2_with_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "no data rows" in err
 
 
+def test_class_labels_number_any_classes_from_0():
+    """Text or gappy numeric classes become 0..C-1 in sorted order."""
+    args = recipe.parse_args(_parser(), [])
+    labels, classes = recipe.class_labels(args, pd.Series(["b", "a", "c", "a"], name="kind"))
+    assert labels.tolist() == [1, 0, 2, 0] and classes.tolist() == ["a", "b", "c"]
+    labels, classes = recipe.class_labels(args, pd.Series([3.0, 7.0, 3.0], name="grade"))
+    assert labels.tolist() == [0, 1, 0] and classes.tolist() == [3.0, 7.0]
+
+
+@pytest.mark.parametrize("values, words", [([0.5, 1.0, 2.0], "fractional values"),
+                                           ([1, 1, 1], "a single class")])
+def test_class_labels_refuse_a_target_that_is_not_classes(values, words, capsys):
+    """A regression target or a single class ends the recipe with one line and status 2."""
+    args = recipe.parse_args(_parser(), [])
+    with pytest.raises(SystemExit) as info:
+        recipe.class_labels(args, pd.Series(values, name="y"))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+
+
 def test_load_data_defaults_to_the_bundled_set():
     """Without --csv the recipe gets its bundled dataset."""
     X, y = recipe.load_data(recipe.parse_args(_parser(dataset="diabetes"), []))
