@@ -24,9 +24,17 @@ applies sigmoid/softmax itself, in a numerically safer form (see
 ``cookbook.heads`` for the full table and ``cookbook.check_setup`` for the
 mistakes it catches).
 
-Two details copied from Keras on purpose, so the numbers match to float
+Three details copied from Keras on purpose, so the numbers match to float
 precision:
 
+* a probability tensor made by Keras's own ``sigmoid`` or ``softmax`` (the
+  activation of a ``Dense`` layer, ``keras.activations``) remembers the
+  logits it came from, and Keras's cross-entropies then compute the loss
+  from those logits instead of the rounded probabilities: a saturated
+  ``Dense(1, "sigmoid")`` that is confidently wrong still gets a large loss
+  and a useful gradient, where clipping would give 16.1 and a zero gradient.
+  These losses do the same (``_logits_kept_by_keras``). Probabilities from
+  anywhere else (NumPy arrays, your own ``ops.sigmoid``) are clipped;
 * probabilities are clipped to ``[eps, 1 - eps]`` (``eps =
   keras.config.epsilon()``, ``1e-7``) before the logarithm, so an exact 0
   or 1 gives a large but finite loss instead of ``inf``;
@@ -34,6 +42,8 @@ precision:
   sum to 1, and ``sparse_categorical_crossentropy`` does the same through a
   log-softmax of the clipped log-probabilities.
 """
+
+import numpy as np
 
 import keras
 from keras import ops
@@ -92,7 +102,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     The logits form is the same quantity rearranged so that no ``exp``
     overflows: it stays finite for logits of ±1e4. Probabilities are
     clipped to ``[eps, 1 - eps]`` first, as Keras does, so ``p = 0`` or
-    ``p = 1`` give a finite loss (about 16.1 for a confident wrong answer).
+    ``p = 1`` give a finite loss (about 16.1 for a confident wrong answer);
+    the output of a Keras sigmoid is scored from its logits instead (see
+    the module docstring).
 
     Label smoothing pulls every label towards 0.5:
     ``y = y (1 - label_smoothing) + 0.5 label_smoothing``.
@@ -120,8 +132,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
     """
-    _check_last_axis(axis, "binary_crossentropy")
+    y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)
+    _check_last_axis(axis, y_pred, "binary_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
     y_true, y_pred = _match_rank(y_true, y_pred)
     _check_same_shape(y_true, y_pred, "binary_crossentropy",
@@ -184,8 +197,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
     """
-    _check_last_axis(axis, "categorical_crossentropy")
+    y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)
+    _check_last_axis(axis, y_pred, "categorical_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
     _check_same_shape(y_true, y_pred, "categorical_crossentropy",
                       "one-hot encode the labels with keras.utils.to_categorical(y, num_classes), or keep "
@@ -202,7 +216,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -ops.sum(y_true * log_p, axis=-1)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Categorical cross-entropy of each sample, with integer labels.
 
     With ``k`` the integer label of a sample, ``p`` its predicted class
@@ -223,8 +237,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     shape ``(N,)`` or ``(N, 1)``; also a two-way softmax for a binary task.
     Keras counterpart: ``keras.losses.sparse_categorical_crossentropy``
     (``loss="sparse_categorical_crossentropy"``, class
-    ``keras.losses.SparseCategoricalCrossentropy``); its ``ignore_class``
-    option is not reproduced here.
+    ``keras.losses.SparseCategoricalCrossentropy``). Its ``ignore_class``
+    option (a "void" label that adds no loss, used in segmentation) is in
+    the signature, so positional arguments line up, but is refused here.
 
     Args:
         y_true: integer class labels, shape ``(N, ...)`` or ``(N, ..., 1)``.
@@ -232,14 +247,26 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
             shape ``(N, ..., C)``.
         from_logits: whether ``y_pred`` holds logits (no softmax applied).
             Defaults to `False`.
+        ignore_class: must stay `None` (use Keras's loss for a void class).
+            Defaults to `None`.
         axis: the class axis; only the last axis is supported. Defaults to
             `-1`.
 
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
+        A label outside ``0 .. C-1`` raises ``SetupError`` when the labels
+        are NumPy values; inside a compiled step it makes the loss ``inf``,
+        never a silent 0.
     """
-    _check_last_axis(axis, "sparse_categorical_crossentropy")
+    if ignore_class is not None:
+        raise SetupError(f"sparse_categorical_crossentropy(ignore_class={ignore_class!r}): the cookbook's "
+                         "from-scratch loss does not mask classes; use "
+                         "keras.losses.sparse_categorical_crossentropy for a void class")
+    y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)
+    _check_last_axis(axis, y_pred, "sparse_categorical_crossentropy")
+    if isinstance(y_true, (np.ndarray, list, tuple)):
+        _check_class_range(np.asarray(y_true), y_pred.shape[-1])
     y_true = ops.convert_to_tensor(y_true)
     if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
         y_true = ops.squeeze(y_true, axis=-1)  # (N, 1) labels -> (N,)
@@ -257,7 +284,34 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     # Pick log p_k for each sample's label k: a one-hot mask summed over classes.
     num_classes = y_pred.shape[-1]
     picked = ops.one_hot(ops.cast(y_true, "int32"), num_classes, dtype=y_pred.dtype)
-    return -ops.sum(picked * log_p, axis=-1)
+    # A label outside 0..C-1 one-hot encodes to a row of zeros, which would read as a
+    # perfect prediction (loss 0). Subtracting log(row sum) adds 0 for every valid
+    # label and +inf for an invalid one, so the mistake shows up in the loss.
+    return -ops.sum(picked * log_p, axis=-1) - ops.log(ops.sum(picked, axis=-1))
+
+
+def _logits_kept_by_keras(y_pred, from_logits):
+    """The logits behind a Keras sigmoid/softmax output, as Keras's own losses use them.
+
+    ``keras.activations.sigmoid`` and ``softmax`` store their input on the
+    output tensor as ``_keras_logits`` (where the tensor type allows it, as
+    on TensorFlow). Keras's cross-entropies then switch to the logits
+    formula, which is exact and finite; with ``from_logits=True`` as well,
+    Keras warns about a double activation and still uses the stored logits.
+    """
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is None:
+        return y_pred, from_logits
+    return logits, True
+
+
+def _check_class_range(labels, num_classes):
+    """Refuse integer labels outside ``0 .. num_classes - 1`` with the fix."""
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise SetupError(
+            f"sparse_categorical_crossentropy got labels from {labels.min()} to {labels.max()} for "
+            f"{num_classes} output units (classes 0..{num_classes - 1}); renumber the classes to "
+            f"0..C-1 (pandas.factorize(y)[0]), or give the last layer more units")
 
 
 def _log_softmax(x):
@@ -306,7 +360,8 @@ def _shapes_compatible(a, b):
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def _check_last_axis(axis, name):
-    if axis != -1:
+def _check_last_axis(axis, y_pred, name):
+    """Refuse any class axis but the last (``-1`` or its positive index)."""
+    if axis not in (-1, len(y_pred.shape) - 1):
         raise SetupError(f"{name}(axis={axis!r}): the cookbook's losses use the last axis as the class axis; "
                          "move the class axis last (keras.ops.moveaxis) and pass axis=-1")

@@ -153,7 +153,7 @@ def from_optimizer(optimizer):
     Raises:
         CookbookError: for another class, or for a feature the reference does
             not model (a learning-rate schedule, EMA, gradient accumulation,
-            loss scaling).
+            loss scaling, weights excluded from weight decay).
     """
     kind = type(optimizer).__name__
     if kind not in RULES:
@@ -164,6 +164,9 @@ def from_optimizer(optimizer):
                    if config.get(key)]
     if not isinstance(config["learning_rate"], float):
         unsupported.append("a learning-rate schedule")
+    if getattr(optimizer, "_exclude_from_weight_decay", None) or getattr(
+            optimizer, "_exclude_from_weight_decay_pattern", None):  # set by exclude_from_weight_decay()
+        unsupported.append("weights excluded from weight decay")
     if unsupported:
         raise CookbookError(f"the NumPy reference does not model {', '.join(unsupported)}; "
                             f"turn it off or compare without a reference (reference=False)")

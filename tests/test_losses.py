@@ -1,10 +1,11 @@
 """cookbook.losses against keras.losses, float64 NumPy and the analytic gradient.
 
-Inputs are NumPy arrays, never a Keras model's own softmax output: Keras
-reads the cached logits of its own softmax/sigmoid tensors, which would
-compare two different computations.
+Inputs are NumPy arrays, except in the tests of Keras's own sigmoid/softmax
+outputs: those carry their logits, which Keras's losses (and ours) read
+instead of the probabilities, so they get tests of their own.
 """
 
+import inspect
 import numpy as np
 import pytest
 
@@ -262,6 +263,76 @@ def test_other_axis_is_refused_with_the_fix():
     """A class axis other than the last raises SetupError pointing to keras.ops.moveaxis."""
     with pytest.raises(SetupError, match="moveaxis"):
         losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=0)
+
+
+@pytest.mark.parametrize("name", [*_CROSS_ENTROPIES, "mean_squared_error"])
+def test_positional_arguments_mean_what_they_mean_in_keras(name):
+    """Same parameter names, order and defaults as the keras.losses function."""
+    ours = inspect.signature(getattr(losses, name)).parameters
+    theirs = inspect.signature(getattr(keras.losses, name)).parameters
+    assert [(p.name, p.default) for p in ours.values()] == [(p.name, p.default) for p in theirs.values()]
+
+
+# Saturated outputs: a confidently wrong sigmoid (logit -1e4 for a positive label) and softmax.
+_SATURATED = {
+    "binary_crossentropy": (keras.activations.sigmoid, np.array([[-1e4], [30.0], [-20.0], [0.0]]),
+                            np.array([[1.0], [1.0], [1.0], [0.0]])),
+    "categorical_crossentropy": (keras.activations.softmax, np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]),
+                                 np.eye(3)[[1, 1]]),
+    "sparse_categorical_crossentropy": (keras.activations.softmax,
+                                        np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]), np.array([1, 1])),
+}
+
+
+@pytest.mark.parametrize("name", _CROSS_ENTROPIES)
+def test_keras_activation_outputs_use_their_logits_like_keras(name):
+    """On a Keras sigmoid/softmax output both losses read its logits: 1e4, not the clipped 16.1."""
+    activation, logits, y_true = _SATURATED[name]
+    y_pred = activation(keras.ops.convert_to_tensor(logits.astype("float32")))
+    ours, theirs = _both(name, y_true, y_pred)
+    _assert_close(ours, theirs)
+    assert ours.max() > 1000, "the logits were used, not the clipped probabilities"
+    clipped, _ = _both(name, y_true, np.asarray(y_pred))  # the same numbers as plain NumPy
+    assert clipped.max() < 17
+
+
+def test_a_saturated_sigmoid_model_keeps_its_gradient_like_keras():
+    """Dense(1, "sigmoid") pushed to a logit of -100 on positives: same loss and same step as Keras."""
+    X = np.ones((8, 1), "float32")
+    y = np.ones(8, "float32")
+    weights = {}
+    for source in (keras.losses, losses):
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
+            1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(-100.0))])
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss=source.binary_crossentropy)
+        loss = model.evaluate(X, y, verbose=0)
+        model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        weights[source.__name__] = (loss, model.get_weights()[0].item())
+    (our_loss, our_w), (their_loss, their_w) = weights["cookbook.losses"], weights["keras.losses"]
+    assert our_loss == pytest.approx(their_loss, rel=RTOL) and our_loss == pytest.approx(100.0, rel=1e-3)
+    assert our_w == pytest.approx(their_w, rel=RTOL) and our_w > -100.0, "the gradient was not zero"
+
+
+def test_sparse_labels_outside_the_classes_are_never_a_silent_zero():
+    """NumPy labels outside 0..C-1 raise SetupError; inside a tensor they make the loss inf, not 0."""
+    probabilities = np.full((2, 3), 1 / 3)
+    with pytest.raises(SetupError, match=r"labels from -1 to 3 for 3 output units.*renumber"):
+        losses.sparse_categorical_crossentropy(np.array([3, -1]), probabilities)
+    result = np.asarray(losses.sparse_categorical_crossentropy(keras.ops.convert_to_tensor([3, 0]), probabilities))
+    assert np.isinf(result[0]) and result[1] == pytest.approx(np.log(3))
+
+
+def test_ignore_class_is_refused_with_the_keras_alternative():
+    """The signature has ignore_class (positions match Keras), but the twin refuses to use it."""
+    with pytest.raises(SetupError, match="keras.losses.sparse_categorical_crossentropy"):
+        losses.sparse_categorical_crossentropy(np.array([1]), np.full((1, 3), 1 / 3), False, 0)
+
+
+def test_the_last_axis_may_be_named_by_its_positive_index():
+    """axis=1 on (N, C) outputs is the last axis: accepted, as Keras accepts it."""
+    y, p = np.eye(3)[[0, 2]], np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    np.testing.assert_allclose(losses.categorical_crossentropy(y, p, axis=1),
+                               losses.categorical_crossentropy(y, p), rtol=RTOL)
 
 
 def test_losses_compile_and_train_a_model():

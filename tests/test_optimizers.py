@@ -131,6 +131,11 @@ def test_constructor_has_keras_names_order_and_defaults(name):
     extra = [p for p in ours if p not in theirs]
     assert extra == (["bias_correction"] if name == "Adam" else [])
     assert [p for p in ours if p in theirs] == list(theirs)
+    # Positional calls mean the same: Keras's arguments come first, the extra one is keyword-only.
+    positional = lambda params: [p.name for p in params.values()  # noqa: E731
+                                 if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert positional(ours) == positional(theirs)
+    assert all(ours[p].kind is inspect.Parameter.KEYWORD_ONLY for p in extra)
     for param in theirs.values():
         assert ours[param.name].default == param.default, param.name
     if name == "Adam":
@@ -370,14 +375,24 @@ _REFUSED = [
     ("Adam", {"beta_2": _NAN}, "beta_2"),
     ("Adam", {"epsilon": -1e-8}, "epsilon"),
     ("Adam", {"learning_rate": -0.001}, "learning_rate"),
+    # Values that look like numbers to a plain range test but are not legal ones.
+    ("SGD", {"learning_rate": float("inf")}, "learning_rate"),
+    ("Adam", {"epsilon": float("inf")}, "epsilon"),
+    ("Adam", {"beta_1": True}, "beta_1"),        # True == 1
+    ("RMSprop", {"rho": True}, "rho"),
+    ("Adam", {"beta_1": np.array(1.0)}, "beta_1"),  # a 0-d array holds a number
+    ("SGD", {"momentum": np.float32(-0.5)}, "momentum"),
+    # Base keywords the cookbook checks too.
+    ("Adam", {"use_ema": True, "ema_momentum": _NAN}, "ema_momentum"),
+    ("Adagrad", {"loss_scale_factor": 0.0}, "loss_scale_factor"),
 ]
 
 
 @pytest.mark.parametrize("name, config, parameter", _REFUSED,
-                         ids=[f"{n}-{p}={list(c.values())[0]}" for n, c, p in _REFUSED])
+                         ids=[f"{n}-{p}={c[p]!r}" for n, c, p in _REFUSED])
 def test_impossible_hyperparameter_is_refused_with_its_legal_range(name, config, parameter):
     """A ValueError names the parameter and its legal range; Keras's built-in accepts most of them."""
-    with pytest.raises(ValueError, match=rf"`{parameter}` must be (a number|in \[0, 1)"):
+    with pytest.raises(ValueError, match=rf"`{parameter}` must be (a finite number|in \[0, 1)"):
         getattr(cookbook.optimizers, name)(**config)
     if not (name == "SGD" and parameter == "momentum"):  # Keras refuses only a bad SGD momentum
         getattr(keras.optimizers, name)(**config)

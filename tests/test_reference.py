@@ -119,3 +119,7 @@ def test_from_optimizer_follows_a_keras_config_and_refuses_what_it_cannot_model(
         reference.from_optimizer(keras.optimizers.SGD(schedule))
     with pytest.raises(CookbookError, match="no NumPy reference for optimizer class 'Nadam'"):
         reference.from_optimizer(keras.optimizers.Nadam())
+    excluding = keras.optimizers.Adam(weight_decay=0.1)
+    excluding.exclude_from_weight_decay(var_names=["bias"])
+    with pytest.raises(CookbookError, match="excluded from weight decay"):
+        reference.from_optimizer(excluding)

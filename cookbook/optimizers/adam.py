@@ -4,24 +4,38 @@ This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``Adam(**cfg)`` replaces ``keras.optimizers.Adam(**cfg)``.
 """
 
+import math
 import numbers
 
 import keras
 from keras import ops
 
-# Legal ranges: (text for the error message, test). NaN fails every test.
-_NON_NEGATIVE = ("a number >= 0", lambda x: x >= 0)
-_POSITIVE = ("a number > 0, or None to turn it off", lambda x: x > 0)
+# Legal ranges: (text for the error message, test). NaN and infinity fail every test.
+_NON_NEGATIVE = ("a finite number >= 0", lambda x: x >= 0)
+_POSITIVE = ("a finite number > 0, or None to turn it off", lambda x: x > 0)
 _UNIT_OPEN = ("in [0, 1)", lambda x: 0 <= x < 1)
+_UNIT_CLOSED = ("in [0, 1]", lambda x: 0 <= x <= 1)
+
+
+def _as_number(value):
+    """``value`` as a float if it is a plain number or holds one (a 0-d array,
+    tensor or variable); ``None`` for schedules, callables, ``None`` itself and
+    symbolic tensors, which are not checked."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        return float(value) if tuple(value.shape) == () else None
+    except (AttributeError, TypeError, ValueError):  # no shape, unknown rank, or symbolic
+        return None
 
 
 def _refuse_impossible(**checks):
-    """Raise ``ValueError`` naming any number outside its legal range.
-
-    Schedules, callables, tensors and ``None`` are not plain numbers and pass.
-    """
+    """Raise ``ValueError`` naming any number outside its legal range."""
     for name, (value, (legal, ok)) in checks.items():
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not ok(value):
+        if isinstance(value, bool):  # True == 1 and False == 0 would pass as numbers
+            raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
+        number = _as_number(value)
+        if number is not None and not (math.isfinite(number) and ok(number)):
             raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
                              f"Pass a value in that range.")
 
@@ -35,12 +49,14 @@ class Adam(keras.optimizers.Optimizer):
     gradient of weight ``w``; ``m``, ``v`` (and ``vmax`` for AMSGrad) start
     at zero::
 
-        m  <- b1 * m + (1 - b1) * g
-        v  <- b2 * v + (1 - b2) * g^2
-        v  <- vmax <- max(vmax, v)                     (amsgrad=True)
-        a   = lr * sqrt(1 - b2^t) / (1 - b1^t)         (bias_correction=True)
-        a   = lr                                       (bias_correction=False)
-        w  <- w - a * m / (sqrt(v) + eps)
+        m    <- b1 * m + (1 - b1) * g
+        v    <- b2 * v + (1 - b2) * g^2
+        a     = lr * sqrt(1 - b2^t) / (1 - b1^t)       (bias_correction=True)
+        a     = lr                                     (bias_correction=False)
+        w    <- w - a * m / (sqrt(v) + eps)            (amsgrad=False)
+
+        vmax <- max(vmax, v)                           (amsgrad=True: v itself
+        w    <- w - a * m / (sqrt(vmax) + eps)          stays the moving average)
 
     Args:
         learning_rate: a float >= 0, a
@@ -50,9 +66,6 @@ class Adam(keras.optimizers.Optimizer):
         beta_2: decay of the second moment ``v``, in [0, 1). Defaults to `0.999`.
         epsilon: small number >= 0 ("epsilon hat", see below). Defaults to `1e-7`.
         amsgrad: divide by the largest ``v`` so far (AMSGrad). Defaults to `False`.
-        bias_correction: undo the zero start of ``m`` and ``v``; ``False``
-            gives the uncorrected rule for the bias-correction lesson (not
-            in Keras's Adam). Defaults to `True`.
         weight_decay: decoupled decay rate >= 0, or None. Defaults to `None`.
         clipnorm: clip each gradient to this norm (> 0), or None. Defaults to `None`.
         clipvalue: clip each gradient entry to +-this (> 0), or None. Defaults to `None`.
@@ -61,6 +74,9 @@ class Adam(keras.optimizers.Optimizer):
         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
             gradient_accumulation_steps, name, **kwargs: passed unchanged to
             ``keras.optimizers.Optimizer``. Defaults to Keras's.
+        bias_correction: keyword only, not in Keras's Adam: undo the zero
+            start of ``m`` and ``v``; ``False`` gives the uncorrected rule of
+            the bias-correction lesson (recipe 10). Defaults to `True`.
 
     Keras convention versus the textbook (checked in Keras 3.15's source):
     Algorithm 1 of the paper divides ``m_hat = m / (1 - b1^t)`` by
@@ -77,16 +93,19 @@ class Adam(keras.optimizers.Optimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, bias_correction=True, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 gradient_accumulation_steps=None, name=None, *, bias_correction=True, **kwargs):
+        # bias_correction is keyword-only, so positional arguments mean what they mean in Keras.
         _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE),
                            beta_1=(beta_1, _UNIT_OPEN), beta_2=(beta_2, _UNIT_OPEN),
                            epsilon=(epsilon, _NON_NEGATIVE),
                            weight_decay=(weight_decay, _NON_NEGATIVE),
                            clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE))
+                           global_clipnorm=(global_clipnorm, _POSITIVE),
+                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
+                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
         super().__init__(
             learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
             clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,

@@ -4,25 +4,38 @@ This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``RMSprop(**cfg)`` replaces ``keras.optimizers.RMSprop(**cfg)``.
 """
 
+import math
 import numbers
 
 import keras
 from keras import ops
 
-# Legal ranges: (text for the error message, test). NaN fails every test.
-_NON_NEGATIVE = ("a number >= 0", lambda x: x >= 0)
-_POSITIVE = ("a number > 0, or None to turn it off", lambda x: x > 0)
+# Legal ranges: (text for the error message, test). NaN and infinity fail every test.
+_NON_NEGATIVE = ("a finite number >= 0", lambda x: x >= 0)
+_POSITIVE = ("a finite number > 0, or None to turn it off", lambda x: x > 0)
 _UNIT_OPEN = ("in [0, 1)", lambda x: 0 <= x < 1)
 _UNIT_CLOSED = ("in [0, 1]", lambda x: 0 <= x <= 1)
 
 
-def _refuse_impossible(**checks):
-    """Raise ``ValueError`` naming any number outside its legal range.
+def _as_number(value):
+    """``value`` as a float if it is a plain number or holds one (a 0-d array,
+    tensor or variable); ``None`` for schedules, callables, ``None`` itself and
+    symbolic tensors, which are not checked."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        return float(value) if tuple(value.shape) == () else None
+    except (AttributeError, TypeError, ValueError):  # no shape, unknown rank, or symbolic
+        return None
 
-    Schedules, callables, tensors and ``None`` are not plain numbers and pass.
-    """
+
+def _refuse_impossible(**checks):
+    """Raise ``ValueError`` naming any number outside its legal range."""
     for name, (value, (legal, ok)) in checks.items():
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not ok(value):
+        if isinstance(value, bool):  # True == 1 and False == 0 would pass as numbers
+            raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
+        number = _as_number(value)
+        if number is not None and not (math.isfinite(number) and ok(number)):
             raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
                              f"Pass a value in that range.")
 
@@ -84,7 +97,9 @@ class RMSprop(keras.optimizers.Optimizer):
                            momentum=(momentum, _UNIT_CLOSED), epsilon=(epsilon, _NON_NEGATIVE),
                            weight_decay=(weight_decay, _NON_NEGATIVE),
                            clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE))
+                           global_clipnorm=(global_clipnorm, _POSITIVE),
+                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
+                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
         super().__init__(
             learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
             clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
