@@ -197,7 +197,8 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
         seed: seed of the shuffle, so the same seed gives the same split.
             Defaults to ``0``.
         stratify: keep each class's share equal in both parts (for
-            classification targets). Defaults to ``False``.
+            classification targets); every class gets at least one row in
+            each part, so each needs 2 rows or more. Defaults to ``False``.
 
     Returns:
         A ``Split`` whose arrays are float32 features and targets as given
@@ -237,9 +238,17 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
 
 
 def _stratified_test_indices(targets, test_fraction, rng):
+    """Each class's share of test rows, rounded, but at least one test and one training row."""
     labels = targets.reshape(len(targets), -1)[:, 0] if targets.ndim > 1 else targets
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < 2:
+        rare = classes[counts < 2]
+        raise DataError(f"{len(rare)} class(es) have a single row (e.g. {rare[0]!r}), so the stratified "
+                        f"split cannot put each class in both parts; give every class at least 2 rows "
+                        f"(if the target is a number to predict, this is regression, not classification)")
     picked = []
-    for label in np.unique(labels):
+    for label, count in zip(classes, counts):
         members = rng.permutation(np.flatnonzero(labels == label))
-        picked.append(members[: int(round(len(members) * test_fraction))])
+        n_test = min(max(int(round(count * test_fraction)), 1), count - 1)
+        picked.append(members[:n_test])
     return np.concatenate(picked)

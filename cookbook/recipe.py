@@ -25,12 +25,13 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from cookbook.datasets import DATASETS, load_csv, load_dataset
+from cookbook.datasets import DATASETS, load_csv, load_dataset, split_and_standardize
 from cookbook.errors import CookbookError
 
 __all__ = [
     "class_labels",
     "fail",
+    "split",
     "load_data",
     "make_parser",
     "parse_args",
@@ -59,7 +60,7 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
             adds ``--csv PATH --target COLUMN`` for the user's own table.
     """
     title, _, rest = (doc or "").strip().partition("\n")
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog=pathlib.Path(file).name,
         description=title,
         epilog=rest.strip() or None,
@@ -85,6 +86,29 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
     return parser
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr (no usage block), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _out_problem(out):
+    """Why ``--out`` cannot be used, or ``None``; nothing is created here."""
+    if out.exists():
+        if not out.is_dir():
+            return f"--out {out} is a file; pass a folder (it is created if missing)"
+        return None if os.access(out, os.W_OK) else f"--out {out} is not writable; pass a folder you can write to"
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"--out {out} lies under the file {parent}; pass a folder path"
+    if not os.access(parent, os.W_OK):
+        return f"--out {out} cannot be created: {parent} is not writable; pass a folder you can write to"
+    return None
+
+
 def parse_args(parser, argv=None):
     """Parse ``argv`` and check the shared flags; exit 2 on a bad one."""
     args = parser.parse_args(argv)
@@ -93,8 +117,9 @@ def parse_args(parser, argv=None):
             args.epochs = args._quick_epochs if args.quick else args._epochs_default
         elif args.epochs < 1:
             parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    problem = _out_problem(args.out)
+    if problem:
+        parser.error(problem)
     if getattr(args, "csv", None) is not None and not args.target:
         parser.error("--csv needs --target COLUMN, the name of the column to predict")
     if getattr(args, "target", None) and getattr(args, "csv", None) is None:
@@ -121,12 +146,30 @@ def load_data(args):
         fail(args, str(exc))
 
 
+def split(args, X, y, *, stratify=False):
+    """``cookbook.split_and_standardize(X, y)`` with the recipe's ``--seed``.
+
+    A table too small or too uneven to split ends the recipe with one line
+    naming the problem (exit status 2), never a traceback.
+    """
+    try:
+        return split_and_standardize(X, y, seed=args.seed, stratify=stratify)
+    except CookbookError as exc:
+        fail(args, f"{_source(args)}: {exc}")
+
+
+def _source(args):
+    return str(args.csv) if getattr(args, "csv", None) is not None else f"the bundled {args.dataset} data"
+
+
 def class_labels(args, y):
     """Class labels numbered 0..C-1 for a classification recipe, and the C class values.
 
-    Any labels with at least two distinct values work (numbers or text); the
-    sorted distinct values become classes 0, 1, ... A target with fractional
-    values or a single class ends the recipe with one line (exit status 2).
+    Any whole-number labels with at least two distinct values work (5 and 9,
+    say); the sorted distinct values become classes 0, 1, ... A target with
+    fractional values, a single class, or a class with a single row (a
+    number to predict, most likely) ends the recipe with one line (exit
+    status 2).
 
     Returns:
         ``(labels, classes)``: an int array like ``y``, and the original values.
@@ -138,11 +181,19 @@ def class_labels(args, y):
     labels, classes = pd.factorize(y, sort=True)
     if len(classes) < 2:
         fail(args, f"target {y.name!r} has a single class; classification needs at least two")
+    counts = np.bincount(labels, minlength=len(classes))
+    if counts.min() < 2:
+        fail(args, f"target {y.name!r} has {len(classes)} distinct values and {int((counts < 2).sum())} of them "
+                   f"occur only once: it looks like a number to predict, not classes (see 01_regression_mse), "
+                   f"or give every class at least 2 rows")
     return labels, np.asarray(classes)
 
 
 def _out_path(args, name, suffix):
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:  # checked in parse_args, but a path can still refuse (e.g. under /proc)
+        fail(args, f"--out {args.out} cannot be created ({exc.strerror}); pass a folder you can write to")
     stem = args.recipe if not name else f"{args.recipe}_{name}"
     return pathlib.Path(args.out) / f"{stem}{suffix}"
 

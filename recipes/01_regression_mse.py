@@ -41,7 +41,7 @@ ERRORS_TO_TABULATE = (0.5, 1.0, 2.0, 5.0, 10.0)  # in units of the target
 def prepare_data(args):
     """Bundled Diabetes data (or ``--csv``), split and standardized."""
     X, y = cookbook.recipe.load_data(args)
-    split = cookbook.split_and_standardize(X, y, seed=args.seed)
+    split = cookbook.recipe.split(args, X, y)
     target = TargetScaler(split.y_train)
     return split, target, str(y.name)
 

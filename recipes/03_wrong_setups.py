@@ -49,7 +49,7 @@ RUN_EAGERLY = True
 #
 # Digits gives two label sets: the ten classes (``classes``, integers 0-9,
 # or ``onehot`` rows) and a yes/no question, "is it one of the lower half
-# of the classes (0-4)?" (``binary``, 0/1).
+# of the classes (0-4; with C classes, the first C // 2)?" (``binary``, 0/1).
 
 # %%
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +64,11 @@ class Labels:
 def prepare_data(args):
     """Digits (or ``--csv``) split, standardized, cut to a small training sample, labelled four ways."""
     X, y = cookbook.recipe.load_data(args)
-    classes, names = pd.factorize(y, sort=True)
+    classes, names = cookbook.recipe.class_labels(args, y)
     if len(names) < 3:
         cookbook.recipe.fail(args, f"target {y.name!r} has {len(names)} classes; this lesson needs at least 3 "
                                    "(it shows multiclass mistakes too)")
-    split = cookbook.split_and_standardize(X, classes, seed=args.seed, stratify=True)
+    split = cookbook.recipe.split(args, X, classes, stratify=True)
     rows = QUICK_TRAIN_ROWS if args.quick else TRAIN_ROWS
     X_train, y_train = split.X_train[:rows], split.y_train[:rows]  # the split is already shuffled
     num_classes = len(names)

@@ -76,7 +76,7 @@ def prepare_data(args):
         cookbook.recipe.fail(args, f"target {y.name!r} has {len(classes)} distinct values; this recipe needs "
                                    "exactly two classes (use recipe 02 for more)")
     y01 = (np.asarray(y) == classes[1]).astype("int32")  # the larger value becomes class 1
-    split = cookbook.split_and_standardize(X, y01, seed=args.seed, stratify=True)
+    split = cookbook.recipe.split(args, X, y01, stratify=True)
     labels = {part: encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
     positive = classes[1].item() if hasattr(classes[1], "item") else classes[1]
     return split, labels, f"{y.name} == {positive!r}"

@@ -59,7 +59,7 @@ MEMORY_SAMPLES = 200_000  # rows of the synthetic set for --memory (the bundled 
 def prepare_data(args):
     """Bundled Diabetes data (or ``--csv``): split, standardized, float32 targets."""
     X, y = cookbook.recipe.load_data(args)
-    split = cookbook.split_and_standardize(X, y, seed=args.seed)
+    split = cookbook.recipe.split(args, X, y)
     y_train = np.asarray(split.y_train, np.float64)
     mean, std = y_train.mean(), y_train.std() or 1.0
     y_train = ((y_train - mean) / std).astype("float32")

@@ -214,9 +214,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None,
                         help=f"update steps per comparison (default: {STEPS}; {QUICK_STEPS} with --quick)")
     args = cookbook.recipe.parse_args(parser, argv)
-    steps = args.steps or (QUICK_STEPS if args.quick else STEPS)
-    if steps < 1:
-        cookbook.recipe.fail(args, f"--steps must be at least 1, got {steps}")
+    if args.steps is not None and args.steps < 1:
+        cookbook.recipe.fail(args, f"--steps must be at least 1, got {args.steps}")
+    steps = args.steps if args.steps is not None else (QUICK_STEPS if args.quick else STEPS)
     keras.utils.set_random_seed(args.seed)
 
     grid = prepare_data(args)

@@ -60,7 +60,7 @@ OPTIMIZERS = {
 # %%
 def prepare_data(args):
     """The landscape, the start point and the step budget for this run."""
-    steps = args.steps or (QUICK_STEPS if args.quick else STEPS)
+    steps = args.steps if args.steps is not None else (QUICK_STEPS if args.quick else STEPS)
     return landscapes.anisotropic_bowl, landscapes.BOWL_START, steps
 
 

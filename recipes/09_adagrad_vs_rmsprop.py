@@ -55,7 +55,7 @@ def prepare_data(args):
     """Bundled Digits (or ``--csv``), split and standardized; also the class count."""
     X, y = cookbook.recipe.load_data(args)
     labels, classes = cookbook.recipe.class_labels(args, y)
-    split = cookbook.split_and_standardize(X, labels, seed=args.seed, stratify=True)
+    split = cookbook.recipe.split(args, X, labels, stratify=True)
     return split, len(classes)
 
 

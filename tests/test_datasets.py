@@ -113,6 +113,19 @@ def test_split_standardizes_with_training_statistics_only():
     assert split.X_train.dtype == np.float32
 
 
+def test_stratified_split_puts_every_class_in_both_parts():
+    """Two rows per class: one goes to training and one to testing (rounding alone would give 0)."""
+    X = np.arange(8.0).reshape(4, 2)
+    split = cookbook.split_and_standardize(X, np.array([0, 1, 0, 1]), stratify=True)
+    assert sorted(split.y_test.tolist()) == [0, 1] and sorted(split.y_train.tolist()) == [0, 1]
+
+
+def test_stratified_split_refuses_a_class_with_one_row():
+    """A class seen once cannot be in both parts: DataError that hints at regression."""
+    with pytest.raises(cookbook.DataError, match="single row.*at least 2 rows.*regression"):
+        cookbook.split_and_standardize(np.zeros((5, 2)), np.array([0, 0, 1, 1, 2]), stratify=True)
+
+
 def test_stratified_split_keeps_class_shares():
     """With stratify=True each class keeps its share in the test part."""
     X, y = cookbook.load_dataset("digits")

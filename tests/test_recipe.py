@@ -36,13 +36,36 @@ def test_recipe_name_comes_from_the_file():
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--csv", "a.csv"], "--csv needs --target"),
     (["--target", "y"], "--target goes with --csv"),
+    (["--epochs", "x"], "invalid int value"),
+    (["--no-such-flag"], "unrecognized arguments"),
 ])
-def test_bad_flags_exit_2_with_a_reason(argv, words, capsys):
-    """Flag mistakes end with exit status 2 and a message naming the fix."""
+def test_bad_flags_exit_2_with_one_line_and_a_reason(argv, words, capsys):
+    """Flag mistakes end with exit status 2 and ONE stderr line naming the fix (no usage block)."""
     with pytest.raises(SystemExit) as info:
         recipe.parse_args(_parser(epochs=10, dataset="diabetes"), argv)
     assert info.value.code == 2
-    assert words in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+
+
+def test_out_under_a_file_is_refused_before_any_work(tmp_path, capsys):
+    """--out inside a regular file exits 2 at parse time, and nothing is created."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(SystemExit) as info:
+        recipe.parse_args(_parser(), ["--out", str(afile / "results")])
+    assert info.value.code == 2 and "lies under the file" in capsys.readouterr().err
+    assert afile.read_text() == "keep me"
+
+
+def test_split_of_a_table_too_small_exits_2_with_one_line(capsys):
+    """Two rows cannot be split: recipe.split ends the recipe with one line naming the data."""
+    args = recipe.parse_args(_parser(dataset="diabetes"), [])
+    with pytest.raises(SystemExit) as info:
+        recipe.split(args, pd.DataFrame({"a": [1.0, 2.0]}), pd.Series([0, 1], name="y"), stratify=True)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the bundled diabetes data" in err and "cannot be split" in err
 
 
 def test_load_data_bad_csv_exits_2_with_one_line(tmp_path, capsys):
@@ -60,14 +83,15 @@ def test_load_data_bad_csv_exits_2_with_one_line(tmp_path, capsys):
 def test_class_labels_number_any_classes_from_0():
     """Text or gappy numeric classes become 0..C-1 in sorted order."""
     args = recipe.parse_args(_parser(), [])
-    labels, classes = recipe.class_labels(args, pd.Series(["b", "a", "c", "a"], name="kind"))
-    assert labels.tolist() == [1, 0, 2, 0] and classes.tolist() == ["a", "b", "c"]
-    labels, classes = recipe.class_labels(args, pd.Series([3.0, 7.0, 3.0], name="grade"))
-    assert labels.tolist() == [0, 1, 0] and classes.tolist() == [3.0, 7.0]
+    labels, classes = recipe.class_labels(args, pd.Series(["b", "a", "c", "a", "b", "c"], name="kind"))
+    assert labels.tolist() == [1, 0, 2, 0, 1, 2] and classes.tolist() == ["a", "b", "c"]
+    labels, classes = recipe.class_labels(args, pd.Series([3.0, 7.0, 3.0, 7.0], name="grade"))
+    assert labels.tolist() == [0, 1, 0, 1] and classes.tolist() == [3.0, 7.0]
 
 
 @pytest.mark.parametrize("values, words", [([0.5, 1.0, 2.0], "fractional values"),
-                                           ([1, 1, 1], "a single class")])
+                                           ([1, 1, 1], "a single class"),
+                                           ([101, 150, 87, 101, 230], "looks like a number to predict")])
 def test_class_labels_refuse_a_target_that_is_not_classes(values, words, capsys):
     """A regression target or a single class ends the recipe with one line and status 2."""
     args = recipe.parse_args(_parser(), [])
