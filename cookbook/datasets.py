@@ -146,12 +146,12 @@ def _check_numeric(frame, path, target):
         return
     if target in bad:
         raise DataError(
-            f"{path}: target column {target!r} is not numeric (e.g. {frame[target].iloc[0]!r}); "
+            f"{path}: target column {target!r} is not numeric (e.g. '{frame[target].iloc[0]}'); "
             "encode classes as integers 0..K-1, e.g. df[target].astype('category').cat.codes"
         )
     example = frame[bad[0]].iloc[0]
     raise DataError(
-        f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))} (e.g. {example!r}); "
+        f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))} (e.g. '{example}'); "
         "convert them to numbers (one-hot with pandas.get_dummies) or drop them"
     )
 
@@ -243,7 +243,7 @@ def _stratified_test_indices(targets, test_fraction, rng):
     classes, counts = np.unique(labels, return_counts=True)
     if counts.min() < 2:
         rare = classes[counts < 2]
-        raise DataError(f"{len(rare)} class(es) have a single row (e.g. {rare[0]!r}), so the stratified "
+        raise DataError(f"{len(rare)} class(es) have a single row (e.g. {rare[0]}), so the stratified "
                         f"split cannot put each class in both parts; give every class at least 2 rows "
                         f"(if the target is a number to predict, this is regression, not classification)")
     picked = []

@@ -21,6 +21,7 @@ one line on stderr and exit status 2, as argparse does for a bad flag.
 import argparse
 import os
 import pathlib
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from cookbook.errors import CookbookError
 
 __all__ = [
     "class_labels",
+    "data_name",
     "fail",
     "split",
     "load_data",
@@ -162,6 +164,13 @@ def _source(args):
     return str(args.csv) if getattr(args, "csv", None) is not None else f"the bundled {args.dataset} data"
 
 
+def data_name(args):
+    """A short name for the data the recipe runs on, for titles: ``Digits`` or ``house.csv``."""
+    if getattr(args, "csv", None) is not None:
+        return pathlib.Path(args.csv).name
+    return args.dataset.replace("_", " ").capitalize()
+
+
 def class_labels(args, y):
     """Class labels numbered 0..C-1 for a classification recipe, and the C class values.
 
@@ -223,9 +232,11 @@ def print_table(table, title=None):
     """Print a DataFrame the way a learner reads it: titled, no index, 4-5 digits."""
     if title:
         print(f"\n{title}\n{'-' * len(title)}")
-    with pd.option_context("display.width", 120, "display.max_columns", 20,
-                           "display.float_format", "{:.5g}".format):
-        print(table.to_string(index=False))
+    # to_string ignores display.width: line_width makes a wide table wrap into column blocks
+    # that fit the terminal, instead of lines the terminal breaks mid-cell.
+    width = max(shutil.get_terminal_size((120, 24)).columns, 80)
+    with pd.option_context("display.float_format", "{:.5g}".format):
+        print(table.to_string(index=False, line_width=width))
 
 
 def to_markdown(table):

@@ -173,10 +173,13 @@ def run_case(case, X_train, X_test, labels, seed, epochs):
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             row.update(keras_does=f"fit raises {type(exc).__name__}", keras_message=_short(first_line))
             history = None
+    truth = labels.test["binary" if case.labels.startswith("binary") else "classes"]
     if history is not None:
         losses = history.history["loss"]
-        truth = labels.test["binary" if case.labels.startswith("binary") else "classes"]
         predicted = outputs.argmax(axis=1) if outputs.shape[1] > 1 else (outputs[:, 0] > 0.5).astype(int)
+        # No accuracy where it would mean nothing: NaN outputs compare as "class 0", and a
+        # single 0/1 output cannot name one of C classes.
+        meaningless = np.isnan(outputs).any() or (case.labels == "classes" and outputs.shape[1] == 1)
         warned = sorted({str(w.message).strip().splitlines()[0] for w in caught})
         row.update(
             keras_does=("trains" + (", warns" if warned else " silently")
@@ -185,8 +188,10 @@ def run_case(case, X_train, X_test, labels, seed, epochs):
             first_loss=losses[0], last_loss=losses[-1],
             output_min=float(np.nanmin(outputs)) if not np.all(np.isnan(outputs)) else np.nan,
             output_max=float(np.nanmax(outputs)) if not np.all(np.isnan(outputs)) else np.nan,
-            test_accuracy=float(np.mean(predicted == truth)),
+            test_accuracy=np.nan if meaningless else float(np.mean(predicted == truth)),
         )
+    # The bar to beat, for every row: always predict the commonest class of the test labels.
+    row["majority_class_accuracy"] = float(np.unique(truth, return_counts=True)[1].max() / len(truth))
     try:
         check_setup(model, y_train)
         row["check_setup"] = "silent (correct setup)"
@@ -207,7 +212,8 @@ def _short(text, width=90):
 #
 # * one sigmoid unit + ``categorical_crossentropy``: Keras rescales the one
 #   probability so the row sums to 1, so every loss is exactly 0 and the
-#   gradient is zero: nothing is learned, and nothing looks wrong.
+#   gradient is zero: nothing is learned. Keras 3 warns about the shape,
+#   but training goes ahead with a loss of 0.0 that looks perfect.
 # * softmax on one unit: on TensorFlow, Keras computes the loss from the
 #   logit it cached before the softmax, so the loss curve is the sigmoid
 #   control's, while every prediction is 1.0.
@@ -227,8 +233,12 @@ def plot_outcomes(table):
     accuracy = table["test_accuracy"].fillna(0.0)
     colours = ["tab:green" if verdict.startswith("silent") else "tab:red" for verdict in table["check_setup"]]
     ax.barh(positions, accuracy, color=colours)
+    ax.scatter(table["majority_class_accuracy"], positions, marker="|", s=200, color="black", zorder=3,
+               label="always the commonest class")
+    ax.legend(loc="lower right", fontsize=8)
     for y_pos, (_, row) in zip(positions, table.iterrows()):
-        label = row["keras_does"] if pd.isna(row["test_accuracy"]) else f"{row['test_accuracy']:.2f}"
+        label = (f"{row['keras_does']} (no meaningful accuracy)" if pd.isna(row["test_accuracy"])
+                 else f"{row['test_accuracy']:.2f}")
         ax.text(0.01 if pd.isna(row["test_accuracy"]) else row["test_accuracy"] + 0.01, y_pos, label,
                 va="center", fontsize=8)
     ax.set_yticks(positions, table["setup"], fontsize=8)

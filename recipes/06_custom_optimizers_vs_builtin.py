@@ -5,8 +5,10 @@ written as lessons (``build`` + ``update_step`` + ``self.assign*``); here each
 one runs next to its ``keras.optimizers`` twin and a float64 NumPy reference
 over a grid of settings, and a table shows how far they drift apart (not at
 all), what the Keras 2 optimizer API became in Keras 3, and which impossible
-settings the built-ins silently accept. It builds on the update rules of
-recipe 05 (gradient descent variants).
+settings the built-ins silently accept. It builds on recipe 05, which uses
+plain SGD; this lesson states the other update rules (Momentum, Adagrad,
+RMSprop, Adam) as formulas in each optimizer's docstring and proves the code
+computes them. Recipes 07-10 then show how each one behaves.
 
 Run it: ``python recipes/06_custom_optimizers_vs_builtin.py`` (``--quick`` for
 a few-second look, ``--steps 300`` to watch longer runs).
@@ -156,8 +158,20 @@ def run_impossible(steps, seed):
             refusal = str(error)
         rows.append({"optimizer": name, "settings": _label(config),
                      f"built-in: distance moved in {steps} steps": moved,
+                     "what the built-in did": _what_happened(name, config, moved),
                      "cookbook.optimizers says": refusal})
     return pd.DataFrame(rows)
+
+
+def _what_happened(name, config, moved):
+    """The built-in's behaviour on an impossible setting, in words."""
+    if np.isnan(moved):
+        return "weights became NaN"
+    if config.get("clipnorm") == 0.0:
+        return "clipnorm=0 treated as 'no clipping'"
+    if config.get("learning_rate", 0) < 0:
+        return "walked uphill (negative rate)"
+    return "trained"
 
 
 # %% [markdown]

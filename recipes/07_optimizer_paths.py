@@ -1,4 +1,4 @@
-"""Optimizer paths on a stretched bowl: SGD zig-zags, momentum and adaptive steps do not.
+"""Optimizer paths on a stretched bowl: SGD zig-zags, momentum and adaptive steps reverse less.
 
 Five optimizers (the cookbook's twins of SGD, Momentum, Adagrad, RMSprop and
 Adam) walk down f(x, y) = x**2/20 + y**2 from (-7, 2) with
@@ -6,6 +6,15 @@ Adam) walk down f(x, y) = x**2/20 + y**2 from (-7, 2) with
 contours and measure the zig-zag (how often the y-step reverses), the steps
 to |grad f| < 1e-3, the path length and the final f. It builds on recipe 05
 (gradient descent variants) and 06 (the cookbook's optimizers).
+
+What it shows, measured: SGD's y-step reverses on 69 of its 70 steps;
+Momentum still reverses (14 times: it swings across the valley with
+shrinking amplitude) and Adam a few times, but both arrive in about a third
+of SGD's steps, on paths 33% (Momentum) and 60% (Adam) shorter. Adagrad does not reverse
+at all here, partly by luck: its first step is about lr * sign(g) = 2,
+which lands near y = 0 from y = 2. RMSprop arrives first but then rattles
+around the minimum (no momentum, constant step), so it is not "at the
+minimum" after the last step.
 
 Settings, stated so nothing is hidden: each optimizer uses the fastest
 learning rate of the grid LR_GRID whose path is still at the minimum after
@@ -32,7 +41,7 @@ from cookbook import landscapes, optimizers
 import keras
 
 STEPS = 150            # every optimizer gets the same budget of steps
-QUICK_STEPS = 120      # still enough for the slowest row (Momentum 0.9, ~106 steps)
+QUICK_STEPS = STEPS    # a path costs milliseconds: --quick keeps the full budget
 TOLERANCE = 1e-3       # |grad f| below this counts as "at the minimum"
 LR_GRID = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.5, 2.0)
 MOMENTUM = 0.5         # Momentum's momentum and Adam's beta_1 (see the docstring)
@@ -44,7 +53,7 @@ OPTIMIZERS = {
     "Momentum": (lambda lr: optimizers.Momentum(lr, momentum=MOMENTUM), 1.0),
     "Adagrad": (lambda lr: optimizers.Adagrad(lr), 2.0),
     "RMSprop": (lambda lr: optimizers.RMSprop(lr), 0.7),
-    "Adam": (lambda lr: optimizers.Adam(lr, beta_1=MOMENTUM), 0.7),
+    "Adam": (lambda lr: optimizers.Adam(lr, beta_1=MOMENTUM), 1.0),
     "Momentum (0.9)": (lambda lr: optimizers.Momentum(lr, momentum=KERAS_DEFAULT_MOMENTUM), 0.5),
     "Adam (beta_1=0.9)": (lambda lr: optimizers.Adam(lr, beta_1=KERAS_DEFAULT_MOMENTUM), 0.5),
 }

@@ -6,8 +6,8 @@ hump only 0.081 high at x = -0.209); the global one is at x = +1.088
 (f = -0.459). Plain SGD stops in the shallow one at every learning rate we
 try, while Momentum with momentum=0.9 carries enough speed over the hump at
 learning rates >= 0.03; the table shows every combination, including the
-ones where momentum is too small (0.5) or the steps too short (lr 0.01) to
-escape. It builds on recipe 07 (optimizer paths) and uses the same
+ones where momentum is too small (0.5 never escapes) or the steps too short
+for it (at lr 0.01 only momentum 0.95 gets over the hump). It builds on recipe 07 (optimizer paths) and uses the same
 ``landscapes.run_path`` helper.
 
 Run it: ``python recipes/08_momentum_local_minimum.py`` (``--quick`` for a few seconds).
@@ -107,17 +107,21 @@ def plot_positions(paths, problem):
     left, right = fig.subplots(1, 2)
     xs = np.linspace(-1.8, 1.6, 300)
     left.plot(xs, problem["f"](xs), color="black")
-    for name, colour in (("start", "tab:grey"), ("local", "tab:orange"), ("global", "tab:green")):
+    # Landmarks in black and grey markers, so no path colour on the right means a landmark.
+    for name, marker in (("start", "s"), ("local", "v"), ("hump", "^"), ("global", "*")):
         x = problem[name]
-        left.plot(x, problem["f"](x), "o", color=colour, label=f"{name}: x = {x:.3f}")
+        left.plot(x, problem["f"](x), marker, color="black" if name == "global" else "dimgrey",
+                  markersize=10 if name == "global" else 7, linestyle="none",
+                  label=f"{name}{' minimum' if name in ('local', 'global') else ''}: x = {x:.3f}")
     left.set(xlabel="x", ylabel="f(x)", title="f(x) = x^4/4 - x^2/2 - 0.2 x")
     left.legend()
     for (lr, momentum), path in paths.items():
         if np.isclose(lr, PLOT_LEARNING_RATE):
             label = "SGD" if momentum == 0 else f"Momentum {momentum:g}"
             right.plot(path.points[:, 0], label=label)
-    right.axhline(problem["local"], color="tab:orange", linestyle="--", label="local minimum")
-    right.axhline(problem["global"], color="tab:green", linestyle="--", label="global minimum")
+    right.axhline(problem["local"], color="dimgrey", linestyle=":", label="local minimum")
+    right.axhline(problem["hump"], color="lightgrey", linestyle="-", label="top of the hump")
+    right.axhline(problem["global"], color="black", linestyle="--", label="global minimum")
     right.set(xlabel="step", ylabel="x", title=f"x over steps (lr = {PLOT_LEARNING_RATE:g})")
     right.legend()
     return fig

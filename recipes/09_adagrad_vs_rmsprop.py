@@ -71,7 +71,7 @@ def prepare_data(args):
 
 # %%
 def build_model(num_features, num_classes, seed):
-    """The race MLP of recipe 11, compiled later with each optimizer."""
+    """One hidden ReLU layer and a softmax output (the model recipe 11 races), compiled later."""
     return keras.Sequential([
         keras.Input((num_features,)),
         keras.layers.Dense(HIDDEN_UNITS, activation="relu",
@@ -138,7 +138,8 @@ def plot_effective_steps(runs):
         right.plot(np.arange(1, len(history["loss"]) + 1), history["loss"], label=name)
     left.set(xlabel="optimizer step", ylabel="median lr / sqrt(acc + eps)", yscale="log",
              title="Effective step per unit gradient")
-    right.set(xlabel="epoch", ylabel="train loss", yscale="log", title="The consequence on the loss")
+    right.set(xlabel="epoch", ylabel="train loss, mean during each epoch", yscale="log",
+              title="The consequence on the loss")
     left.legend()
     right.legend()
     return fig

@@ -1,4 +1,4 @@
-"""Adam's bias correction: without it the first steps are about 3x LARGER, not smaller.
+"""Adam's bias correction: without it the early steps are 3.2x to 6.6x LARGER, not smaller.
 
 Adam's moments m and v start at zero, so early on they are too small: after
 one step m = (1 - b1) g and v = (1 - b2) g^2. Dividing the two, the

@@ -95,15 +95,15 @@ def train(build, split, epochs, seed):
 # loss" is the last point of each line.
 
 # %%
-def plot_race(curves):
+def plot_race(curves, data_name="Digits"):
     """Train loss per epoch of every optimizer, log scale, with the target marked."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     for name, curve in curves.groupby("optimizer", sort=False):
         ax.plot(curve["epoch"], curve["train loss"], marker="o", markersize=3, label=name)
     ax.axhline(TARGET_LOSS, color="grey", linestyle="--", label=f"target {TARGET_LOSS:g}")
-    ax.set(xlabel="epoch (0 = before training)", ylabel="train loss (cross-entropy)", yscale="log",
-           title="Optimizer race on Digits")
+    ax.set(xlabel="epoch (0 = before training)", ylabel="train loss, mean during each epoch", yscale="log",
+           title=f"Optimizer race on {data_name}")
     ax.legend()
     return fig
 
@@ -123,7 +123,9 @@ def main(argv=None):
     cookbook.recipe.print_table(result.table, f"{args.recipe}: after {args.epochs} epochs")
     cookbook.recipe.save_table(result.table, args)
     cookbook.recipe.save_table(result.curves, args, "curves")
-    cookbook.recipe.save_figure(plot_race(result.curves), args, "loss_curves")
+    print("\ntrain loss/accuracy: Keras's mean over each epoch's batches while the weights still move; "
+          "test: measured after training, so after few epochs it can look better than train.")
+    cookbook.recipe.save_figure(plot_race(result.curves, cookbook.recipe.data_name(args)), args, "loss_curves")
     return result.table
 
 
