@@ -9,7 +9,6 @@
 Errors the user can fix end with one line on stderr and exit status 2.
 """
 
-import argparse
 import pathlib
 import sys
 import time
@@ -18,11 +17,11 @@ import pandas as pd
 
 from cookbook import curriculum
 from cookbook.errors import CookbookError
-from cookbook.recipe import DEFAULT_OUT, print_table, to_markdown
+from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, print_table, to_markdown
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="cookbook",
         description="Loss functions and optimizers in Keras 3, as runnable lessons.")
     parser.add_argument("--recipes", metavar="DIR", default=None,

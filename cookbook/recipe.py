@@ -30,16 +30,17 @@ from cookbook.datasets import DATASETS, load_csv, load_dataset, split_and_standa
 from cookbook.errors import CookbookError
 
 __all__ = [
+    "OneLineErrorParser",
     "class_labels",
     "data_name",
     "fail",
-    "split",
     "load_data",
     "make_parser",
     "parse_args",
     "print_table",
     "save_figure",
     "save_table",
+    "split",
     "to_markdown",
 ]
 
@@ -62,7 +63,7 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
             adds ``--csv PATH --target COLUMN`` for the user's own table.
     """
     title, _, rest = (doc or "").strip().partition("\n")
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog=pathlib.Path(file).name,
         description=title,
         epilog=rest.strip() or None,
@@ -88,7 +89,7 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
     return parser
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line on stderr (no usage block), exit status 2."""
 
     def error(self, message):

@@ -27,6 +27,16 @@ def test_run_unknown_recipe_is_one_line_and_exit_2(capsys):
     assert len(err.splitlines()) == 1 and "01_regression_mse" in err
 
 
+@pytest.mark.parametrize("argv", [["bogus"], ["run"], ["tour", "--bad"]])
+def test_cli_flag_mistakes_are_one_line_and_exit_2(argv, capsys):
+    """An unknown command, a missing recipe name or an unknown flag: one stderr line, no usage block."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err and "see --help" in err
+
+
 def test_missing_recipes_folder_says_how_to_fix(tmp_path, capsys):
     """Without a recipes folder the CLI says to install from the checkout or set the path."""
     assert cli.main(["--recipes", str(tmp_path), "list"]) == 2
