@@ -311,7 +311,10 @@ def plot_differences(twins, batch_sizes, workers):
     for _, row in twins.iterrows():
         labels += [f"{row['optimizer']}: twin vs built-in", f"{row['optimizer']}: mirrored vs one device"]
         values += [row["twin vs built-in (mirrored)"], row["mirrored vs one device"]]
-    for _, row in batch_sizes.dropna(subset=["mirrored vs one device"]).iterrows():
+    failed = {}  # position -> outcome, for runs that did not train (no difference to draw)
+    for _, row in batch_sizes.iterrows():
+        if pd.isna(row["mirrored vs one device"]):
+            failed[len(labels)] = row["outcome"]
         labels.append(f"batch_size={row['batch_size']}, {row['rows']} rows: mirrored vs one device")
         values.append(row["mirrored vs one device"])
     for _, row in workers.iterrows():
@@ -319,10 +322,12 @@ def plot_differences(twins, batch_sizes, workers):
         values.append(row["vs one device"])
     fig = Figure(figsize=(8, 0.35 * len(labels) + 1.5))
     ax = fig.subplots()
-    ax.barh(labels, np.maximum(values, floor), color="tab:blue")
+    ax.barh(labels, np.maximum(np.nan_to_num(values, nan=floor), floor), color="tab:blue")
     for position, value in enumerate(values):
         if value == 0:
             ax.text(floor * 3, position, "0: bit-for-bit identical", va="center")
+        elif position in failed:
+            ax.text(floor * 3, position, failed[position], va="center", color="tab:red")
     ax.axvline(TWIN_TOLERANCE, color="tab:green", linestyle="--", label=f"twin tolerance {TWIN_TOLERANCE:g}")
     ax.axvline(DEVICE_TOLERANCE, color="tab:orange", linestyle="--", label=f"device tolerance {DEVICE_TOLERANCE:g}")
     ax.set(xscale="log", xlim=(floor, 1), xlabel="max |weight difference| after training",
