@@ -1,4 +1,4 @@
-"""What the optimizer lessons (recipes 09-11) share: Adam's step by hand, step-size probes, the race.
+"""What the optimizer lessons (recipes 08-10) share: Adam's step by hand, step-size probes, the race.
 
 Three small tools, each checked against an independent reference in
 ``tests/test_optimizer_lessons.py``:

@@ -107,7 +107,7 @@ def encode(y01):
 # the difference ``w1 - w0`` moves twice as far per step as A's ``w``. That
 # holds for plain SGD, and for Adam too: Adam's step flips sign with the
 # gradient and ignores its scale, so ``w1`` and ``w0`` take equal and opposite
-# steps (recipe 10 looks inside Adam). Without
+# steps (recipe 09 looks inside Adam). Without
 # a hidden layer, B at learning rate ``lr`` follows A at ``2 lr`` step for step:
 # the run ``"A, 2x lr"`` checks it.
 

@@ -4,7 +4,7 @@ The same small classifier trains on one device, mirrored over two replicas, and
 as a two-process MultiWorkerMirroredStrategy cluster; the weights agree up to
 float rounding when the global batch (batch_size = per-replica batch x replicas)
 splits evenly, and the cookbook optimizers match their Keras twins under the
-strategy. It builds on the cookbook optimizers (recipe 06) and on recipe 01's
+strategy. It builds on the cookbook optimizers (recipe 11) and on recipe 01's
 shape; it also shows the scope mistake users meet and how the worker script
 runs on real hosts. Run it: ``python recipes/12_distributed_training.py --quick``.
 """

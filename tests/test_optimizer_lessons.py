@@ -1,4 +1,4 @@
-"""The claims of the optimizer lessons (recipes 07-11), asserted with a margin.
+"""The claims of the optimizer lessons (recipes 06-10), asserted with a margin.
 
 Each test runs the recipe's own functions (or its ``main`` with ``--quick``)
 and checks the number the lesson states against an independent reference:
@@ -17,15 +17,15 @@ from cookbook import curriculum, landscapes
 @pytest.fixture(scope="module")
 def recipe_modules(recipes):
     """The lesson recipes imported as modules (nothing runs on import)."""
-    return {r.number: curriculum.load(r) for r in recipes if 7 <= r.number <= 11}
+    return {r.number: curriculum.load(r) for r in recipes if 6 <= r.number <= 10}
 
 
-# ---------------------------------------------------------------- 07 paths
+# ---------------------------------------------------------------- 06 paths
 
 @pytest.fixture(scope="module")
 def paths_table(recipe_modules):
-    """Recipe 07's table for its --quick step budget."""
-    lesson = recipe_modules[7]
+    """Recipe 06's table for its --quick step budget."""
+    lesson = recipe_modules[6]
     f, start, steps = lesson.prepare_data(argparse.Namespace(steps=None, quick=True))
     return lesson.compare(lesson.train(f, start, steps), steps).set_index("optimizer")
 
@@ -64,11 +64,11 @@ def test_rmsprop_passes_the_minimum_but_does_not_stay(paths_table):
     assert not paths_table.loc["RMSprop", "stays at the minimum"]
 
 
-# ---------------------------------------------------------------- 08 local minimum
+# ---------------------------------------------------------------- 07 local minimum
 
 def test_sgd_stops_in_the_local_minimum_momentum_reaches_the_global_one(recipe_modules):
     """At lr 0.01-0.3 SGD ends at x = -0.879; Momentum 0.9 ends at x = 1.088 for lr >= 0.03 (not at 0.01)."""
-    lesson = recipe_modules[8]
+    lesson = recipe_modules[7]
     problem = lesson.prepare_data(argparse.Namespace(quick=False))
     problem["grid"] = (lesson.LEARNING_RATES, (0.0, 0.9))
     table = lesson.compare(lesson.train(problem), problem)
@@ -83,12 +83,12 @@ def test_sgd_stops_in_the_local_minimum_momentum_reaches_the_global_one(recipe_m
     assert (slow["ends in"] == "local minimum").all(), "the docstring says lr 0.01 is too slow to escape"
 
 
-# ---------------------------------------------------------------- 10 bias correction
+# ---------------------------------------------------------------- 09 bias correction
 
 @pytest.fixture(scope="module")
 def bias_table(recipe_modules):
-    """Recipe 10's table: 20 measured steps of the cookbook Adam with and without correction."""
-    lesson = recipe_modules[10]
+    """Recipe 09's table: 20 measured steps of the cookbook Adam with and without correction."""
+    lesson = recipe_modules[9]
     f, start = lesson.prepare_data(None)
     return lesson.compare(lesson.train(f, start))
 
@@ -144,12 +144,12 @@ def test_numpy_adam_reference_matches_keras_and_the_cookbook_switch():
         np.testing.assert_allclose(np.abs(path.steps[:, 0]), expected, rtol=2e-3)
 
 
-# ---------------------------------------------------------------- 11 the race
+# ---------------------------------------------------------------- 10 the race
 
 @pytest.fixture(scope="module")
 def race_result(recipe_modules):
-    """Recipe 11's race for two epochs on the bundled Digits."""
-    lesson = recipe_modules[11]
+    """Recipe 10's race for two epochs on the bundled Digits."""
+    lesson = recipe_modules[10]
     split, num_classes = lesson.prepare_data(argparse.Namespace(dataset="digits", csv=None, seed=0))
     build = lesson.model_builder(split.X_train.shape[1], num_classes, seed=0)
     return lesson.train(build, split, epochs=2, seed=0), split
@@ -172,7 +172,7 @@ def test_race_table_matches_the_curves_and_the_plot(recipe_modules, race_result)
     result, _ = race_result
     curves = result.curves
     table = result.table.set_index("optimizer")
-    fig = recipe_modules[11].plot_race(curves)
+    fig = recipe_modules[10].plot_race(curves)
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
     for name, curve in curves.groupby("optimizer"):
         assert table.loc[name, "train loss"] == curve["train loss"].iloc[-1]
@@ -208,7 +208,7 @@ def test_epochs_to_reach_and_bad_epochs():
         lessons.race({}, None, None, epochs=0)
 
 
-# ---------------------------------------------------------------- 09 Adagrad vs RMSprop
+# ---------------------------------------------------------------- 08 Adagrad vs RMSprop
 
 @pytest.mark.parametrize("kind", ["Adagrad", "RMSprop"])
 def test_effective_step_sizes_read_the_accumulators(kind):
@@ -240,9 +240,9 @@ def test_effective_step_sizes_refuses_adam_and_momentum():
 
 
 def test_adagrad_step_vanishes_while_rmsprop_step_does_not(recipe_modules):
-    """Recipe 09's settings: Adagrad's step ends < 5% of its start and never rises; RMSprop's stays in
+    """Recipe 08's settings: Adagrad's step ends < 5% of its start and never rises; RMSprop's stays in
     [0.25 x start, lr/sqrt(eps)]; RMSprop ends with under 1/10 of Adagrad's train loss."""
-    lesson = recipe_modules[9]
+    lesson = recipe_modules[8]
     split, num_classes = lesson.prepare_data(argparse.Namespace(dataset="digits", csv=None, seed=0))
     runs = lesson.train(split, num_classes, lesson.EPOCHS, seed=0, names=["Adagrad", "RMSprop"])
     table = lesson.compare(runs).set_index("optimizer")

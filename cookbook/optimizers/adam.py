@@ -76,7 +76,7 @@ class Adam(keras.optimizers.Optimizer):
             ``keras.optimizers.Optimizer``. Defaults to Keras's.
         bias_correction: keyword only, not in Keras's Adam: undo the zero
             start of ``m`` and ``v``; ``False`` gives the uncorrected rule of
-            the bias-correction lesson (recipe 10). Defaults to `True`.
+            the bias-correction lesson (recipe 09). Defaults to `True`.
 
     Keras convention versus the textbook (checked in Keras 3.15's source):
     Algorithm 1 of the paper divides ``m_hat = m / (1 - b1^t)`` by

@@ -5,14 +5,14 @@ MLP is trained with the cookbook's SGD, Momentum, Adagrad, RMSprop and Adam
 from one set of initial weights and one batch order, so the only difference
 between two curves is the optimizer. We plot the training loss of all five
 and tabulate final train/test loss and accuracy and the epochs each needs to
-get the training loss under 0.3. It builds on recipes 07-10, which showed
+get the training loss under 0.3. It builds on recipes 06-09, which showed
 each optimizer's behaviour on toy functions.
 
 Settings, stated: the learning rates are the classic comparison's (0.01 for
 SGD, Momentum and Adagrad; Keras's 0.001 for RMSprop and Adam), not tuned
 per optimizer, so the race says how they do at those rates, not at their best.
 
-Run it: ``python recipes/11_optimizer_race_digits.py`` (``--quick`` for a few
+Run it: ``python recipes/10_optimizer_race_digits.py`` (``--quick`` for a few
 seconds, ``--csv my.csv --target label`` for your own classes 0..K-1).
 """
 

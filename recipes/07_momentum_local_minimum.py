@@ -7,10 +7,10 @@ hump only 0.081 high at x = -0.209); the global one is at x = +1.088
 try, while Momentum with momentum=0.9 carries enough speed over the hump at
 learning rates >= 0.03; the table shows every combination, including the
 ones where momentum is too small (0.5 never escapes) or the steps too short
-for it (at lr 0.01 only momentum 0.95 gets over the hump). It builds on recipe 07 (optimizer paths) and uses the same
-``landscapes.run_path`` helper.
+for it (at lr 0.01 only momentum 0.95 gets over the hump). It builds on
+recipe 06 (optimizer paths) and uses the same ``landscapes.run_path`` helper.
 
-Run it: ``python recipes/08_momentum_local_minimum.py`` (``--quick`` for a few seconds).
+Run it: ``python recipes/07_momentum_local_minimum.py`` (``--quick`` for a few seconds).
 """
 
 # %% [markdown]

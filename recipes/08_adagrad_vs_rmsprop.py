@@ -6,7 +6,7 @@ shrink; RMSprop divides by an exponential moving *average* instead, so its
 effective step follows the recent gradient size and does not vanish. We read
 both accumulators from the optimizers' own variables while the same MLP
 trains on Digits, plot the median effective step over the run and compare
-the losses. It builds on recipe 07 (optimizer paths).
+the losses. It builds on recipe 06 (optimizer paths).
 
 Settings, stated: learning rate 0.01 for both (so their effective steps
 compare directly), batch 16, 12 epochs (1,008 steps). The main Adagrad row
@@ -18,7 +18,7 @@ start; RMSprop's dips to about 0.4x its start while the early gradients
 are large, then *grows* as the loss and the gradients shrink, up to its
 ceiling lr / sqrt(eps) = 31.6 once the training set is learned.
 
-Run it: ``python recipes/09_adagrad_vs_rmsprop.py`` (``--quick`` for a few seconds).
+Run it: ``python recipes/08_adagrad_vs_rmsprop.py`` (``--quick`` for a few seconds).
 """
 
 # %% [markdown]
@@ -71,7 +71,7 @@ def prepare_data(args):
 
 # %%
 def build_model(num_features, num_classes, seed):
-    """One hidden ReLU layer and a softmax output (the model recipe 11 races), compiled later."""
+    """One hidden ReLU layer and a softmax output (the model recipe 10 races), compiled later."""
     return keras.Sequential([
         keras.Input((num_features,)),
         keras.layers.Dense(HIDDEN_UNITS, activation="relu",

@@ -5,7 +5,7 @@ Adam) walk down f(x, y) = x**2/20 + y**2 from (-7, 2) with
 ``apply_gradients`` on two ``keras.Variable``s; we draw each path on the
 contours and measure the zig-zag (how often the y-step reverses), the steps
 to |grad f| < 1e-3, the path length and the final f. It builds on recipe 05
-(gradient descent variants) and 06 (the cookbook's optimizers).
+(gradient descent variants); how each optimizer is written is recipe 11.
 
 What it shows, measured: SGD's y-step reverses on 69 of its 70 steps;
 Momentum still reverses (14 times: it swings across the valley with
@@ -23,7 +23,7 @@ stays, so it gets its fastest). Momentum and Adam use a momentum (beta_1) of
 0.5, not Keras's 0.9: on a bowl this small 0.9 overshoots and rings for
 ~100 steps and loses to plain SGD; the last two rows show exactly that.
 
-Run it: ``python recipes/07_optimizer_paths.py`` (``--quick`` for a few
+Run it: ``python recipes/06_optimizer_paths.py`` (``--quick`` for a few
 seconds, ``--sweep`` to re-derive the learning rates).
 """
 

@@ -9,9 +9,9 @@ ratio (1 - b1^t) / sqrt(1 - b2^t) peaks at 6.6 near step 12 and only falls
 to 1 after a few thousand steps. We measure it with the cookbook's
 ``Adam(bias_correction=False)`` on a constant gradient, next to the two half
 corrections (m only, v only, in float64 NumPy) and the closed form. It
-builds on recipe 06 (the cookbook's optimizers) and 07 (optimizer paths).
+builds on recipe 06 (optimizer paths) and 08 (Adagrad and RMSprop).
 
-Run it: ``python recipes/10_adam_bias_correction.py`` (``--quick`` for a few seconds).
+Run it: ``python recipes/09_adam_bias_correction.py`` (``--quick`` for a few seconds).
 """
 
 # %% [markdown]
@@ -89,7 +89,7 @@ def train(f, start, steps=STEPS):
 # "Adam is Momentum + AdaGrad", as some notes put it, is closer to Momentum
 # + RMSprop: Adam's v is an exponential moving *average* of g^2, as in
 # RMSprop, not AdaGrad's running *sum*, so Adam's step does not shrink like
-# 1/sqrt(t) over a long run (recipe 09 shows AdaGrad's does).
+# 1/sqrt(t) over a long run (recipe 08 shows AdaGrad's does).
 
 # %%
 def compare(measured):

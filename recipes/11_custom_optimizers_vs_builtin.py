@@ -5,12 +5,12 @@ written as lessons (``build`` + ``update_step`` + ``self.assign*``); here each
 one runs next to its ``keras.optimizers`` twin and a float64 NumPy reference
 over a grid of settings, and a table shows how far they drift apart (not at
 all), what the Keras 2 optimizer API became in Keras 3, and which impossible
-settings the built-ins silently accept. It builds on recipe 05, which uses
-plain SGD; this lesson states the other update rules (Momentum, Adagrad,
-RMSprop, Adam) as formulas in each optimizer's docstring and proves the code
-computes them. Recipes 07-10 then show how each one behaves.
+settings the built-ins silently accept. It builds on recipes 06-10, which
+showed how each optimizer behaves; here is how each one is written, with its
+update rule as formulas in the docstring, and the proof that the code
+computes exactly what Keras's does.
 
-Run it: ``python recipes/06_custom_optimizers_vs_builtin.py`` (``--quick`` for
+Run it: ``python recipes/11_custom_optimizers_vs_builtin.py`` (``--quick`` for
 a few-second look, ``--steps 300`` to watch longer runs).
 """
 
