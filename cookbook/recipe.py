@@ -47,7 +47,8 @@ __all__ = [
 DEFAULT_OUT = "cookbook-out"
 
 
-def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
+def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_steps=None,
+                steps_help="optimizer steps", dataset=None):
     """Build the recipe's argument parser with the shared flags.
 
     Args:
@@ -59,6 +60,9 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
             train with ``model.fit`` (no ``--epochs`` flag is added).
         quick_epochs: epochs used under ``--quick`` unless ``--epochs`` is
             given too. Defaults to ``epochs``.
+        steps, quick_steps, steps_help: the same for ``--steps``, in recipes
+            that count optimizer steps instead of epochs; ``steps_help``
+            says what one step is.
         dataset: name of the bundled dataset the recipe uses. Setting it
             adds ``--csv PATH --target COLUMN`` for the user's own table.
     """
@@ -69,9 +73,9 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
         epilog=rest.strip() or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(recipe=pathlib.Path(file).stem, dataset=dataset,
-                        _epochs_default=epochs, _quick_epochs=quick_epochs or epochs,
-                        _parser=parser)
+    parser.set_defaults(recipe=pathlib.Path(file).stem, dataset=dataset, _parser=parser,
+                        _counts={"epochs": (epochs, quick_epochs or epochs),
+                                 "steps": (steps, quick_steps or steps)})
     parser.add_argument("--quick", action="store_true",
                         help="tiny run that finishes in a few seconds (for tests and a first look)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -80,6 +84,9 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, dataset=None):
     if epochs is not None:
         parser.add_argument("--epochs", type=int, default=None,
                             help=f"training epochs (default: {epochs}; {quick_epochs or epochs} with --quick)")
+    if steps is not None:
+        parser.add_argument("--steps", type=int, default=None,
+                            help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)")
     if dataset is not None:
         info = DATASETS[dataset]
         parser.add_argument("--csv", type=pathlib.Path, default=None,
@@ -115,11 +122,14 @@ def _out_problem(out):
 def parse_args(parser, argv=None):
     """Parse ``argv`` and check the shared flags; exit 2 on a bad one."""
     args = parser.parse_args(argv)
-    if hasattr(args, "epochs"):
-        if args.epochs is None:
-            args.epochs = args._quick_epochs if args.quick else args._epochs_default
-        elif args.epochs < 1:
-            parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    for flag, (default, quick_default) in args._counts.items():
+        if default is None:
+            continue  # this recipe has no such flag
+        given = getattr(args, flag)
+        if given is None:
+            setattr(args, flag, quick_default if args.quick else default)
+        elif given < 1:
+            parser.error(f"--{flag} must be at least 1, got {given}")
     problem = _out_problem(args.out)
     if problem:
         parser.error(problem)

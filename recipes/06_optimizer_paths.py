@@ -155,14 +155,11 @@ def plot_paths(f, paths):
 # %%
 def main(argv=None):
     """Walk five optimizers (and two with Keras's default momentum), tabulate and plot the paths."""
-    parser = cookbook.recipe.make_parser(__doc__, __file__)
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"optimizer steps per path (default: {STEPS}; {QUICK_STEPS} with --quick)")
+    parser = cookbook.recipe.make_parser(__doc__, __file__, steps=STEPS, quick_steps=QUICK_STEPS,
+                                         steps_help="optimizer steps per path")
     parser.add_argument("--sweep", action="store_true",
                         help="also run every optimizer at every learning rate of LR_GRID (slow)")
     args = cookbook.recipe.parse_args(parser, argv)
-    if args.steps is not None and args.steps < 1:
-        cookbook.recipe.fail(args, f"--steps must be at least 1, got {args.steps}")
     keras.utils.set_random_seed(args.seed)  # nothing is random here; kept for the contract
 
     f, start, steps = prepare_data(args)

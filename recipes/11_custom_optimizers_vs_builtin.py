@@ -224,13 +224,10 @@ def plot_agreement(long):
 # %%
 def main(argv=None):
     """Compare every setting, print and save the agreement, API and refusal tables and the plot."""
-    parser = cookbook.recipe.make_parser(__doc__, __file__)
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"update steps per comparison (default: {STEPS}; {QUICK_STEPS} with --quick)")
+    parser = cookbook.recipe.make_parser(__doc__, __file__, steps=STEPS, quick_steps=QUICK_STEPS,
+                                         steps_help="update steps per comparison")
     args = cookbook.recipe.parse_args(parser, argv)
-    if args.steps is not None and args.steps < 1:
-        cookbook.recipe.fail(args, f"--steps must be at least 1, got {args.steps}")
-    steps = args.steps if args.steps is not None else (QUICK_STEPS if args.quick else STEPS)
+    steps = args.steps
     keras.utils.set_random_seed(args.seed)
 
     grid = prepare_data(args)

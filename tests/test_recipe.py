@@ -26,6 +26,17 @@ def test_quick_uses_quick_epochs_unless_epochs_given():
     assert recipe.parse_args(parser, ["--quick", "--epochs", "7"]).epochs == 7
 
 
+def test_steps_follow_the_same_rules_as_epochs(capsys):
+    """--steps: its default, the quick default, an explicit value, and a refusal of 0."""
+    parser = _parser(steps=150, quick_steps=20)
+    assert recipe.parse_args(parser, []).steps == 150
+    assert recipe.parse_args(parser, ["--quick"]).steps == 20
+    assert recipe.parse_args(parser, ["--quick", "--steps", "7"]).steps == 7
+    with pytest.raises(SystemExit) as info:
+        recipe.parse_args(parser, ["--steps", "0"])
+    assert info.value.code == 2 and "--steps must be at least 1" in capsys.readouterr().err
+
+
 def test_recipe_name_comes_from_the_file():
     """Files a recipe writes are named after its own file, wherever it is copied."""
     args = recipe.parse_args(_parser(), ["--out", "x"])
