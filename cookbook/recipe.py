@@ -16,12 +16,55 @@ Flags every recipe has: ``--quick`` (a few seconds, for tests), ``--seed``,
 ``--out DIR``; ``--epochs`` where it trains; ``--csv PATH --target COLUMN``
 where it learns from a table. A bad flag or a bad CSV ends the script with
 one line on stderr and exit status 2, as argparse does for a bad flag.
+
+The shape of a lesson (one mechanism for the script, the tests, the tour and
+the notebooks)::
+
+    '''Title.
+
+    What it teaches in two sentences; which recipe it builds on; how to run it.
+    '''
+
+    # %% [markdown]              module level: imports, named constants, and the
+    # ## Setup                   helpers that only measure and plot
+    # %%
+    import cookbook
+    import keras
+    LEARNING_RATE = 0.01
+
+    # %%
+    def main(argv=None):
+        args = cookbook.recipe.parse_args(make_parser(), argv)
+
+        # %% [markdown]          the lesson itself: cells *inside* main,
+        # ## Data                indented, each a step a learner runs and sees
+        # %%
+        X, y = cookbook.recipe.load_data(args)
+        cookbook.recipe.show(X.head(), "The first rows")
+        ...
+        # %% [markdown]
+        # ## What to remember
+        # %%
+        cookbook.recipe.remember([f"... {measured:.3g} ..."])
+        return table
+
+    if __name__ == "__main__":
+        main()
+
+Importing a recipe trains nothing (the tests and ``cookbook tour`` call
+``main(argv)`` and read the DataFrame it returns); running it as a script
+runs ``main()``; and a notebook is the module's cells followed by the cells
+of ``main``'s body, dedented, with ``argv`` set in a first cell, so every
+Keras call the lesson teaches (``compile``, ``fit``, ``apply_gradients``)
+sits in its own cell and shows its result. ``show``, ``save_figure`` and
+``remember`` print in a terminal and render in a notebook.
 """
 
 import argparse
 import os
 import pathlib
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -38,8 +81,10 @@ __all__ = [
     "make_parser",
     "parse_args",
     "print_table",
+    "remember",
     "save_figure",
     "save_table",
+    "show",
     "split",
     "to_markdown",
 ]
@@ -236,7 +281,57 @@ def save_figure(fig, args, name):
     """
     path = _out_path(args, name, ".png")
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    if _in_notebook():
+        from IPython.display import display
+
+        display(fig)
     return path
+
+
+def _in_notebook():
+    """True inside a Jupyter kernel (IPython's ZMQ shell), where tables and figures render inline."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def show(table, title=None):
+    """Show a DataFrame: printed as text in a terminal, as an HTML table in a notebook.
+
+    Returns ``table`` unchanged, so a lesson can write ``table = show(make_table(), "Title")``.
+    """
+    if _in_notebook():
+        from IPython.display import Markdown, display
+
+        if title:
+            display(Markdown(f"**{title}**"))
+        with pd.option_context("display.float_format", "{:.5g}".format):
+            display(table)
+    else:
+        print_table(table, title)
+    return table
+
+
+def remember(points, title="What to remember"):
+    """End a lesson with its 2-4 points, each stating a number this run measured.
+
+    Args:
+        points: sentences, each an f-string with the measured figure in it.
+        title: the heading printed above them.
+
+    Returns:
+        The points, as a list.
+    """
+    points = list(points)
+    if _in_notebook():
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"**{title}**\n\n" + "\n".join(f"- {p}" for p in points)))
+    else:
+        print(f"\n{title}\n{'-' * len(title)}")
+        for point in points:
+            print(f"- {point}")
+    return points
 
 
 def print_table(table, title=None):
@@ -257,7 +352,7 @@ def to_markdown(table):
             return f"{value:.6g}"
         return str(value).replace("|", "\\|")
 
-    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
     rule = "|" + "|".join("---" for _ in table.columns) + "|"
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join([header, rule, *rows])

@@ -1,10 +1,12 @@
 """Regression with mean squared error on the Diabetes data.
 
 A one-unit linear output trained with ``loss="mean_squared_error"`` predicts a
-number; we compare it with the simplest honest baseline (always predict the
-training mean) and read MSE next to MAE, which shows why MSE punishes a few
-large errors more than many small ones. This is the first recipe; the rest of
-the curriculum builds on its shape (data -> model -> fit -> table -> figure).
+number; a validation split and ``keras.callbacks.EarlyStopping`` decide when to
+stop, and the untouched test set says how good the result is, next to the
+simplest honest baseline (always predict the training mean). MSE is read next
+to MAE, which shows why squaring punishes a few large errors more than many
+small ones. This is the first recipe; the rest of the curriculum builds on its
+shape (data -> model -> fit -> table -> figure).
 
 Run it: ``python recipes/01_regression_mse.py`` (``--quick`` for a 2-second
 look, ``--csv my.csv --target price`` for your own table).
@@ -12,6 +14,10 @@ look, ``--csv my.csv --target price`` for your own table).
 
 # %% [markdown]
 # ## Setup
+#
+# Every number the lesson uses is a named constant here. ``import cookbook``
+# comes before ``import keras`` so that TensorFlow's start-up log lines stay
+# out of the terminal.
 
 # %%
 import numpy as np
@@ -22,30 +28,21 @@ import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
 import keras
 
-EPOCHS = 60
-QUICK_EPOCHS = 10
+EPOCHS = 150
+QUICK_EPOCHS = 20
 BATCH_SIZE = 32
-LEARNING_RATE = 0.003
-HIDDEN_UNITS = 8
+LEARNING_RATE = 0.002
+HIDDEN_UNITS = 32
+VALIDATION_SPLIT = 0.2  # the last 20% of the (shuffled) training rows
+PATIENCE = 10  # epochs without a better validation loss before EarlyStopping stops
 ERRORS_TO_TABULATE = (0.5, 1.0, 2.0, 5.0, 10.0)  # in units of the target
 
 
 # %% [markdown]
-# ## Data
-#
-# Features are standardized with training statistics only. The target is
-# scaled the same way so one learning rate suits any CSV; errors are
-# reported back in the target's own units.
+# Helpers that measure and draw. They are not the lesson: the Keras code is
+# in ``main`` below, one cell per step.
 
 # %%
-def prepare_data(args):
-    """Bundled Diabetes data (or ``--csv``), split and standardized."""
-    X, y = cookbook.recipe.load_data(args)
-    split = cookbook.recipe.split(args, X, y)
-    target = TargetScaler(split.y_train)
-    return split, target, str(y.name)
-
-
 class TargetScaler:
     """Standardize a regression target with its training mean and std."""
 
@@ -60,45 +57,12 @@ class TargetScaler:
         return np.asarray(y, np.float64).ravel() * self.std + self.mean
 
 
-# %% [markdown]
-# ## Model
-#
-# Regression: one output unit, no activation (a linear output can be any
-# real number), ``loss="mean_squared_error"``. MAE is tracked as a metric
-# so both numbers are measured on the same predictions.
-
-# %%
-def build_model(num_features, seed):
-    """A small MLP with a linear one-unit output for regression."""
-    model = keras.Sequential([
-        keras.Input((num_features,)),
-        keras.layers.Dense(HIDDEN_UNITS, activation="relu",
-                           kernel_initializer=keras.initializers.GlorotUniform(seed)),
-        keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 1)),
-    ])
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                  loss="mean_squared_error", metrics=["mean_absolute_error"])
-    return model
+def mse_mae(y_true, y_pred):
+    """Mean squared and mean absolute error, in float64 NumPy."""
+    residual = np.asarray(y_true, np.float64).ravel() - np.asarray(y_pred, np.float64).ravel()
+    return float(np.mean(residual**2)), float(np.mean(np.abs(residual)))
 
 
-# %% [markdown]
-# ## Train
-
-# %%
-def train(model, split, target, epochs):
-    """Fit on the training part; the test part is tracked as validation."""
-    return model.fit(split.X_train, target.scale(split.y_train), epochs=epochs,
-                     batch_size=BATCH_SIZE, verbose=0,
-                     validation_data=(split.X_test, target.scale(split.y_test)))
-
-
-# %% [markdown]
-# ## Compare
-#
-# Against predicting the training mean for everyone: a model that cannot
-# beat this has learned nothing.
-
-# %%
 def error_contributions(errors=ERRORS_TO_TABULATE):
     """How one residual e adds to each loss: e**2 to MSE, |e| to MAE."""
     errors = np.asarray(errors, dtype=float)
@@ -121,62 +85,168 @@ def same_mae_different_mse():
     })
 
 
-def mse_mae(y_true, y_pred):
-    """Mean squared and mean absolute error, in float64 NumPy."""
-    residual = np.asarray(y_true, np.float64).ravel() - np.asarray(y_pred, np.float64).ravel()
-    return float(np.mean(residual**2)), float(np.mean(np.abs(residual)))
-
-
-def compare_with_mean(model, split, target):
-    """Train/test MSE, RMSE and MAE of the model and of the mean baseline."""
-    rows = []
-    for part, X_part, y_part in (("train", split.X_train, split.y_train),
-                                 ("test", split.X_test, split.y_test)):
-        predicted = target.unscale(model.predict(X_part, verbose=0))
-        baseline = np.full(len(y_part), target.mean)
-        for name, guess in (("MLP + MSE loss", predicted), ("predict the mean", baseline)):
-            mse, mae = mse_mae(y_part, guess)
-            rows.append({"model": name, "part": part, "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
-    return pd.DataFrame(rows)
-
-
-def plot_loss_curve(history, data_name="Diabetes"):
-    """Train and test MSE per epoch, on the standardized scale."""
-    fig = Figure(figsize=(6, 4))
+def plot_loss_curves(full, stopped, data_name="Diabetes"):
+    """Train and validation MSE per epoch for the full run, with the early-stopping point marked."""
+    fig = Figure(figsize=(7, 4.2))
     ax = fig.subplots()
-    epochs = np.arange(1, len(history.history["loss"]) + 1)
+    epochs = np.arange(1, len(full.history["loss"]) + 1)
     # Keras's "loss" is the mean over the epoch's batches while the weights still move;
-    # "val_loss" is measured after the epoch. Early on that alone puts test below train.
-    ax.plot(epochs, history.history["loss"], label="train MSE (mean during the epoch)")
-    ax.plot(epochs, history.history["val_loss"], label="test MSE (after the epoch)")
+    # "val_loss" is measured after the epoch.
+    ax.plot(epochs, full.history["loss"], label="train MSE (mean during the epoch)")
+    ax.plot(epochs, full.history["val_loss"], label="validation MSE (after the epoch)")
+    best = int(np.argmin(stopped.history["val_loss"])) + 1
+    ax.axvline(best, color="black", linestyle=":",
+               label=f"EarlyStopping keeps epoch {best} (patience {PATIENCE})")
     ax.axhline(1.0, color="grey", linestyle="--", label="predict the mean (train MSE = 1)")
-    ax.set(xlabel="epoch", ylabel="MSE (standardized target)", yscale="log",
-           title=f"Regression on {data_name}: loss curve")
-    ax.legend()
+    ax.set(xlabel="epoch", ylabel="MSE (standardized target, log scale)", yscale="log",
+           title=f"Regression on {data_name}: training past the best epoch")
+    ax.legend(fontsize="small")
     return fig
+
+
+def build_parser():
+    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
+                                       dataset="diabetes")
 
 
 # %%
 def main(argv=None):
-    """Train, compare with the mean baseline, write the tables and the loss curve."""
-    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS,
-                                         quick_epochs=QUICK_EPOCHS, dataset="diabetes")
-    args = cookbook.recipe.parse_args(parser, argv)
+    """Train with and without early stopping, compare on the test set, write tables and the curve."""
+    args = cookbook.recipe.parse_args(build_parser(), argv)
     keras.utils.set_random_seed(args.seed)
 
-    split, target, target_name = prepare_data(args)
-    model = build_model(split.X_train.shape[1], args.seed)
-    history = train(model, split, target, args.epochs)
-    table = compare_with_mean(model, split, target)
-    contributions = error_contributions()
+    # %% [markdown]
+    # ## Data
+    #
+    # Three parts, each with one job: **train** (the weights learn from it),
+    # **validation** (decides when to stop; carved from the training rows by
+    # ``fit(validation_split=...)``) and **test** (touched once, at the end, to
+    # report the result). Using the test set to choose the stopping epoch
+    # would make its score optimistic. Features are standardized with
+    # training statistics; the target too, so one learning rate suits any CSV
+    # (errors are reported back in the target's own units).
 
-    cookbook.recipe.print_table(table, f"{args.recipe}: errors in units of {target_name!r}")
-    cookbook.recipe.print_table(contributions, "One residual's share of each loss: MSE squares it")
-    cookbook.recipe.print_table(same_mae_different_mse(), "Same MAE, different MSE")
+    # %%
+    X, y = cookbook.recipe.load_data(args)
+    split = cookbook.recipe.split(args, X, y)
+    target = TargetScaler(split.y_train)
+    y_train, y_test = target.scale(split.y_train), target.scale(split.y_test)
+    print(f"{len(y_train)} training rows (of which {VALIDATION_SPLIT:.0%} validation), "
+          f"{len(y_test)} test rows, {split.X_train.shape[1]} features; target {y.name!r}")
+
+    # %% [markdown]
+    # ## Model
+    #
+    # Regression: one output unit with no activation (a linear output can be
+    # any real number) and ``loss="mean_squared_error"``. MAE is tracked as a
+    # metric, so both numbers come from the same predictions.
+
+    # %%
+    def build_model():
+        model = keras.Sequential([
+            keras.Input((split.X_train.shape[1],)),
+            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+            keras.layers.Dense(1),
+        ])
+        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                      loss="mean_squared_error", metrics=["mean_absolute_error"])
+        return model
+
+    keras.utils.set_random_seed(args.seed)
+    model = build_model()
+    model.summary()
+
+    # %% [markdown]
+    # ## Train
+    #
+    # First the naive way: ``fit`` for every epoch. ``validation_split`` holds
+    # back the last 20% of the training rows (the split already shuffled
+    # them) and reports ``val_loss`` after each epoch.
+
+    # %%
+    full = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
+                     validation_split=VALIDATION_SPLIT, verbose=0)
+    full_model = model
+
+    # %% [markdown]
+    # Then the same model, from the same starting weights, with
+    # ``EarlyStopping``: it stops once ``val_loss`` has not improved for
+    # ``PATIENCE`` epochs and, with ``restore_best_weights=True``, puts back
+    # the weights of the best epoch (without it you would keep the last,
+    # worse ones).
+
+    # %%
+    keras.utils.set_random_seed(args.seed)
+    model = build_model()
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
+                                                   restore_best_weights=True)
+    stopped = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
+                        validation_split=VALIDATION_SPLIT, callbacks=[early_stopping], verbose=0)
+
+    # %% [markdown]
+    # ## Compare
+    #
+    # The test set, once, for both models and for the baseline "predict the
+    # training mean for everyone": a model that cannot beat it has learned
+    # nothing. In the figure, find the epoch where the validation curve stops
+    # falling while the training curve keeps going down: from there on the
+    # network learns the noise of its training rows, and the table shows
+    # what that did to the test error of the run that kept going.
+
+    # %%
+    val = np.asarray(full.history["val_loss"])
+    best_epoch = int(np.argmin(val)) + 1
+    rows = []
+    for name, fitted, epochs_run in (("MLP, all epochs", full_model, len(val)),
+                                     ("MLP, EarlyStopping", model, len(stopped.history["loss"]))):
+        for part, X_part, y_part in (("train", split.X_train, split.y_train),
+                                     ("test", split.X_test, split.y_test)):
+            mse, mae = mse_mae(y_part, target.unscale(fitted.predict(X_part, verbose=0)))
+            rows.append({"model": name, "epochs run": epochs_run, "part": part,
+                         "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
+    for part, y_part in (("train", split.y_train), ("test", split.y_test)):
+        mse, mae = mse_mae(y_part, np.full(len(y_part), target.mean))
+        rows.append({"model": "predict the mean", "epochs run": 0, "part": part,
+                     "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
+    table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: errors in units of {y.name!r}")
     cookbook.recipe.save_table(table, args)
+    cookbook.recipe.save_figure(plot_loss_curves(full, stopped, cookbook.recipe.data_name(args)),
+                                args, "loss_curve")
+
+    # %% [markdown]
+    # Why MSE and not MAE? One residual ``e`` adds ``e**2`` to MSE and
+    # ``|e|`` to MAE: an error twice as large costs four times as much. Two
+    # sets of residuals with the same MAE show it.
+
+    # %%
+    contributions = cookbook.recipe.show(error_contributions(),
+                                         "One residual's share of each loss: MSE squares it")
+    same_mae = cookbook.recipe.show(same_mae_different_mse(), "Same MAE, different MSE")
     cookbook.recipe.save_table(contributions, args, "error_contributions")
-    cookbook.recipe.save_table(same_mae_different_mse(), args, "same_mae")
-    cookbook.recipe.save_figure(plot_loss_curve(history, cookbook.recipe.data_name(args)), args, "loss_curve")
+    cookbook.recipe.save_table(same_mae, args, "same_mae")
+
+    # %% [markdown]
+    # ## What to remember
+    #
+    # Each point quotes a number this run measured.
+
+    # %%
+    by = table.set_index(["model", "part"])["MSE"]
+    cookbook.recipe.remember([
+        f"Dense(1) with no activation + loss='mean_squared_error' is regression: test MSE "
+        f"{by['MLP, EarlyStopping', 'test']:.4g} against {by['predict the mean', 'test']:.4g} for "
+        f"predicting the mean.",
+        f"Validation MSE was lowest at epoch {best_epoch} ({val.min():.3g}) and {val[-1]:.3g} after "
+        f"epoch {len(val)}. Test MSE after all {len(val)} epochs: {by['MLP, all epochs', 'test']:.4g}, "
+        f"{'worse' if by['MLP, all epochs', 'test'] > by['MLP, EarlyStopping', 'test'] else 'not worse'} "
+        f"than the early-stopped model's {by['MLP, EarlyStopping', 'test']:.4g}.",
+        (f"EarlyStopping(restore_best_weights=True) stopped after {len(stopped.history['loss'])} of "
+         f"{args.epochs} epochs" if len(stopped.history["loss"]) < args.epochs else
+         f"EarlyStopping never ran out of patience in {args.epochs} epochs") +
+        " and restored the best epoch's weights; the test set was used once, at the end.",
+        f"MSE squares errors: residuals with the same MAE ({same_mae['MAE'].iloc[0]:.2g}) have MSE "
+        f"{same_mae['MSE'].iloc[0]:.3g} when spread out and {same_mae['MSE'].iloc[1]:.3g} with one miss of 10.",
+    ])
     return table
 
 

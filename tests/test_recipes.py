@@ -7,6 +7,7 @@ works alone; a bad ``--csv`` prints one clean line and exits 2).
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from cookbook import curriculum
 
 RECIPES = curriculum.list_recipes()
 CELL_HEADINGS = ("# ## Setup", "# ## Data", "# ## Model", "# ## Train", "# ## Compare")
+LESSON_HEADINGS = ("# ## Data", "# ## Model", "# ## Train", "# ## Compare", "# ## What to remember")
+PRIVATE_ATTRIBUTE = re.compile(r"\.\_[A-Za-z]")  # obj._name: Keras internals a copied recipe must not touch
 
 
 def _ids(recipes):
@@ -51,6 +54,57 @@ def test_recipe_follows_the_contract_in_its_source(recipe):
     for node in tree.body[1:]:
         assert isinstance(node, allowed) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)), \
             f"line {node.lineno}: only imports and definitions at module level"
+
+
+def _main_source(recipe):
+    source = recipe.path.read_text(encoding="utf-8")
+    main = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "main")
+    return ast.get_source_segment(source, main)
+
+
+def _markdown_cells(source):
+    """The text of every ``# %% [markdown]`` cell: its comment lines up to the next cell or code line."""
+    cells, current = [], None
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# %%"):
+            if current is not None:
+                cells.append(current)
+            current = [] if stripped == "# %% [markdown]" else None
+        elif current is not None:
+            if not stripped.startswith("#"):
+                cells.append(current)
+                current = None
+            else:
+                current.append(stripped.lstrip("#").strip())
+    if current is not None:
+        cells.append(current)
+    return cells
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_recipe_teaches_in_cells_inside_main(recipe):
+    """main's body is the lesson: Data, Model, Train, Compare and What to remember cells, in that order."""
+    body = _main_source(recipe)
+    positions = [body.find(heading) for heading in LESSON_HEADINGS]
+    assert all(p >= 0 for p in positions), f"main lacks a cell heading of {LESSON_HEADINGS}"
+    assert positions == sorted(positions), "the lesson's cells come in the order Data, Model, Train, Compare"
+    assert "cookbook.recipe.remember(" in body, "the lesson ends with what to remember, from measured numbers"
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_every_markdown_cell_has_prose(recipe):
+    """No empty markdown cell: each says something beyond its heading."""
+    for cell in _markdown_cells(recipe.path.read_text(encoding="utf-8")):
+        prose = [line for line in cell if line and not line.startswith("#")]
+        assert prose, f"a markdown cell with no prose: {cell}"
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_recipe_touches_no_private_attribute(recipe):
+    """A copied recipe reads as public Keras: no ``obj._private`` access."""
+    source = recipe.path.read_text(encoding="utf-8")
+    assert not PRIVATE_ATTRIBUTE.findall(source), PRIVATE_ATTRIBUTE.findall(source)
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
