@@ -106,6 +106,16 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     the output of a Keras sigmoid is scored from its logits instead (see
     the module docstring).
 
+    Where this twin differs from Keras on purpose: the output of a Keras
+    *softmax* also carries its logits, and ``keras.losses.binary_crossentropy``
+    (TensorFlow backend, Keras 3.15) scores it as if they were sigmoid logits,
+    so ``Dense(2, "softmax")`` + ``binary_crossentropy`` reports and trains on
+    a number that is not the cross-entropy of the predicted probabilities
+    (0.851 against a true 1.039 on a measured example). This twin computes
+    the true binary cross-entropy of the probabilities there; use
+    ``categorical_crossentropy`` with a softmax (``cookbook.check_setup``
+    refuses the combination).
+
     Label smoothing pulls every label towards 0.5:
     ``y = y (1 - label_smoothing) + 0.5 label_smoothing``.
 
@@ -132,8 +142,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
     """
-    y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
-    y_pred = _as_float(y_pred)
+    kept = getattr(y_pred, "_keras_logits", None)
+    y_pred = _as_float(kept if (kept is not None and from_logits) else y_pred)
     _check_last_axis(axis, y_pred, "binary_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
     y_true, y_pred = _match_rank(y_true, y_pred)
@@ -143,14 +153,29 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        x = y_pred
-        # log(1 + exp(-|x|)) never overflows; max(x, 0) - x*y restores the sign.
-        per_output = ops.maximum(x, 0.0) - x * y_true + ops.log1p(ops.exp(-ops.abs(x)))
-    else:
-        eps = keras.config.epsilon()
-        p = ops.clip(y_pred, eps, 1.0 - eps)
-        per_output = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
+        return ops.mean(_bce_from_logits(y_true, y_pred), axis=-1)
+    per_output = _bce_from_probabilities(y_true, y_pred)
+    if kept is not None:
+        # Keras keeps the logits of a sigmoid *and* of a softmax on its output tensor and scores binary
+        # cross-entropy from them as if each were a sigmoid logit: right for a sigmoid, wrong for a
+        # softmax (the loss of Dense(2, "softmax") + binary_crossentropy is then not the cross-entropy
+        # of its probabilities). We use a kept logit only where it is the sigmoid logit of that output.
+        x = _as_float(kept)
+        _, x = _match_rank(y_true, x)
+        is_sigmoid_logit = ops.abs(ops.sigmoid(x) - y_pred) <= 1e-6
+        per_output = ops.where(is_sigmoid_logit, _bce_from_logits(y_true, x), per_output)
     return ops.mean(per_output, axis=-1)
+
+
+def _bce_from_logits(y_true, x):
+    # log(1 + exp(-|x|)) never overflows; max(x, 0) - x*y restores the sign.
+    return ops.maximum(x, 0.0) - x * y_true + ops.log1p(ops.exp(-ops.abs(x)))
+
+
+def _bce_from_probabilities(y_true, p):
+    eps = keras.config.epsilon()
+    p = ops.clip(p, eps, 1.0 - eps)
+    return -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):

@@ -115,6 +115,9 @@ def check_setup(model, y):
     * class labels outside ``[0, units)`` (outside ``[0, 1]`` for a sigmoid
       unit); more than two classes into one sigmoid unit;
     * a 2-unit softmax with binary cross-entropy and integer labels;
+    * a softmax on 2 or more units with binary cross-entropy on one-hot (or
+      any matrix) labels: Keras scores the softmax's kept logits as sigmoid
+      logits, a silently wrong loss;
     * a probability loss (the cross-entropies) on a linear, relu or other
       non-probability output without ``from_logits=True``;
     * ``from_logits=True`` after a softmax or sigmoid (a double activation);
@@ -436,6 +439,13 @@ def _check_binary(where, head, loss, labels):
         raise SetupError(f"{where} has {units} output units but the labels have one column; for multi-label "
                          f"targets pass a 0/1 matrix of shape (N, {units}), for single-label classes use "
                          "Dense(num_classes, 'softmax') with sparse_categorical_crossentropy")
+    if act == "softmax":
+        raise SetupError(f"{where} is a {units}-unit softmax trained with {loss.name}: Keras (TensorFlow backend) "
+                         "scores it from the softmax's logits as if each unit were a sigmoid, so the loss it "
+                         "reports and trains on is not the cross-entropy of your probabilities; use "
+                         "categorical_crossentropy with the one-hot labels (or sparse_categorical_crossentropy "
+                         "with integer labels), or for two classes Dense(1, 'sigmoid') with binary_crossentropy "
+                         "and 0/1 labels")
     _check_columns(where, head, loss, labels, f"pass a 0/1 label matrix of shape (N, {units})")
     _check_unit_interval(where, loss, values)
 

@@ -15,6 +15,10 @@ few-second look, ``--hidden 8`` for a small MLP body instead of a linear model,
 
 # %% [markdown]
 # ## Setup
+#
+# Two classes can be predicted by one sigmoid unit or by a softmax over two
+# units. This lesson trains both on the same data from the same starting
+# function and measures how alike they are.
 
 # %%
 import re
@@ -24,13 +28,11 @@ import warnings
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
-from cookbook.binary_heads import (head_parameter_count, roc_auc, sigmoid_to_softmax,
-                                   softmax_to_sigmoid)
-from cookbook.errors import SetupError
-from cookbook.setup_check import check_setup
+from cookbook.binary_heads import head_parameter_count, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid
 import keras
 
 EPOCHS = 10
@@ -55,17 +57,14 @@ RUNS = {"A": ("A", 1.0), "B": ("B", 1.0), "C": ("C", 1.0), "A, 2x lr": ("A", 2.0
 NEAR_MISSES = {
     "softmax on one unit": (1, "softmax", "binary_crossentropy", "0/1"),
     "2-unit softmax + binary CE": (2, "softmax", "binary_crossentropy", "integer"),
+    "2-unit softmax + binary CE, one-hot labels": (2, "softmax", "binary_crossentropy", "one-hot"),
     "sigmoid head + one-hot labels": (1, "sigmoid", "binary_crossentropy", "one-hot"),
 }
 
 
 # %% [markdown]
-# ## Data
-#
-# Breast Cancer: 569 tumours, 30 features, class 1 = malignant. A stratified
-# split keeps the class shares equal in both parts. The same labels are
-# stored three ways, one per setup: float 0/1 for the sigmoid head, integers
-# for sparse categorical cross-entropy, one-hot rows for categorical.
+# Helpers: label encodings, timing, probabilities, the comparison tables and
+# the figure. The Keras code of the lesson is in ``main``.
 
 # %%
 def prepare_data(args):
@@ -88,69 +87,6 @@ def encode(y01):
             "one-hot": keras.utils.to_categorical(y01, 2).astype("float32")}
 
 
-# %% [markdown]
-# ## Model
-#
-# The body (nothing, or one small relu layer) is the same for every setup;
-# only the last Dense layer and the loss change. Every run starts from one
-# function: B and C get A's initial head converted exactly
-# (``W = [0, w]``, ``b2 = [0, b]``), so any difference comes from training.
-#
-# Twice the parameters, no more capacity: softmax only sees the difference
-# of its two logits, ``softmax([z0, z1])[1] = sigmoid(z1 - z0)``, so adding
-# the same number to both logits changes no prediction. Of B's ``2 (d + 1)``
-# head parameters only the ``d + 1`` differences ``w1 - w0``, ``b1 - b0``
-# matter, and those are exactly A's ``w`` and ``b``.
-#
-# Where they do differ is training. The gradient on B's class-1 column equals
-# A's gradient, and the one on its class-0 column is exactly its negative, so
-# the difference ``w1 - w0`` moves twice as far per step as A's ``w``. That
-# holds for plain SGD, and for Adam too: Adam's step flips sign with the
-# gradient and ignores its scale, so ``w1`` and ``w0`` take equal and opposite
-# steps (recipe 09 looks inside Adam). Without
-# a hidden layer, B at learning rate ``lr`` follows A at ``2 lr`` step for step:
-# the run ``"A, 2x lr"`` checks it.
-
-# %%
-def build_model(setup, num_features, hidden, seed):
-    """A Sequential model ending in the setup's head, compiled with its loss."""
-    units, activation, loss, _ = setup
-    layers = [keras.Input((num_features,))]
-    if hidden:
-        layers.append(keras.layers.Dense(hidden, activation="relu",
-                                         kernel_initializer=keras.initializers.GlorotUniform(seed)))
-    layers.append(keras.layers.Dense(units, activation=activation, name="head",
-                                     kernel_initializer=keras.initializers.GlorotUniform(seed + 1)))
-    return compile_for(keras.Sequential(layers), setup)
-
-
-def compile_for(model, setup, lr_factor=1.0):
-    """Compile with the setup's loss and a fresh Adam at ``lr_factor`` times LEARNING_RATE."""
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE * lr_factor), loss=setup[2])
-    return model
-
-
-def build_heads(num_features, hidden, seed):
-    """One model per entry of RUNS, all starting from the same function (converted from A's)."""
-    start = build_model(SETUPS["A"], num_features, hidden, seed)
-    models = {}
-    for name, (setup, lr_factor) in RUNS.items():
-        if setup == "A":
-            model = keras.models.clone_model(start)
-            model.set_weights(start.get_weights())
-        else:
-            model = sigmoid_to_softmax(start)  # the same function, in a 2-unit softmax head
-        models[name] = compile_for(model, SETUPS[setup], lr_factor)
-    return models
-
-
-# %% [markdown]
-# ## Train
-#
-# The random seed is reset before each fit, so all setups see the same
-# batches in the same order.
-
-# %%
 class EpochTimer(keras.callbacks.Callback):
     """Wall-clock seconds of each epoch."""
 
@@ -159,55 +95,14 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
+        self.seconds.append(time.perf_counter() - self.started)
 
     def typical(self):
         """Median epoch time, leaving out the first epoch (it includes building the training graph)."""
         return float(np.median(self.seconds[1:] or self.seconds))
-
-
-def train(model, setup, split, labels, epochs, seed):
-    """Fit on the training part; return the History and the typical seconds per epoch."""
-    keras.utils.set_random_seed(seed)
-    timer = EpochTimer()
-    history = model.fit(split.X_train, labels["train"][setup[3]], epochs=epochs,
-                        batch_size=BATCH_SIZE, verbose=0, callbacks=[timer])
-    return history, timer.typical()
-
-
-def train_heads(split, labels, epochs, hidden, seed):
-    """Build and train every run of RUNS; return the models, their Histories and epoch times."""
-    models = build_heads(split.X_train.shape[1], hidden, seed)
-    runs = {name: train(model, SETUPS[RUNS[name][0]], split, labels, epochs, seed)
-            for name, model in models.items()}
-    return models, {name: run[0] for name, run in runs.items()}, {name: run[1] for name, run in runs.items()}
-
-
-def train_near_miss(name, split, labels, hidden, seed):
-    """Build one near-miss setup, ask check_setup about it, then try to train it anyway."""
-    setup = NEAR_MISSES[name]
-    with warnings.catch_warnings(record=True) as caught:  # what Keras itself says, as text for the table
-        warnings.simplefilter("always")
-        model = build_model(setup, split.X_train.shape[1], hidden, seed)
-        try:
-            check_setup(model, labels["train"][setup[3]])
-            verdict = "passes"
-        except SetupError as exc:
-            verdict = str(exc)
-        try:
-            history, _ = train(model, setup, split, labels, NEAR_MISS_EPOCHS, seed)
-            keras_says = "fit trains"
-            outputs = class1_probability(model, split.X_test)[1]
-        except ValueError as exc:  # Keras 3 refuses some shape mismatches at the first batch
-            history, outputs = None, None
-            keras_says = "fit raises ValueError: " + _first_sentence(str(exc))
-    keras_warnings = {_first_sentence(str(w.message)) for w in caught if issubclass(w.category, UserWarning)}
-    if keras_warnings:
-        keras_says += "; warns: " + " / ".join(sorted(keras_warnings))
-    return history, outputs, keras_says, verdict
 
 
 def _first_sentence(message):
@@ -216,24 +111,6 @@ def _first_sentence(message):
     return re.sub(r"\((None|\d+), ", "(N, ", sentence)
 
 
-# %% [markdown]
-# ## Compare
-#
-# Each head's P(class 1) (``p[:, 0]`` for A, ``p[:, 1]`` for B and C), its
-# decision and the per-sample losses from Keras's own loss functions. The
-# decision rules look different but are one rule: A calls class 1 when
-# ``p > 0.5``, B takes the argmax of ``[1 - p, p]``, and ``p > 1 - p`` exactly
-# when ``p > 0.5`` (a tie at 0.5 goes to class 0 in both), so after a
-# conversion no row changes class.
-#
-# The near misses: a softmax over one unit is ``exp(z) / exp(z) = 1`` for
-# every row, yet its training loss falls, because Keras's TensorFlow backend
-# computes the cross-entropy from the logit *under* the activation; the
-# predictions never move. The two shape mismatches are refused by Keras 3
-# itself at the first batch; ``check_setup`` catches all three before ``fit``
-# and names the fix.
-
-# %%
 def class1_probability(model, X):
     """P(class 1) for every row, from either head."""
     outputs = keras.ops.convert_to_numpy(model(X, training=False))
@@ -254,7 +131,6 @@ def per_sample_loss(setup, labels, outputs):
         target = target.reshape(-1, 1)  # the loss functions want (N, 1) for a one-unit head; fit reshapes itself
     return keras.ops.convert_to_numpy(keras.losses.get(setup[2])(target, outputs))
 
-
 def compare_heads(models, epoch_seconds, split, labels):
     """The main table: head size, losses, accuracy, ROC AUC and epoch time of every run."""
     rows = []
@@ -273,7 +149,6 @@ def compare_heads(models, epoch_seconds, split, labels):
             "epoch time (ms)": 1000 * epoch_seconds[name],
         })
     return pd.DataFrame(rows)
-
 
 def curve_gaps(histories):
     """Largest per-epoch gap between training-loss curves that should coincide."""
@@ -320,24 +195,6 @@ def compare_conversions(models, split, labels, seed):
         })
     return pd.DataFrame(rows)
 
-
-def compare_near_misses(split, labels, hidden, seed):
-    """Each near-miss setup: does Keras train it, what comes out, and what check_setup says."""
-    rows, messages = [], {}
-    for name in NEAR_MISSES:
-        history, out_test, keras_says, verdict = train_near_miss(name, split, labels, hidden, seed)
-        row = {"setup": name, "Keras": keras_says, "first loss": np.nan, "last loss": np.nan,
-               "min P(class 1)": np.nan, "test accuracy": np.nan,
-               "check_setup": "passes" if verdict == "passes" else "SetupError"}
-        if history is not None:
-            row.update({"first loss": history.history["loss"][0], "last loss": history.history["loss"][-1],
-                        "min P(class 1)": out_test[:, -1].min(),
-                        "test accuracy": np.mean(decide(out_test) == split.y_test)})
-        rows.append(row)
-        messages[name] = verdict
-    return pd.DataFrame(rows), messages
-
-
 def plot_heads(models, histories, split):
     """Left: B's P(class 1) against A's, trained apart and converted. Right: the loss curves."""
     fig = Figure(figsize=(11, 4.5), layout="constrained")
@@ -352,44 +209,257 @@ def plot_heads(models, histories, split):
     left.legend(loc="upper left")
     for name, style in (("A", "-"), ("B", "-"), ("C", "--"), ("A, 2x lr", ":")):
         losses = histories[name].history["loss"]
-        right.plot(np.arange(1, len(losses) + 1), losses, style, label=f"{name}: {SETUPS[RUNS[name][0]][2]}")
-    right.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Training loss (C on B; B on A at 2x lr)")
-    right.legend()
+        setup = SETUPS[RUNS[name][0]]
+        right.plot(np.arange(1, len(losses) + 1), losses, style,
+                   label=f"{name}: Dense({setup[0]}, {setup[1]}) + {setup[2]}, lr {LEARNING_RATE * RUNS[name][1]:g}")
+    right.set(xlabel="epoch", ylabel="training loss (mean over the epoch, log scale)", yscale="log",
+              title="Training loss (C on B; B on A at 2x lr)")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.legend(fontsize="small")
     return fig
+
+
+def numpy_binary_crossentropy(y, outputs):
+    """Binary cross-entropy of predicted probabilities against labels of the same shape, in float64 NumPy."""
+    y = np.asarray(y, np.float64).reshape(len(outputs), -1)
+    p = np.clip(np.asarray(outputs, np.float64), 1e-7, 1 - 1e-7)
+    if y.shape != p.shape:
+        return np.nan  # a shape mismatch has no binary cross-entropy
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def shift_both_logits(model, rng):
+    """A copy of a softmax model with the same random vector and number added to both logits' weights."""
+    shifted = keras.models.clone_model(model)
+    shifted.set_weights(model.get_weights())
+    head = shifted.layers[-1]
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in (head.kernel, head.bias))
+    v, c = SHIFT_SCALE * rng.standard_normal((kernel.shape[0], 1)), SHIFT_SCALE * rng.standard_normal()
+    head.set_weights([kernel + v.astype(kernel.dtype), bias + np.float32(c)])  # z0 and z1 both move by x@v + c
+    return shifted
+
+
+def compare_conversions(models, split, seed):
+    """A -> B, B -> A and a common logit shift: how far predictions, losses and decisions move."""
+    X = np.concatenate([split.X_train, split.X_test])
+    y = encode(np.concatenate([split.y_train, split.y_test]))
+    cases = [("trained A -> B (W=[0,w], b=[0,b])", "A", "B", models["A"], sigmoid_to_softmax(models["A"])),
+             ("trained B -> A (w=w1-w0, b=b1-b0)", "B", "A", models["B"], softmax_to_sigmoid(models["B"])),
+             ("trained B -> same shift on both logits", "B", "B", models["B"],
+              shift_both_logits(models["B"], np.random.default_rng(seed)))]
+    rows = []
+    for label, before, after, original, converted in cases:
+        p0, out0 = class1_probability(original, X)
+        p1, out1 = class1_probability(converted, X)
+        loss0 = per_sample_loss(SETUPS[before], y, out0)
+        loss1 = per_sample_loss(SETUPS[after], y, out1)
+        rows.append({
+            "conversion": label, "rows": len(X),
+            "head params": f"{head_parameter_count(original)} -> {head_parameter_count(converted)}",
+            "max |dP(class 1)|": np.abs(p0 - p1).max(),
+            "max |d loss|": np.abs(loss0 - loss1).max(),
+            "different decisions": int(np.sum(decide(out0) != decide(out1))),
+        })
+    return pd.DataFrame(rows)
+
+
+def build_parser():
+    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
+                                         dataset="breast_cancer")
+    parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS,
+                        help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})")
+    return parser
 
 
 # %%
 def main(argv=None):
     """Train A, B, C (and A at twice the lr), convert between them, try the near misses, write the results."""
-    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                         dataset="breast_cancer")
-    parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS,
-                        help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})")
-    args = cookbook.recipe.parse_args(parser, argv)
+    args = cookbook.recipe.parse_args(build_parser(), argv)
     if args.hidden < 0:
         cookbook.recipe.fail(args, f"--hidden must be 0 (no body) or a positive number of units, got {args.hidden}")
     keras.utils.set_random_seed(args.seed)
 
-    split, labels, positive = prepare_data(args)
-    models, histories, epoch_seconds = train_heads(split, labels, args.epochs, args.hidden, args.seed)
-    table = compare_heads(models, epoch_seconds, split, labels)
-    gaps = curve_gaps(histories)
-    conversions = compare_conversions(models, split, labels, args.seed)
-    near_misses, messages = compare_near_misses(split, labels, args.hidden, args.seed)
+    # %% [markdown]
+    # ## Data
+    #
+    # Breast Cancer: 569 tumours, 30 features, class 1 = malignant. A
+    # stratified split keeps the class shares equal in both parts. The same
+    # labels are stored three ways, one per setup: float 0/1 for the sigmoid
+    # head, integers for sparse categorical cross-entropy, one-hot rows for
+    # categorical cross-entropy.
 
-    cookbook.recipe.print_table(table, f"{args.recipe}: sigmoid vs softmax heads, class 1 = {positive}, "
-                                       f"{args.epochs} epochs")
-    cookbook.recipe.print_table(gaps, "Training curves that coincide (the 2x-lr match is exact without --hidden)")
-    cookbook.recipe.print_table(conversions, "Exact conversions (all rows): same probabilities, losses, decisions")
-    cookbook.recipe.print_table(near_misses, f"Near-miss setups ({NEAR_MISS_EPOCHS} epochs)")
-    print(f"(predicting class 1 for every test row scores {np.mean(split.y_test == 1):.3f})")
-    for name, message in messages.items():
-        print(f"- check_setup on {name!r}: {message}")
+    # %%
+    split, labels, positive = prepare_data(args)
+    cookbook.recipe.show(pd.DataFrame({"0/1 (A)": labels["train"]["0/1"][:5],
+                                       "integer (B)": labels["train"]["integer"][:5],
+                                       "one-hot (C)": [str(row) for row in labels["train"]["one-hot"][:5]]}),
+                         f"The first five training labels, three ways (class 1: {positive})")
+
+    # %% [markdown]
+    # ## Model
+    #
+    # The body (nothing, or ``--hidden`` relu units) is the same for every
+    # setup; only the last layer and the loss change:
+    #
+    # * A: ``Dense(1, activation="sigmoid")`` + ``binary_crossentropy``, 0/1 labels;
+    # * B: ``Dense(2, activation="softmax")`` + ``sparse_categorical_crossentropy``, integer labels;
+    # * C: ``Dense(2, activation="softmax")`` + ``categorical_crossentropy``, one-hot labels.
+    #
+    # Every run starts from one function: B and C get A's initial head
+    # converted exactly (``W = [0, w]``, ``b2 = [0, b]``, because
+    # ``sigmoid(z) = softmax([0, z])[1]``), so any difference comes from
+    # training.
+
+    # %%
+    body = [keras.Input((split.X_train.shape[1],))]
+    if args.hidden:
+        body.append(keras.layers.Dense(args.hidden, activation="relu"))
+    model_a = keras.Sequential(body + [keras.layers.Dense(1, activation="sigmoid")])
+    model_a.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy")
+
+    model_b = sigmoid_to_softmax(model_a)  # a Dense(2, "softmax") head computing A's function
+    model_b.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy")
+
+    model_c = sigmoid_to_softmax(model_a)
+    model_c.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="categorical_crossentropy")
+
+    model_a2 = keras.models.clone_model(model_a)  # A again, at twice the learning rate
+    model_a2.set_weights(model_a.get_weights())
+    model_a2.compile(optimizer=keras.optimizers.Adam(2 * LEARNING_RATE), loss="binary_crossentropy")
+
+    models = {"A": model_a, "B": model_b, "C": model_c, "A, 2x lr": model_a2}
+    model_b.summary()
+
+    # %% [markdown]
+    # Twice the parameters, no more capacity: softmax only sees the difference
+    # of its two logits, ``softmax([z0, z1])[1] = sigmoid(z1 - z0)``, so adding
+    # the same number to both logits changes no prediction. Of B's
+    # ``2 (d + 1)`` head parameters only the ``d + 1`` differences
+    # ``w1 - w0``, ``b1 - b0`` matter, and those are exactly A's ``w`` and
+    # ``b``.
+    #
+    # ## Train
+    #
+    # Each model is fitted on its own label encoding. The random seed is
+    # reset before each fit, so all setups see the same batches in the same
+    # order. Where they differ is training: the gradient on B's class-1
+    # column equals A's gradient, and the one on its class-0 column is
+    # exactly its negative, so the difference ``w1 - w0`` moves twice as far
+    # per step as A's ``w``. That holds for plain SGD, and for Adam too:
+    # Adam's step flips sign with the gradient and ignores its scale, so
+    # ``w1`` and ``w0`` take equal and opposite steps (recipe 09 looks inside
+    # Adam). Without a hidden layer, B at learning rate ``lr`` follows A at
+    # ``2 lr`` step for step: the run ``"A, 2x lr"`` checks it.
+
+    # %%
+    y_train = {"A": labels["train"]["0/1"], "B": labels["train"]["integer"],
+               "C": labels["train"]["one-hot"], "A, 2x lr": labels["train"]["0/1"]}
+    histories, epoch_seconds = {}, {}
+    for name, model in models.items():
+        keras.utils.set_random_seed(args.seed)
+        timer = EpochTimer()
+        histories[name] = model.fit(split.X_train, y_train[name], epochs=args.epochs, batch_size=BATCH_SIZE,
+                                    callbacks=[timer], verbose=0)
+        epoch_seconds[name] = timer.typical()
+
+    # %% [markdown]
+    # ## Compare
+    #
+    # Each head's P(class 1) (``p[:, 0]`` for A, ``p[:, 1]`` for B and C), its
+    # decision and the per-sample losses from Keras's own loss functions. The
+    # decision rules look different but are one rule: A calls class 1 when
+    # ``p > 0.5``, B takes the argmax of ``[1 - p, p]``, and ``p > 1 - p``
+    # exactly when ``p > 0.5`` (a tie at 0.5 goes to class 0 in both), so
+    # after a conversion no row changes class.
+
+    # %%
+    table = cookbook.recipe.show(compare_heads(models, epoch_seconds, split, labels),
+                                 f"{args.recipe}: sigmoid vs softmax heads, class 1 = {positive}, "
+                                 f"{args.epochs} epochs")
+    gaps = cookbook.recipe.show(curve_gaps(histories), "Training curves that coincide "
+                                                       "(the 2x-lr match is exact without --hidden)")
+    conversions = cookbook.recipe.show(compare_conversions(models, split, args.seed),
+                                       "Exact conversions (all rows): same probabilities, losses, decisions")
     cookbook.recipe.save_table(table, args)
     cookbook.recipe.save_table(gaps, args, "curves")
     cookbook.recipe.save_table(conversions, args, "conversions")
-    cookbook.recipe.save_table(near_misses, args, "near_misses")
     cookbook.recipe.save_figure(plot_heads(models, histories, split), args, "heads")
+
+    # %% [markdown]
+    # ### Near misses
+    #
+    # One piece of a correct setup swapped for the other head's. A softmax
+    # over one unit is ``exp(z) / exp(z) = 1`` for every row, yet its
+    # training loss falls, because Keras's TensorFlow backend computes the
+    # cross-entropy from the logit *under* the activation; the predictions
+    # never move. A 2-unit softmax with binary cross-entropy on one-hot
+    # labels trains without a word, but Keras scores the softmax's logits as
+    # if they were sigmoids', so the loss it reports is not the cross-entropy
+    # of the probabilities (the table shows both). The two shape mismatches
+    # are refused by Keras 3 itself at the first batch. ``check_setup``
+    # catches all four before ``fit`` and names the fix.
+
+    # %%
+    rows, messages = [], {}
+    for name, (units, activation, loss, encoding) in NEAR_MISSES.items():
+        keras.utils.set_random_seed(args.seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = keras.Sequential(body + [keras.layers.Dense(units, activation=activation)])
+            model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss)
+            try:
+                cookbook.check_setup(model, labels["train"][encoding])
+                messages[name] = "passes"
+            except cookbook.SetupError as exc:
+                messages[name] = str(exc)
+            row = {"setup": name, "check_setup": "passes" if messages[name] == "passes" else "SetupError"}
+            try:
+                history = model.fit(split.X_train, labels["train"][encoding], epochs=NEAR_MISS_EPOCHS,
+                                    batch_size=BATCH_SIZE, verbose=0)
+                row["Keras"] = "fit trains"
+            except ValueError as exc:  # Keras 3 refuses some shape mismatches at the first batch
+                history, row["Keras"] = None, "fit raises ValueError: " + _first_sentence(str(exc))
+            if history is not None:
+                _, out_test = class1_probability(model, split.X_test)
+                row.update({"first loss": history.history["loss"][0], "last loss": history.history["loss"][-1],
+                            "Keras test loss": model.evaluate(split.X_test, labels["test"][encoding], verbose=0),
+                            "true test BCE": numpy_binary_crossentropy(labels["test"][encoding], out_test),
+                            "min P(class 1)": out_test[:, -1].min(),
+                            "test accuracy": np.mean(decide(out_test) == split.y_test)})
+        keras_warnings = {_first_sentence(str(w.message)) for w in caught if issubclass(w.category, UserWarning)}
+        if keras_warnings:
+            row["Keras"] += "; warns: " + " / ".join(sorted(keras_warnings))
+        rows.append(row)
+    near_misses = cookbook.recipe.show(pd.DataFrame(rows), f"Near-miss setups ({NEAR_MISS_EPOCHS} epochs)")
+    print(f"(predicting class 1 for every test row scores {np.mean(split.y_test == 1):.3f})")
+    for name, message in messages.items():
+        print(f"- check_setup on {name!r}: {message}")
+    cookbook.recipe.save_table(near_misses, args, "near_misses")
+
+    # %% [markdown]
+    # ## What to remember
+    #
+    # Each point quotes a number this run measured.
+
+    # %%
+    by_setup = table.set_index("setup")
+    by_miss = near_misses.set_index("setup")
+    onehot_bce = by_miss.loc["2-unit softmax + binary CE, one-hot labels"]
+    cookbook.recipe.remember([
+        f"Dense(1, 'sigmoid') + binary_crossentropy and Dense(2, 'softmax') + sparse_categorical_crossentropy "
+        f"are one model: test accuracy {by_setup.loc['A', 'test accuracy']:.3f} vs "
+        f"{by_setup.loc['B', 'test accuracy']:.3f}, and converting a trained head (or shifting both logits) moves "
+        f"P(class 1) by at most "
+        f"{conversions['max |dP(class 1)|'].max():.2g}.",
+        f"The softmax head has {by_setup.loc['B', 'head params']} head parameters to the sigmoid's "
+        f"{by_setup.loc['A', 'head params']}, and with Adam it trains like the sigmoid at twice the learning "
+        f"rate (largest curve gap {gaps['max |d loss| over epochs'].iloc[1]:.2g}).",
+        f"Sparse (integer) and one-hot labels give the same curve (largest gap "
+        f"{gaps['max |d loss| over epochs'].iloc[0]:.2g}).",
+        f"Dense(2, 'softmax') + binary_crossentropy on one-hot labels: Keras reports a test loss of "
+        f"{onehot_bce.get('Keras test loss', np.nan):.4g} where the binary cross-entropy of its probabilities "
+        f"is {onehot_bce.get('true test BCE', np.nan):.4g}; check_setup refuses it.",
+    ])
     return table
 
 

@@ -29,23 +29,49 @@ def recipe04(recipes):
     return curriculum.load(curriculum.resolve(recipes, "04"))
 
 
-def _args(recipe04, argv=()):
-    parser = cookbook.recipe.make_parser(recipe04.__doc__, recipe04.__file__, epochs=recipe04.EPOCHS,
-                                         quick_epochs=recipe04.QUICK_EPOCHS, dataset="breast_cancer")
-    return cookbook.recipe.parse_args(parser, list(argv))
+def _build(setup, num_features, seed=0):
+    """A linear model ending in ``setup``'s head (units, activation, loss, encoding), compiled with its loss."""
+    units, activation, loss, _ = setup
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((num_features,)), keras.layers.Dense(units, activation=activation)])
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss=loss)
+    return model
 
 
 @pytest.fixture(scope="module")
 def trained(recipe04):
-    """The recipe's default run (seed 0, EPOCHS epochs, no hidden layer), trained once for the module."""
-    keras.utils.set_random_seed(0)
-    args = _args(recipe04)
-    split, labels, _ = recipe04.prepare_data(args)
-    models, histories, seconds = recipe04.train_heads(split, labels, args.epochs, recipe04.HIDDEN_UNITS, 0)
-    X = np.concatenate([split.X_train, split.X_test])
-    y = np.concatenate([split.y_train, split.y_test])
+    """Recipe 04's default setups trained here (seed 0, EPOCHS epochs, no hidden layer), once for the module.
+
+    Built with Keras and cookbook.sigmoid_to_softmax directly, as the recipe's cells do, so these tests
+    check the library's conversions on a really trained model.
+    """
+    X, y = cookbook.load_dataset("breast_cancer")
+    split = cookbook.split_and_standardize(X, np.asarray(y).astype("int32"), seed=0, stratify=True)
+    labels = {part: recipe04.encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
+    model_a = _build(recipe04.SETUPS["A"], split.X_train.shape[1])
+    models = {"A": model_a}
+    for name, (setup, lr_factor) in recipe04.RUNS.items():
+        if name == "A":
+            continue
+        if setup == "A":
+            model = keras.models.clone_model(model_a)
+            model.set_weights(model_a.get_weights())
+        else:
+            model = sigmoid_to_softmax(model_a)
+        model.compile(optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE * lr_factor),
+                      loss=recipe04.SETUPS[setup][2])
+        models[name] = model
+    models["A"].compile(optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE), loss="binary_crossentropy")
+    histories = {}
+    for name, model in models.items():
+        keras.utils.set_random_seed(0)
+        encoding = recipe04.SETUPS[recipe04.RUNS[name][0]][3]
+        histories[name] = model.fit(split.X_train, labels["train"][encoding], epochs=recipe04.EPOCHS,
+                                    batch_size=recipe04.BATCH_SIZE, verbose=0)
+    X_all = np.concatenate([split.X_train, split.X_test])
+    y_all = np.concatenate([split.y_train, split.y_test])
     return types.SimpleNamespace(split=split, labels=labels, models=models, histories=histories,
-                                 seconds=seconds, X=X, y=y)
+                                 seconds={name: 0.0 for name in models}, X=X_all, y=y_all)
 
 
 def _outputs(model, X):
@@ -131,7 +157,7 @@ def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
 
 def test_recipe_conversion_table_reports_no_differences(trained, recipe04):
     """compare_conversions: every conversion moves P(class 1) by < 1e-6 and changes no decision."""
-    table = recipe04.compare_conversions(trained.models, trained.split, trained.labels, seed=0)
+    table = recipe04.compare_conversions(trained.models, trained.split, seed=0)
     assert len(table) == 3 and (table["rows"] == 569).all()
     assert (table["max |dP(class 1)|"] < TOL).all()
     assert (table["different decisions"] == 0).all()
@@ -179,18 +205,18 @@ def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe0
 def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
     """check_setup is silent on A, B and C with their label encodings."""
     setup = recipe04.SETUPS[name]
-    model = recipe04.build_model(setup, 4, 0, 0)
+    model = _build(setup, 4)
     check_setup(model, recipe04.encode(np.array([0, 1, 1, 0]))[setup[3]])
 
 
 @pytest.mark.parametrize("name", ["softmax on one unit", "2-unit softmax + binary CE",
-                                  "sigmoid head + one-hot labels"])
+                                  "2-unit softmax + binary CE, one-hot labels", "sigmoid head + one-hot labels"])
 def test_check_setup_flags_each_near_miss(recipe04, name):
     """check_setup raises SetupError (a ValueError) with a fix for every near-miss setup."""
     setup = recipe04.NEAR_MISSES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras's own build-time warning for softmax on one unit
-        model = recipe04.build_model(setup, 4, 0, 0)
+        model = _build(setup, 4)
     with pytest.raises(SetupError) as info:
         check_setup(model, recipe04.encode(np.array([0, 1, 1, 0]))[setup[3]])
     assert isinstance(info.value, ValueError) and "use" in str(info.value)
@@ -211,7 +237,7 @@ def test_softmax_on_one_unit_predicts_one_for_everyone(recipe04):
     X = np.random.default_rng(0).normal(size=(20, 3)).astype("float32") * 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras warns about it at build time, and that is all
-        model = recipe04.build_model(recipe04.NEAR_MISSES["softmax on one unit"], 3, 0, 0)
+        model = _build(recipe04.NEAR_MISSES["softmax on one unit"], 3)
         out = _outputs(model, X)
     np.testing.assert_allclose(out, 1.0, rtol=0, atol=1e-6)
 
@@ -220,7 +246,7 @@ def test_softmax_on_one_unit_predicts_one_for_everyone(recipe04):
 def test_keras_refuses_the_shape_mismatched_near_misses_at_fit(recipe04, name):
     """Keras 3 itself raises ValueError at the first batch for the two shape mismatches."""
     setup = recipe04.NEAR_MISSES[name]
-    model = recipe04.build_model(setup, 3, 0, 0)
+    model = _build(setup, 3)
     X = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
     y = recipe04.encode(np.array([0, 1] * 4))[setup[3]]
     with pytest.raises(ValueError, match="target"):
@@ -363,6 +389,10 @@ def test_roc_auc_refuses_bad_input(y, s, words):
 
 
 # --- the recipe's data step -----------------------------------------------------------------------
+
+def _args(recipe04, argv=()):
+    return cookbook.recipe.parse_args(recipe04.build_parser(), list(argv))
+
 
 def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
     """--csv with classes 2 and 4 becomes 0/1 labels (4 = class 1) in all three encodings."""

@@ -347,12 +347,29 @@ def test_losses_compile_and_train_a_model():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-def test_recipe_02_curves_of_categorical_and_sparse_coincide(quick_run):
-    """Recipe 02 (quick): every run's loss curve is within 1e-5 of the first, with the same predictions."""
-    table, _ = quick_run("02")
-    assert len(table) == 4
-    assert table["max |Δ train loss| vs run 1"].max() < 1e-5
-    assert table["max |Δ test probability| vs run 1"].max() < 1e-5
-    assert (table["same predicted class as run 1"] == 1.0).all()
-    assert table["test accuracy"].nunique() == 1
-    assert table["test accuracy"].iloc[0] > 0.5, "two quick epochs already beat chance (0.1) by far"
+@pytest.mark.parametrize("units", [2, 3])
+def test_bce_twin_scores_a_softmax_output_by_its_probabilities_not_keras_kept_logits(units):
+    """On Dense(k, "softmax") + BCE the twin gives the true BCE of the probabilities; Keras does not."""
+    rng = np.random.default_rng(units)
+    X = rng.normal(size=(64, 4)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, units, 64), units)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation="softmax")])
+    p = model.predict(X, verbose=0).astype("float64")
+    true_bce = np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    model.compile(loss=losses.binary_crossentropy)
+    assert model.evaluate(X, y, verbose=0) == pytest.approx(true_bce, rel=1e-5)
+    model.compile(loss="binary_crossentropy")
+    assert abs(model.evaluate(X, y, verbose=0) - true_bce) > 0.01, "Keras scores the softmax's logits as sigmoids"
+
+
+def test_bce_twin_still_uses_a_sigmoids_kept_logits():
+    """On Dense(2, "sigmoid") (multi-label) the twin still equals Keras, saturated outputs included."""
+    X = np.array([[40.0], [-40.0], [0.3]], "float32")
+    y = np.array([[0, 1], [1, 0], [1, 1]], "float32")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="sigmoid",
+                                                                    kernel_initializer="ones")])
+    model.compile(loss="binary_crossentropy")
+    expected = model.evaluate(X, y, verbose=0)
+    model.compile(loss=losses.binary_crossentropy)
+    assert model.evaluate(X, y, verbose=0) == pytest.approx(expected, rel=1e-6)
+    assert expected > 10, "a confident wrong sigmoid is scored from its logit (about 40), not clipped to 16.1"
