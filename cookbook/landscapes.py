@@ -1,18 +1,22 @@
-"""Small test functions for optimizers, and a helper that walks an optimizer across them.
+"""Small test functions for optimizers, their exact gradients, and measures of a path.
 
 A landscape is a plain Python function of one or two numbers written with
 arithmetic operators only, so the same function evaluates a NumPy grid (for
-contour plots) and Keras variables (for gradients)::
+contour plots) and Keras variables (for gradients). Each has its gradient
+written out by hand, in float64, so a path recorded by a Keras training loop
+can be measured (and checked) independently of that loop::
 
-    from cookbook import landscapes, optimizers
+    from cookbook import landscapes
 
-    path = landscapes.run_path(optimizers.Adam(0.3), landscapes.BOWL_START,
-                               landscapes.anisotropic_bowl, steps=100)
-    path.points[-1], landscapes.steps_to_tolerance(path, 1e-3)
+    # positions recorded by your own apply_gradients loop, one row per step
+    path = landscapes.Path.from_points(points, landscapes.anisotropic_bowl,
+                                       landscapes.anisotropic_bowl_gradient)
+    landscapes.steps_to_tolerance(path, 1e-3), landscapes.sign_changes(path, axis=1)
 
-``run_path`` trains two (or one) ``keras.Variable`` scalars with the
-optimizer's own ``apply_gradients``: the same code path ``model.fit`` uses,
-so what you see on these toy surfaces is what the optimizer does to weights.
+The lessons (recipes 06 and 07) write that loop themselves. ``run_paths``
+walks many optimizers at once in one compiled step, for grid searches over
+hyperparameters where only the measures matter; ``heavy_ball_roots`` is the
+theory of SGD and Momentum on a quadratic, to compare with those measures.
 """
 
 import dataclasses
@@ -25,14 +29,18 @@ import tensorflow as tf  # only for tf.GradientTape and tf.function: Keras 3 run
 from cookbook.errors import CookbookError
 
 __all__ = [
+    "BOWL_CURVATURES",
     "BOWL_START",
     "DOUBLE_WELL_START",
     "DOUBLE_WELL_TILT",
     "LandscapeError",
     "Path",
     "anisotropic_bowl",
+    "anisotropic_bowl_gradient",
     "double_well",
     "double_well_critical_points",
+    "double_well_gradient",
+    "heavy_ball_roots",
     "path_length",
     "run_path",
     "run_paths",
@@ -41,6 +49,7 @@ __all__ = [
 ]
 
 BOWL_START = (-7.0, 2.0)
+BOWL_CURVATURES = (0.1, 2.0)  # second derivatives of anisotropic_bowl along x and y
 DOUBLE_WELL_TILT = 0.2
 DOUBLE_WELL_START = -1.5
 
@@ -63,15 +72,30 @@ def anisotropic_bowl(x, y):
     return x**2 / 20.0 + y**2
 
 
+def anisotropic_bowl_gradient(x, y):
+    """The exact gradient of ``anisotropic_bowl``: ``(x / 10, 2 y)``.
+
+    Args:
+        x: first coordinate (a number or NumPy array).
+        y: second coordinate, same kind as ``x``.
+
+    Returns:
+        The tuple ``(df/dx, df/dy)``.
+    """
+    return x / 10.0, 2.0 * y
+
+
 def double_well(x, tilt=DOUBLE_WELL_TILT):
     """A tilted double well ``f(x) = x**4 / 4 - x**2 / 2 - tilt * x``.
 
     With the default ``tilt=0.2`` it has a shallow local minimum at
     x = -0.879 (f = -0.061), a hump at x = -0.209 (f = +0.020) and the global
-    minimum at x = +1.088 (f = -0.459). Starting at x = -1.5 and rolling
-    right, a ball meets the shallow minimum first: the barrier in front of
-    it is only 0.081 high, but plain gradient descent has no speed to carry
-    it over.
+    minimum at x = +1.088 (f = -0.459). The hump is 0.082 above the local
+    minimum and 0.480 above the global one. A ball started at x = -1.5
+    (``DOUBLE_WELL_START``) meets the shallow minimum first; one started at
+    x = +2.0 meets the deep one first. Plain gradient descent stops in the
+    first minimum it meets; with momentum, a ball can cross the hump in
+    whichever direction it is moving.
 
     Args:
         x: position (a number, NumPy array or Keras variable).
@@ -79,6 +103,19 @@ def double_well(x, tilt=DOUBLE_WELL_TILT):
             minimum the deeper one. Defaults to `0.2`.
     """
     return x**4 / 4.0 - x**2 / 2.0 - tilt * x
+
+
+def double_well_gradient(x, tilt=DOUBLE_WELL_TILT):
+    """The exact derivative of ``double_well``: ``x**3 - x - tilt``.
+
+    Args:
+        x: position (a number or NumPy array).
+        tilt: the well's tilt. Defaults to `0.2`.
+
+    Returns:
+        A one-element tuple ``(df/dx,)``, like ``anisotropic_bowl_gradient``.
+    """
+    return (x**3 - x - tilt,)
 
 
 def double_well_critical_points(tilt=DOUBLE_WELL_TILT):
@@ -118,13 +155,37 @@ class Path:
         """The position changes, shape ``(steps, dims)``."""
         return np.diff(self.points, axis=0)
 
+    @classmethod
+    def from_points(cls, points, f, gradient):
+        """A ``Path`` from recorded positions, with ``f`` and its gradient evaluated in float64.
+
+        Args:
+            points: positions, one row per step (the start first), shape
+                ``(steps + 1, dims)``; a 1-D sequence is one coordinate.
+            f: the landscape, ``f(*coordinates)``.
+            gradient: its exact gradient, ``gradient(*coordinates)`` -> a
+                tuple with one entry per coordinate (e.g.
+                ``anisotropic_bowl_gradient``).
+        """
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim == 1:
+            points = points[:, None]
+        if points.ndim != 2 or len(points) < 1:
+            raise LandscapeError(f"points has shape {points.shape}: pass one row of coordinates per step")
+        coordinates = tuple(points.T)
+        return cls(points=points,
+                   values=np.asarray(f(*coordinates), dtype=np.float64),
+                   gradients=np.stack(gradient(*coordinates), axis=1).astype(np.float64))
+
 
 def run_paths(optimizers, start, f, steps):
-    """Walk several optimizers from the same start for ``steps`` steps each.
+    """Walk several optimizers from the same start for ``steps`` steps each (a grid search).
 
     Each optimizer gets its own ``keras.Variable`` per coordinate; one
-    compiled step (``tf.function``) advances all of them, which is ~20x
-    faster than eager mode on these tiny problems.
+    compiled step (``tf.function``) advances all of them together, so a grid
+    of dozens of settings costs about a second. A lesson shows its own
+    ``apply_gradients`` loop for the runs it draws; this is for the grids
+    around them.
 
     Args:
         optimizers: a dict ``{name: keras optimizer}``, each unused (a built
@@ -201,6 +262,38 @@ def run_path(optimizer, start, f, steps):
         A ``Path`` with ``steps + 1`` rows (the start is row 0).
     """
     return run_paths({"path": optimizer}, start, f, steps)["path"]
+
+
+def heavy_ball_roots(learning_rate, momentum, curvature):
+    """The two roots of Momentum's (and SGD's) iteration along one direction of a quadratic.
+
+    On ``f = h w**2 / 2`` Keras's Momentum (``v <- momentum * v - lr * h * w``,
+    ``w <- w + v``) is a linear recurrence, ``w_{t+1} = (1 + momentum - lr h) w_t
+    - momentum w_{t-1}``, whose solutions are ``a z1**t + b z2**t`` with ``z1``,
+    ``z2`` the roots of ``z**2 - (1 + momentum - lr h) z + momentum = 0``. The
+    larger ``|z|`` is the rate per step: below 1 the iteration converges,
+    complex roots make it swing back and forth (``|z| = sqrt(momentum)``
+    then), a negative real root makes it flip sign every step. With
+    ``momentum=0`` (SGD) the roots are ``1 - lr h`` and 0.
+
+    Args:
+        learning_rate: ``lr`` (> 0).
+        momentum: Keras's ``momentum``, in [0, 1).
+        curvature: ``h``, the second derivative along the direction (> 0).
+
+    Returns:
+        A complex NumPy array of the two roots, largest ``|z|`` first.
+    """
+    for name, value, ok in (("learning_rate", learning_rate, learning_rate > 0),
+                            ("momentum", momentum, 0 <= momentum < 1),
+                            ("curvature", curvature, curvature > 0)):
+        if not ok:
+            raise LandscapeError(f"{name}={value!r} is outside its range: pass learning_rate > 0, "
+                                 f"0 <= momentum < 1 and curvature > 0")
+    trace = 1.0 + momentum - learning_rate * curvature
+    root = np.sqrt(complex(trace**2 - 4.0 * momentum))
+    roots = np.array([(trace + root) / 2.0, (trace - root) / 2.0])
+    return roots[np.argsort(-np.abs(roots), kind="stable")]
 
 
 def steps_to_tolerance(path, tolerance=1e-3):

@@ -1,20 +1,27 @@
-"""Momentum and a local minimum: plain SGD stops in the first dip, momentum rolls on.
+"""Momentum and a local minimum: momentum carries the ball over a low hump in whichever direction it is moving.
 
-On the tilted double well f(x) = x**4/4 - x**2/2 - 0.2 x, started at x = -1.5,
-the first minimum the ball meets is shallow (x = -0.879, f = -0.061, behind a
-hump only 0.081 high at x = -0.209); the global one is at x = +1.088
-(f = -0.459). Plain SGD stops in the shallow one at every learning rate we
-try, while Momentum with momentum=0.9 carries enough speed over the hump at
-learning rates >= 0.03; the table shows every combination, including the
-ones where momentum is too small (0.5 never escapes) or the steps too short
-for it (at lr 0.01 only momentum 0.95 gets over the hump). It builds on
-recipe 06 (optimizer paths) and uses the same ``landscapes.run_path`` helper.
+On the tilted double well f(x) = x**4/4 - x**2/2 - 0.2 x (a shallow minimum
+at x = -0.879, a hump at x = -0.209, the deep minimum at x = +1.088) we run
+SGD and Momentum, fed the exact gradient of f, from both sides of the hump:
+from x = -1.5 the ball meets the shallow minimum first, from x = +2.0 the
+deep one. SGD stops in the first minimum it meets, every time. Momentum
+crosses the hump when it arrives with enough speed, in either direction:
+from -1.5 it often ends in the deep minimum, but from +2.0 it also rolls OUT
+of the deep minimum into the shallow one (Momentum 0.9 at lr 0.03, 0.95 at
+lr 0.1), and 0.9 at lr 0.3 diverges. Momentum adds speed, not a preference
+for deeper minima. It builds on recipe 06 (optimizer paths and the momentum
+update rule on a bowl).
 
-Run it: ``python recipes/07_momentum_local_minimum.py`` (``--quick`` for a few seconds).
+Run it: ``python recipes/07_momentum_local_minimum.py`` (``--quick`` for a
+few seconds with fewer settings).
 """
 
 # %% [markdown]
 # ## Setup
+#
+# Every setting is a named constant. ``--quick`` keeps two learning rates
+# and two momenta, enough to see all three endings (shallow minimum, deep
+# minimum, diverged) from both starts.
 
 # %%
 import numpy as np
@@ -23,125 +30,226 @@ from matplotlib.figure import Figure
 
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
-from cookbook import landscapes, optimizers
+from cookbook import landscapes
 import keras
+import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 
+STARTS = (-1.5, 2.0)             # left of the shallow minimum, right of the deep one
 STEPS = 300
-QUICK_STEPS = 200
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3)
-MOMENTA = (0.0, 0.5, 0.9, 0.95)          # 0.0 is plain SGD
-QUICK_LEARNING_RATES = (0.03, 0.1)
+MOMENTA = (0.0, 0.5, 0.9, 0.95)  # 0.0 is plain SGD
+QUICK_LEARNING_RATES = (0.03, 0.3)
 QUICK_MOMENTA = (0.0, 0.9)
-PLOT_LEARNING_RATE = 0.1                 # the runs drawn step by step
-MINIMUM_TOLERANCE = 0.05                 # |x - minimum| that counts as "in" it
+PLOT_LEARNING_RATE = 0.03        # the runs drawn step by step (in both grids)
+MINIMUM_TOLERANCE = 0.05         # |x - minimum| that counts as "in" it
+DIVERGED_BEYOND = 10.0           # |x| beyond this (or NaN) counts as diverged
 
 
 # %% [markdown]
-# ## Data
-#
-# The landscape and its three critical points, found from f'(x) = 0
-# independently of any optimizer.
+# Helpers that measure and draw; the Keras code is in ``main`` below.
 
 # %%
-def prepare_data(args):
-    """The landscape, the start, its critical points and this run's grid."""
-    local_min, hump, global_min = landscapes.double_well_critical_points()
-    grid = ((QUICK_LEARNING_RATES, QUICK_MOMENTA) if args.quick else (LEARNING_RATES, MOMENTA))
-    steps = QUICK_STEPS if args.quick else STEPS
-    return {"f": landscapes.double_well, "start": landscapes.DOUBLE_WELL_START, "local": local_min,
-            "hump": hump, "global": global_min, "grid": grid, "steps": steps}
-
-
-# %% [markdown]
-# ## Model
-#
-# One ``keras.Variable`` x per run. Momentum keeps a velocity
-# ``v <- momentum * v - lr * grad`` and moves by it, so after a long slope
-# it arrives at the dip with speed that the dip's small slope cannot stop.
-
-# %%
-def build_optimizer(learning_rate, momentum):
-    """Plain SGD for momentum 0, else the cookbook's Momentum."""
-    if momentum == 0:
-        return optimizers.SGD(learning_rate)
-    return optimizers.Momentum(learning_rate, momentum=momentum)
-
-
-# %% [markdown]
-# ## Train
-
-# %%
-def train(problem):
-    """Run every (learning rate, momentum) of the grid; ``{(lr, momentum): Path}``."""
-    learning_rates, momenta = problem["grid"]
-    runs = {(lr, m): build_optimizer(lr, m) for lr in learning_rates for m in momenta}
-    return landscapes.run_paths(runs, problem["start"], problem["f"], problem["steps"])
-
-
-# %% [markdown]
-# ## Compare
-
-# %%
-def where_it_ended(x, problem):
-    """'local minimum', 'global minimum' or 'elsewhere' for a final position x."""
-    if abs(x - problem["local"]) < MINIMUM_TOLERANCE:
+def where_it_ended(x, local_min, global_min):
+    """'local minimum', 'global minimum', 'diverged' or 'still moving' for a final position x."""
+    if not np.isfinite(x) or abs(x) > DIVERGED_BEYOND:
+        return "diverged"
+    if abs(x - local_min) < MINIMUM_TOLERANCE:
         return "local minimum"
-    if abs(x - problem["global"]) < MINIMUM_TOLERANCE:
+    if abs(x - global_min) < MINIMUM_TOLERANCE:
         return "global minimum"
-    return "elsewhere"
+    return "still moving"
 
 
-def compare(paths, problem):
-    """One row per run: final x, where that is, and f there."""
-    rows = []
-    for (lr, momentum), path in paths.items():
-        x = float(path.points[-1, 0])
-        rows.append({"learning rate": lr, "momentum": momentum, "final x": x,
-                     "ends in": where_it_ended(x, problem), "final f": float(path.values[-1])})
-    return pd.DataFrame(rows)
+def hump_crossings(xs, hump):
+    """How many times the path crossed the top of the hump (sign changes of x - hump)."""
+    side = np.sign(xs[np.isfinite(xs)] - hump)
+    side = side[side != 0]
+    return int(np.count_nonzero(side[1:] != side[:-1]))
 
 
-def plot_positions(paths, problem):
-    """Left: f with the start and the minima. Right: x over steps at PLOT_LEARNING_RATE."""
-    fig = Figure(figsize=(11, 4), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    xs = np.linspace(-1.8, 1.6, 300)
-    left.plot(xs, problem["f"](xs), color="black")
-    # Landmarks in black and grey markers, so no path colour on the right means a landmark.
-    for name, marker in (("start", "s"), ("local", "v"), ("hump", "^"), ("global", "*")):
-        x = problem[name]
-        left.plot(x, problem["f"](x), marker, color="black" if name == "global" else "dimgrey",
-                  markersize=10 if name == "global" else 7, linestyle="none",
-                  label=f"{name}{' minimum' if name in ('local', 'global') else ''}: x = {x:.3f}")
-    left.set(xlabel="x", ylabel="f(x)", title="f(x) = x^4/4 - x^2/2 - 0.2 x")
-    left.legend()
-    for (lr, momentum), path in paths.items():
-        if np.isclose(lr, PLOT_LEARNING_RATE):
-            label = "SGD" if momentum == 0 else f"Momentum {momentum:g}"
-            right.plot(path.points[:, 0], label=label)
-    right.axhline(problem["local"], color="dimgrey", linestyle=":", label="local minimum")
-    right.axhline(problem["hump"], color="lightgrey", linestyle="-", label="top of the hump")
-    right.axhline(problem["global"], color="black", linestyle="--", label="global minimum")
-    right.set(xlabel="step", ylabel="x", title=f"x over steps (lr = {PLOT_LEARNING_RATE:g})")
-    right.legend()
+def plot_runs(f, landmarks, positions, learning_rate):
+    """Left: f with the starts and the critical points. Right two: x over steps from each start."""
+    fig = Figure(figsize=(15, 4.6), layout="constrained")
+    left, *rights = fig.subplots(1, 3)
+    xs = np.linspace(-1.8, 2.1, 300)
+    left.plot(xs, f(xs), color="black", linewidth=1)
+    for (name, x), marker in zip(landmarks.items(), ("v", "^", "*", "s", "D")):
+        left.plot(x, f(x), marker, color="dimgrey", markersize=9, linestyle="none", label=f"{name}: x = {x:.3f}")
+    left.set(xlabel="x (position)", ylabel="f(x)", title="f(x) = x^4/4 - x^2/2 - 0.2 x")
+    left.legend(fontsize="small")
+    for ax, column, start in zip(rights, (0, 1), STARTS):
+        for (lr, momentum), xs_run in positions.items():
+            if np.isclose(lr, learning_rate):
+                label = "SGD" if momentum == 0 else f"Momentum {momentum:g}"
+                ax.plot(xs_run[:, column], label=f"{label} (lr {lr:g})")
+        for name, style in (("local minimum", ":"), ("hump", "-"), ("global minimum", "--")):
+            ax.axhline(landmarks[name], color="grey", linestyle=style, linewidth=1, label=name)
+        ax.set(xlabel="step", ylabel="x (position)", ylim=(-1.8, 2.2), title=f"Start at x = {start:g}")
+        ax.legend(fontsize="small", loc="center right", bbox_to_anchor=(1.0, 0.43), framealpha=0.95)
     return fig
+
+
+def build_parser():
+    return cookbook.recipe.make_parser(__doc__, __file__, steps=STEPS, steps_help="optimizer steps per run")
 
 
 # %%
 def main(argv=None):
-    """Run the grid, tabulate where each run ends, plot x over steps."""
-    parser = cookbook.recipe.make_parser(__doc__, __file__)
-    args = cookbook.recipe.parse_args(parser, argv)
-    keras.utils.set_random_seed(args.seed)  # nothing is random here; kept for the contract
+    """Run SGD and Momentum from both sides of the hump; tabulate where each run ends; plot x over steps."""
+    args = cookbook.recipe.parse_args(build_parser(), argv)
+    keras.utils.set_random_seed(args.seed)  # nothing here is random; set for the habit
 
-    problem = prepare_data(args)
-    paths = train(problem)
-    table = compare(paths, problem)
+    # %% [markdown]
+    # ## Data
+    #
+    # No dataset: the "data" is the landscape, and each optimizer gets the
+    # **exact gradient** of f (no samples, no noise), so "SGD" here is
+    # ``keras.optimizers.SGD`` with momentum 0 fed the exact gradient: plain
+    # gradient descent. The critical points are the roots of
+    # ``f'(x) = x^3 - x - 0.2``, found with ``numpy.roots``, independently of
+    # any optimizer.
 
-    cookbook.recipe.print_table(table, f"{args.recipe}: final x after {problem['steps']} steps from "
-                                       f"x = {problem['start']}")
+    # %%
+    def f(x):
+        """The tilted double well: a shallow minimum on the left, a deep one on the right."""
+        return x**4 / 4 - x**2 / 2 - 0.2 * x
+
+    local_min, hump, global_min = landscapes.double_well_critical_points(0.2)
+    landmarks = {"local minimum": local_min, "hump": hump, "global minimum": global_min,
+                 "start left": STARTS[0], "start right": STARTS[1]}
+    cookbook.recipe.show(pd.DataFrame({"point": list(landmarks), "x": list(landmarks.values()),
+                                       "f(x)": [f(x) for x in landmarks.values()]}), "The landscape")
+    print(f"the hump is {f(hump) - f(local_min):.3f} above the shallow minimum and "
+          f"{f(hump) - f(global_min):.3f} above the deep one")
+
+    # %% [markdown]
+    # ## Model
+    #
+    # One ``keras.Variable`` per optimizer, holding **both starts**,
+    # ``[-1.5, 2.0]``. The loss is the sum of f over its two entries, so each
+    # entry's gradient is f' at that entry alone, and SGD and Momentum update
+    # each entry on its own: two independent runs that share one optimizer
+    # object. The update rules, for gradient ``g``:
+    #
+    #     SGD       x <- x - lr * g
+    #     Momentum  v <- momentum * v - lr * g;   x <- x + v
+    #
+    # Keras's velocity ``v`` includes the learning rate; PyTorch writes
+    # ``v <- momentum * v + g; x <- x - lr * v``, the same path for a constant
+    # ``lr``. Why they behave differently: SGD's step is ``lr * f'(x)``, so
+    # it dies out wherever the slope does, at the first minimum it meets.
+    # Momentum's ``v`` is a sum of past steps with weights
+    # ``1, momentum, momentum^2, ...``; on a steady slope it grows to
+    # ``1 / (1 - momentum)`` times SGD's step (10x for 0.9, 20x for 0.95).
+    # A ball moving that fast reaches a minimum with speed left and climbs
+    # whatever comes next: a low hump is crossed, in whichever direction
+    # the ball happens to be moving. Nothing in the rule knows which
+    # minimum is deeper.
+
+    # %%
+    learning_rates = QUICK_LEARNING_RATES if args.quick else LEARNING_RATES
+    momenta = QUICK_MOMENTA if args.quick else MOMENTA
+    for m in momenta:
+        print(f"momentum {m:g}: on a steady slope the step grows to {1 / (1 - m):g}x SGD's")
+
+    # %% [markdown]
+    # ## Train
+    #
+    # The gradient comes from ``tf.GradientTape`` (Keras 3 runs on
+    # TensorFlow here; on JAX or PyTorch you would use their gradient, or
+    # write ``f'(x) = x^3 - x - 0.2`` by hand, which is what the tests check
+    # the paths against), and ``optimizer.apply_gradients`` takes the step.
+    # ``@tf.function`` compiles the step once per optimizer.
+
+    # %%
+    positions = {}
+    for lr in learning_rates:
+        for momentum in momenta:
+            optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
+            x = keras.Variable(STARTS, dtype="float32")
+
+            @tf.function
+            def train_step():
+                with tf.GradientTape() as tape:
+                    loss = keras.ops.sum(f(x))
+                optimizer.apply_gradients([(tape.gradient(loss, x), x)])
+
+            xs = [keras.ops.convert_to_numpy(x)]
+            for step in range(args.steps):
+                train_step()
+                xs.append(keras.ops.convert_to_numpy(x))
+            positions[lr, momentum] = np.array(xs, dtype=np.float64)  # shape (steps + 1, 2 starts)
+    print(f"{len(positions)} optimizers x {len(STARTS)} starts, {args.steps} steps each")
+
+    # %% [markdown]
+    # ## Compare
+    #
+    # Where each (optimizer, learning rate, momentum, start) ended, and how
+    # often it crossed the top of the hump on the way. Read the two starts
+    # side by side: a run that crosses the hump once from the left ends in
+    # the deep minimum; one that crosses it once from the right has rolled
+    # through the deep minimum and ends in the shallow one. Some fast runs
+    # cross it back and forth several times before they settle.
+
+    # %%
+    rows = []
+    for (lr, momentum), xs in positions.items():
+        for column, start in enumerate(STARTS):
+            path = xs[:, column]
+            final = path[-1]
+            rows.append({"optimizer": "SGD" if momentum == 0 else "Momentum", "learning rate": lr,
+                         "momentum": momentum, "start": start, "final x": final,
+                         "ends in": where_it_ended(final, local_min, global_min),
+                         "hump crossings": hump_crossings(path, hump),
+                         "final f": f(final) if np.isfinite(final) else np.nan})
+    table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: where each run ended after {args.steps} steps")
     cookbook.recipe.save_table(table, args)
-    cookbook.recipe.save_figure(plot_positions(paths, problem), args, "positions")
+    cookbook.recipe.save_table(pd.DataFrame(
+        [{"learning rate": lr, "momentum": m, "step": t, **{f"x from {s:g}": xs[t, c] for c, s in enumerate(STARTS)}}
+         for (lr, m), xs in positions.items() for t in range(len(xs))]), args, "positions")
+
+    # %% [markdown]
+    # Counted by start: the same settings that carry the ball into the deep
+    # minimum from the left carry it out of the deep minimum from the right.
+
+    # %%
+    counts = cookbook.recipe.show(
+        table.groupby(["optimizer", "start"])["ends in"].value_counts().unstack(fill_value=0).reset_index(),
+        "Endings per optimizer and start (runs over the learning rates and momenta above)")
+    cookbook.recipe.save_table(counts, args, "endings")
+    cookbook.recipe.save_figure(plot_runs(f, landmarks, positions, PLOT_LEARNING_RATE), args, "positions")
+
+    # %% [markdown]
+    # ## What to remember
+    #
+    # Each point quotes a number this run measured.
+
+    # %%
+    def count(optimizer, start, ending):
+        rows = table[(table["optimizer"] == optimizer) & (table["start"] == start)]
+        return int((rows["ends in"] == ending).sum()), len(rows)
+
+    sgd_home = [count("SGD", STARTS[0], "local minimum"), count("SGD", STARTS[1], "global minimum")]
+    left_deep = count("Momentum", STARTS[0], "global minimum")
+    right_shallow = count("Momentum", STARTS[1], "local minimum")
+    diverged = int((table["ends in"] == "diverged").sum())
+    crossed = table[table["hump crossings"] > 0].groupby("optimizer").size().reindex(["SGD", "Momentum"],
+                                                                                     fill_value=0)
+    cookbook.recipe.remember([
+        f"SGD ended in the first minimum it met in {sgd_home[0][0] + sgd_home[1][0]} of its "
+        f"{sgd_home[0][1] + sgd_home[1][1]} runs (from x = {STARTS[0]:g}: the shallow one; from x = "
+        f"{STARTS[1]:g}: the deep one).",
+        f"Momentum carried the ball over the hump into the deep minimum in {left_deep[0]} of {left_deep[1]} "
+        f"runs from x = {STARTS[0]:g}, and through the deep minimum, over the hump, into the shallow one in "
+        f"{right_shallow[0]} of {right_shallow[1]} runs from x = {STARTS[1]:g}; {diverged} run(s) diverged.",
+        f"Momentum's velocity sums past steps (on a steady slope up to 1/(1 - momentum) = "
+        f"{1 / (1 - max(momenta)):g}x SGD's step for momentum {max(momenta):g}): {crossed['Momentum']} of "
+        f"{int((table['optimizer'] == 'Momentum').sum())} Momentum runs crossed the hump, "
+        f"{crossed['SGD']} of {int((table['optimizer'] == 'SGD').sum())} SGD runs did; "
+        + ("since balls also rolled out of the deep minimum, the direction of the last crossing, not the depth, "
+           "decided where they ended." if right_shallow[0] else
+           "in this grid no ball rolled out of the deep minimum, but nothing in the rule prefers depth."),
+    ])
     return table
 
 

@@ -26,7 +26,7 @@ def test_double_well_critical_points_match_the_docstring():
     f = landscapes.double_well
     assert f(glob) < f(local) < f(hump)
     assert f(hump) - f(local) == pytest.approx(0.081, abs=1e-3)  # the "shallow" barrier
-    assert landscapes.DOUBLE_WELL_START < local, "the ball meets the shallow minimum first"
+    assert landscapes.DOUBLE_WELL_START < local, "a ball started there meets the shallow minimum first"
 
 
 def test_double_well_with_one_minimum_is_refused():
@@ -111,3 +111,76 @@ def test_a_used_optimizer_is_refused():
     landscapes.run_path(sgd, 1.0, landscapes.double_well, 2)
     with pytest.raises(landscapes.LandscapeError, match="fresh one"):
         landscapes.run_path(sgd, 1.0, landscapes.double_well, 2)
+
+
+def test_hand_gradients_match_central_differences():
+    """anisotropic_bowl_gradient and double_well_gradient agree with float64 central differences."""
+    h = 1e-6
+    for x, y in [(-7.0, 2.0), (0.3, -1.1), (4.0, 0.0)]:
+        gx, gy = landscapes.anisotropic_bowl_gradient(x, y)
+        f = landscapes.anisotropic_bowl
+        assert gx == pytest.approx((f(x + h, y) - f(x - h, y)) / (2 * h), rel=1e-6, abs=1e-9)
+        assert gy == pytest.approx((f(x, y + h) - f(x, y - h)) / (2 * h), rel=1e-6, abs=1e-9)
+    for x in (-1.5, -0.2, 2.0):
+        (g,) = landscapes.double_well_gradient(x)
+        f = landscapes.double_well
+        assert g == pytest.approx((f(x + h) - f(x - h)) / (2 * h), rel=1e-6)
+
+
+def test_path_from_points_evaluates_f_and_the_gradient_in_float64():
+    """Path.from_points keeps the points, and fills values and gradients from f and the hand gradient."""
+    points = np.array([[-7.0, 2.0], [-6.3, -1.6]], dtype=np.float32)
+    path = landscapes.Path.from_points(points, landscapes.anisotropic_bowl, landscapes.anisotropic_bowl_gradient)
+    assert path.points.dtype == np.float64 and path.points.shape == (2, 2)
+    np.testing.assert_allclose(path.values, [49 / 20 + 4, 6.3**2 / 20 + 1.6**2], rtol=1e-6)
+    np.testing.assert_allclose(path.gradients, path.points * np.array([0.1, 2.0]))
+    one_d = landscapes.Path.from_points([-1.5, 0.0], landscapes.double_well, landscapes.double_well_gradient)
+    assert one_d.points.shape == (2, 1)
+    np.testing.assert_allclose(one_d.gradients[:, 0], [(-1.5) ** 3 + 1.5 - 0.2, -0.2])
+    with pytest.raises(landscapes.LandscapeError, match="one row of coordinates per step"):
+        landscapes.Path.from_points(np.zeros((2, 2, 2)), landscapes.anisotropic_bowl,
+                                    landscapes.anisotropic_bowl_gradient)
+
+
+@pytest.mark.parametrize("lr, momentum, h", [(0.9, 0.0, 2.0), (1.3, 0.4, 0.1), (1.3, 0.4, 2.0), (0.5, 0.9, 0.1),
+                                             (0.5, 0.9, 2.0), (2.0, 0.5, 2.0)])
+def test_heavy_ball_roots_are_the_eigenvalues_of_the_iteration(lr, momentum, h):
+    """The roots equal the eigenvalues of (v, w) -> (m v - lr h w, m v + (1 - lr h) w), largest |z| first."""
+    roots = landscapes.heavy_ball_roots(lr, momentum, h)
+    eig = np.linalg.eigvals(np.array([[momentum, -lr * h], [momentum, 1 - lr * h]]))
+    np.testing.assert_allclose(np.sort_complex(roots), np.sort_complex(eig), atol=1e-9)
+    assert abs(roots[0]) >= abs(roots[1])
+    if momentum == 0:
+        assert roots[0] == pytest.approx(1 - lr * h)
+
+
+def test_heavy_ball_optimum_gives_sqrt_momentum_along_both_extreme_curvatures():
+    """At momentum* = ((sqrt k - 1)/(sqrt k + 1))^2, lr* = 4/(sqrt mu + sqrt L)^2 both directions have |z| = sqrt(m*)."""
+    mu, L = landscapes.BOWL_CURVATURES
+    k = L / mu
+    beta = ((np.sqrt(k) - 1) / (np.sqrt(k) + 1)) ** 2
+    lr = 4 / (np.sqrt(mu) + np.sqrt(L)) ** 2
+    for h in (mu, L):
+        assert abs(landscapes.heavy_ball_roots(lr, beta, h)[0]) == pytest.approx(np.sqrt(beta), rel=1e-6)
+    # Complex roots lie on the circle |z| = sqrt(momentum), whatever the learning rate.
+    assert abs(landscapes.heavy_ball_roots(0.5, 0.9, 0.1)[0]) == pytest.approx(np.sqrt(0.9))
+
+
+def test_heavy_ball_rate_predicts_a_float64_walk():
+    """A float64 Momentum walk on h w^2/2 shrinks by the predicted rate per step (real roots: exactly, asymptotically)."""
+    lr, momentum, h = 0.1, 0.1, 2.0  # real roots 0.77 and 0.13
+    rate = abs(landscapes.heavy_ball_roots(lr, momentum, h)[0])
+    w, v, ws = 1.0, 0.0, []
+    for _ in range(60):
+        v = momentum * v - lr * h * w
+        w = w + v
+        ws.append(abs(w))
+    assert ws[-1] / ws[-2] == pytest.approx(rate, rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{"learning_rate": 0.0}, {"momentum": 1.0}, {"curvature": -1.0}])
+def test_heavy_ball_roots_refuses_values_outside_their_range(kwargs):
+    """lr <= 0, momentum outside [0, 1) or a negative curvature raise LandscapeError naming the ranges."""
+    args = {"learning_rate": 0.5, "momentum": 0.5, "curvature": 1.0, **kwargs}
+    with pytest.raises(landscapes.LandscapeError, match="0 <= momentum < 1"):
+        landscapes.heavy_ball_roots(**args)
