@@ -1,0 +1,100 @@
+"""Recipe 11's claims: the cookbook optimizers equal Keras's built-ins and a float64 NumPy reference."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cookbook  # first: TensorFlow imported with its start-up log lines hidden
+import cookbook.optimizers
+import cookbook.reference
+from cookbook import curriculum
+import keras
+
+RECIPE = "11_custom_optimizers_vs_builtin"
+TWIN_TOLERANCE = 1e-6       # |cookbook - built-in|, float32 weights
+REFERENCE_TOLERANCE = 1e-5  # relative to the float64 reference
+OPTIMIZERS = {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"}
+
+
+@pytest.fixture(scope="module")
+def recipe11(recipes):
+    return curriculum.load(curriculum.resolve(recipes, "11"))
+
+
+@pytest.fixture(scope="module")
+def run(quick_run):
+    return quick_run("11")
+
+
+def test_quick_run_compares_every_optimizer_and_the_weights_move(run):
+    """One row per optimizer of the curriculum at least, each after real movement of the weights."""
+    table, _ = run
+    assert set(table["optimizer"]) == OPTIMIZERS
+    assert (table["steps"] >= 10).all()
+    assert (table["weights_moved"] > 0.1).all(), "agreement means little if nothing moved"
+
+
+def test_every_twin_equals_its_builtin(run):
+    """Largest |cookbook - keras.optimizers| over all steps: 0 or at most 1e-6, for every setting."""
+    table, _ = run
+    assert (table["max_custom_vs_builtin"] <= TWIN_TOLERANCE).all(), table
+
+
+def test_twins_and_builtins_match_the_float64_reference(run):
+    """Both stay within 1e-5 relative of float64 NumPy: an independent check, not an echo of Keras."""
+    table, _ = run
+    assert (table["max_rel_custom_vs_numpy"] <= REFERENCE_TOLERANCE).all(), table
+    assert (table["max_rel_builtin_vs_numpy"] <= REFERENCE_TOLERANCE).all(), table
+
+
+def test_compile_and_fit_with_the_twin_gives_the_builtins_weights(run):
+    """model.compile(optimizer=cookbook.optimizers.Adam) + fit ends where keras.optimizers.Adam does."""
+    _, out = run
+    fit = pd.read_csv(out / f"{RECIPE}_fit.csv")
+    assert list(fit["optimizer"]) == ["cookbook.optimizers.Adam", "keras.optimizers.Adam"]
+    assert (fit["max |weight - cookbook's|"] <= TWIN_TOLERANCE).all()
+    assert fit["final train loss"].iloc[0] == pytest.approx(fit["final train loss"].iloc[1], abs=1e-6)
+    assert fit["test accuracy"].iloc[0] > 0.5, "a few epochs on Digits beat chance (0.1) by far"
+
+
+def test_impossible_settings_are_accepted_by_keras_and_refused_by_the_cookbook(run):
+    """Every impossible setting trains in Keras (two go NaN); every twin raises a ValueError naming the range."""
+    _, out = run
+    impossible = pd.read_csv(out / f"{RECIPE}_impossible_settings.csv")
+    assert len(impossible) == 4
+    assert (impossible["what the built-in did"] == "weights became NaN").sum() == 2
+    assert impossible["cookbook.optimizers says"].str.contains("is impossible: `").all()
+
+
+def test_api_table_labels_the_legacy_column_as_optimizer_v2(recipe11):
+    """The left column is Keras 2's legacy OptimizerV2, not every TF 2.x optimizer (2.11+ had build/update_step)."""
+    columns = list(recipe11.keras_2_to_3().columns)
+    assert "legacy" in columns[0] and "OptimizerV2" in columns[0] and "before TF 2.11" in columns[0]
+    assert columns[1] == "Keras 3"
+
+
+def test_walkthrough_loop_matches_the_reference_for_adam(recipe11):
+    """The recipe's eager apply_gradients loop, re-run here: Adam twin = built-in = NumPy within tolerance."""
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(3, 2)).astype("float32")
+    target = rng.normal(size=(3, 2)).astype("float32")
+    w_custom, w_builtin = keras.Variable(w0), keras.Variable(w0)
+    custom = cookbook.optimizers.Adam(**recipe11.WALK_SETTINGS)
+    builtin = keras.optimizers.Adam(**recipe11.WALK_SETTINGS)
+    reference = cookbook.reference.from_optimizer(custom)
+    w_ref = w0.astype("float64")
+    for _ in range(15):
+        custom.apply_gradients([((w_custom.numpy() - target), w_custom)])
+        builtin.apply_gradients([((w_builtin.numpy() - target), w_builtin)])
+        w_ref = reference.apply([w_ref - target], [w_ref])[0]
+    assert np.max(np.abs(w_custom.numpy() - w_builtin.numpy())) <= TWIN_TOLERANCE
+    assert np.max(np.abs(w_custom.numpy() - w_ref)) / np.max(np.abs(w_ref)) <= REFERENCE_TOLERANCE
+    assert np.max(np.abs(w_ref - w0)) > 0.1
+
+
+def test_a_wrong_update_would_be_caught_by_the_reference(recipe11):
+    """The reference is sensitive: textbook Adagrad (accumulator 0, eps outside) differs from Keras's by far more than 1e-5."""
+    w, g = np.array([1.0, -2.0]), np.array([0.05, 0.3])
+    keras_style = cookbook.reference.adagrad(w, g, {}, 1, learning_rate=0.1)
+    textbook = cookbook.reference.adagrad_textbook(w, g, {}, 1, learning_rate=0.1)
+    assert np.max(np.abs(keras_style - textbook)) / np.max(np.abs(w)) > 100 * REFERENCE_TOLERANCE

@@ -1,0 +1,99 @@
+"""Recipe 12's claims: mirrored, multi-worker and one-device training agree when the batch splits evenly.
+
+TensorFlow's runtime is already started inside pytest, so the recipe's quick
+run re-runs the file in a fresh Python (two logical CPUs) that starts two
+worker processes; every claim below reads the tables that run wrote.
+"""
+
+import pathlib
+
+import pandas as pd
+import pytest
+
+RECIPE = "12_distributed_training"
+TWIN_TOLERANCE, DEVICE_TOLERANCE = 1e-6, 1e-5  # twin vs built-in; mirrored or multi-worker vs one device
+
+
+def _alive(pid):
+    """True if ``pid`` is a running (not zombie) process."""
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _running_workers():
+    """Command lines of live ``cookbook._worker`` processes on this machine."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "cookbook._worker" in cmdline and _alive(int(proc.name)):
+                found.append(cmdline)
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(quick_run):
+    return quick_run(RECIPE)
+
+
+@pytest.fixture(scope="module")
+def batches(run):
+    _, out = run
+    return pd.read_csv(out / f"{RECIPE}_batch_size.csv", keep_default_na=False, na_values=[""])
+
+
+def test_twins_equal_builtins_and_mirrored_equals_one_device(run):
+    """strategy.run step on 2 replicas: twin = built-in (1e-6), mirrored = one device (1e-5), after real training."""
+    twins, _ = run
+    assert len(twins) >= 1 and (twins["replicas"] == 2).all()
+    assert (twins["twin vs built-in (mirrored)"] <= TWIN_TOLERANCE).all()
+    assert (twins["mirrored vs one device"] <= DEVICE_TOLERANCE).all()
+    assert (twins["weights moved"] > 1e-3).all(), "the comparison must follow real training"
+
+
+def test_fit_under_the_strategy_matches_one_device_when_every_step_splits_evenly(batches):
+    """Both even settings (426 rows, batch 32 and len(X)) stay within 1e-5 of one device."""
+    even = batches[batches["every step even"]]
+    assert len(even) == 2 and (even["outcome"] == "trains").all()
+    assert (even["mirrored vs one device"] <= DEVICE_TOLERANCE).all()
+
+
+def test_an_uneven_last_step_makes_fit_drift_and_an_odd_full_batch_fails(batches):
+    """427 rows: the 6+5 last step drifts over 10x the tolerance; batch_size=len(X) fails before training."""
+    odd = batches[batches["rows"] % 2 == 1]
+    odd_32 = odd[odd["global batch"] == 32].iloc[0]
+    assert odd_32["last step split"] == "6+5" and odd_32["outcome"] == "trains"
+    assert odd_32["mirrored vs one device"] > 10 * DEVICE_TOLERANCE
+    odd_full = odd[odd["global batch"] == odd["rows"]].iloc[0]
+    assert odd_full["outcome"].startswith("fails") and pd.isna(odd_full["mirrored vs one device"])
+
+
+def test_optimizer_outside_the_scope_is_explained_before_and_inside_fit(run):
+    """check_scope and explain_scope_errors both raise StrategyScopeError saying what to move where."""
+    _, out = run
+    scope = pd.read_csv(out / f"{RECIPE}_scope_errors.csv")
+    assert len(scope) == 2 and (scope["error"] == "StrategyScopeError").all()
+    assert scope["message"].str.contains("inside `with strategy.scope").all()
+
+
+def test_two_workers_hold_identical_weights_equal_to_one_device(run):
+    """MultiWorkerMirroredStrategy: both workers bit-identical, within 1e-5 of one-device fit on the same rows."""
+    _, out = run
+    workers = pd.read_csv(out / f"{RECIPE}_multi_worker.csv")
+    assert list(workers["worker"]) == [0, 1] and (workers["replicas in sync"] == 2).all()
+    assert (workers["vs chief"] == 0.0).all(), "all-reduce gives both workers bit-identical weights"
+    assert (workers["vs one device"] <= DEVICE_TOLERANCE).all()
+    assert (workers["final loss"] > 0).all()
+
+
+def test_the_run_draws_its_figure_and_leaves_no_worker_running(run):
+    """The differences PNG is written and no cookbook._worker process outlives the run."""
+    _, out = run
+    assert (out / f"{RECIPE}_differences.png").read_bytes()[:4] == b"\x89PNG"
+    assert not _running_workers()
