@@ -4,7 +4,8 @@
 
     python -m cookbook list                      # the curriculum
     python -m cookbook run 3 --quick             # one recipe, with its own flags
-    python -m cookbook tour [--quick] [--out DIR]  # every recipe, in order
+    python -m cookbook tour [--quick] [--out DIR]  # every recipe, in order, and DIR/index.html
+    python -m cookbook notebooks --out DIR [--execute] [--quick]  # one .ipynb per recipe
 
 Errors the user can fix end with one line on stderr and exit status 2.
 """
@@ -15,7 +16,7 @@ import time
 
 import pandas as pd
 
-from cookbook import curriculum
+from cookbook import course, curriculum
 from cookbook.errors import CookbookError
 from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, print_table, to_markdown
 
@@ -36,6 +37,13 @@ def _parser():
     tour.add_argument("--out", type=pathlib.Path, default=pathlib.Path(DEFAULT_OUT),
                       help=f"folder for every table and figure (default: {DEFAULT_OUT})")
     tour.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
+    notebooks = commands.add_parser("notebooks", help="write each recipe as a Jupyter notebook (needs the "
+                                                      "notebooks extra)")
+    notebooks.add_argument("--out", type=pathlib.Path, required=True, help="folder for the .ipynb files")
+    notebooks.add_argument("--execute", action="store_true",
+                           help="run each notebook top to bottom and store its outputs")
+    notebooks.add_argument("--quick", action="store_true", help="notebooks run at each recipe's --quick settings")
+    notebooks.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
     return parser
 
 
@@ -52,6 +60,8 @@ def main(argv=None):
         if args.command == "run":
             curriculum.run(curriculum.resolve(recipes, args.recipe), rest)
             return 0
+        if args.command == "notebooks":
+            return _notebooks(recipes, args)
         return _tour(recipes, args)
     except CookbookError as exc:
         print(f"cookbook: error: {exc}", file=sys.stderr)
@@ -63,6 +73,21 @@ def _list(recipes):
     for r in recipes:
         print(f"{r.name:<{width}}  {r.title}")
     print(f"\nRun one: python -m cookbook run {recipes[0].number:02d} --quick    All: python -m cookbook tour")
+    return 0
+
+
+def _notebooks(recipes, args):
+    from cookbook import notebooks
+
+    if args.out.exists() and not args.out.is_dir():
+        raise CookbookError(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    rows = notebooks.write_notebooks(recipes, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
+    summary = pd.DataFrame(rows)
+    print_table(summary, f"{len(rows)} notebooks in {args.out}/")
+    failed = (~summary["status"].isin(["written", "executed"])).sum()
+    if failed:
+        print(f"cookbook: error: {failed} notebook(s) failed; open them to see the failing cell", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -95,6 +120,9 @@ def _tour(recipes, args):
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
     summary.to_csv(args.out / "tour_summary.csv", index=False)
     (args.out / "tour_summary.md").write_text(to_markdown(summary) + "\n", encoding="utf-8")
+    page = course.write_course_page(args.out, recipes, dict(zip(summary["recipe"], summary["status"])),
+                                    course.default_settings(args.quick, args.seed))
+    print(f"\nThe course page: {page} (open it in a browser; it needs no network)")
     failed = (summary["status"] != "ok").sum()
     if failed:
         print(f"cookbook: error: {failed} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)

@@ -182,7 +182,11 @@ def parse_args(parser, argv=None):
         parser.error("--csv needs --target COLUMN, the name of the column to predict")
     if getattr(args, "target", None) and getattr(args, "csv", None) is None:
         parser.error("--target goes with --csv PATH; without --csv the bundled data is used")
+    _LESSON["args"] = args  # where remember() saves the lesson's points
     return args
+
+
+_LESSON = {"args": None}  # the flags of the lesson running now (one at a time, in-process)
 
 
 def fail(args, message):
@@ -281,10 +285,10 @@ def save_figure(fig, args, name):
     """
     path = _out_path(args, name, ".png")
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    if _in_notebook():
-        from IPython.display import display
+    if _in_notebook():  # show the saved PNG: it needs no matplotlib backend in the kernel
+        from IPython.display import Image, display
 
-        display(fig)
+        display(Image(filename=str(path)))
     return path
 
 
@@ -315,6 +319,9 @@ def show(table, title=None):
 def remember(points, title="What to remember"):
     """End a lesson with its 2-4 points, each stating a number this run measured.
 
+    The points are printed (rendered in a notebook) and saved as
+    ``<out>/<recipe>_remember.md`` for the course page.
+
     Args:
         points: sentences, each an f-string with the measured figure in it.
         title: the heading printed above them.
@@ -322,7 +329,10 @@ def remember(points, title="What to remember"):
     Returns:
         The points, as a list.
     """
-    points = list(points)
+    points = [str(point) for point in points]
+    if _LESSON.get("args") is not None:  # also as <out>/<recipe>_remember.md, for the course page
+        path = _out_path(_LESSON["args"], "remember", ".md")
+        path.write_text(f"## {title}\n\n" + "".join(f"- {point}\n" for point in points), encoding="utf-8")
     if _in_notebook():
         from IPython.display import Markdown, display
 

@@ -167,6 +167,8 @@ def main(argv=None):
     full = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
                      validation_split=VALIDATION_SPLIT, verbose=0)
     full_model = model
+    print(f"{len(full.history['loss'])} epochs: train MSE {full.history['loss'][-1]:.3f}, "
+          f"validation MSE {full.history['val_loss'][-1]:.3f} (standardized target)")
 
     # %% [markdown]
     # Then the same model, from the same starting weights, with
@@ -182,6 +184,8 @@ def main(argv=None):
                                                    restore_best_weights=True)
     stopped = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
                         validation_split=VALIDATION_SPLIT, callbacks=[early_stopping], verbose=0)
+    print(f"stopped after {len(stopped.history['loss'])} epochs; restored the weights of epoch "
+          f"{int(np.argmin(stopped.history['val_loss'])) + 1} (validation MSE {min(stopped.history['val_loss']):.3f})")
 
     # %% [markdown]
     # ## Compare

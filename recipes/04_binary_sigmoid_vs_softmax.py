@@ -337,7 +337,11 @@ def main(argv=None):
     # ``2 (d + 1)`` head parameters only the ``d + 1`` differences
     # ``w1 - w0``, ``b1 - b0`` matter, and those are exactly A's ``w`` and
     # ``b``.
-    #
+
+    # %%
+    print(f"head parameters: A {head_parameter_count(model_a)}, B {head_parameter_count(model_b)}")
+
+    # %% [markdown]
     # ## Train
     #
     # Each model is fitted on its own label encoding. The random seed is

@@ -1,0 +1,189 @@
+"""The course page: every lesson of a tour on one self-contained HTML page.
+
+``python -m cookbook tour`` calls ``write_course_page`` when it has run the
+recipes. For each lesson, in curriculum order, the page shows its title and
+number, its prose and its Keras code (the cells of ``main``, highlighted;
+the module's helpers folded away), then what this run produced: its tables
+(the CSV files it wrote) as HTML tables, its figures (the PNG files, next to
+the page) and its "What to remember" points with this run's numbers. A
+lesson that failed says so in its place. The page loads nothing from the
+network: styles are inline and figures are relative file paths.
+"""
+
+import datetime
+import html
+import pathlib
+
+import pandas as pd
+
+from cookbook.cells import LessonFormatError, lesson_cells
+
+__all__ = ["write_course_page"]
+
+MAX_TABLE_ROWS = 60  # longer tables are cut, with a note; the CSV next to the page has them all
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; }
+main { max-width: 1000px; margin: 0 auto; padding: 1rem 2rem 4rem; }
+nav { background: #f6f8fa; border-bottom: 1px solid #d0d7de; padding: 0.6rem 2rem; }
+nav ol { columns: 2; margin: 0.4rem 0; }
+section.lesson { border-top: 2px solid #d0d7de; margin-top: 2.5rem; padding-top: 0.5rem; }
+h1 { font-size: 1.8rem; } h2 { font-size: 1.45rem; } h3 { font-size: 1.15rem; }
+.settings { color: #57606a; font-size: 0.9rem; }
+.code { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 0.2rem 0.8rem;
+        overflow-x: auto; font-size: 0.85rem; margin: 0.6rem 0; }
+.code pre { margin: 0.4rem 0; }
+details { margin: 0.8rem 0; } summary { cursor: pointer; color: #0969da; }
+table.dataframe { border-collapse: collapse; font-size: 0.82rem; margin: 0.6rem 0 1.2rem; display: block;
+                  overflow-x: auto; }
+table.dataframe th, table.dataframe td { border: 1px solid #d0d7de; padding: 0.2rem 0.5rem; text-align: right; }
+table.dataframe th { background: #f6f8fa; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
+figcaption { color: #57606a; font-size: 0.85rem; }
+.failed { background: #ffebe9; border: 1px solid #ff8182; padding: 0.6rem 1rem; border-radius: 6px; }
+.remember { background: #ddf4ff; border: 1px solid #54aeff; padding: 0.2rem 1rem; border-radius: 6px; }
+"""
+
+
+def write_course_page(out, recipes, statuses, settings):
+    """Write ``<out>/index.html`` from the recipes' sources and the files the tour wrote.
+
+    Args:
+        out: the tour's output folder (tables, figures and logs are there).
+        recipes: the ``cookbook.curriculum.Recipe`` list, in curriculum order.
+        statuses: ``{recipe name: "ok" or "failed: ..."}``.
+        settings: ``{label: value}`` shown at the top (mode, seed, versions, date).
+
+    Returns:
+        The path of the page.
+    """
+    out = pathlib.Path(out)
+    sections, toc = [], []
+    for recipe in recipes:
+        anchor = f"lesson-{recipe.number:02d}"
+        toc.append(f'<li><a href="#{anchor}">{recipe.number:02d}. {html.escape(recipe.title)}</a></li>')
+        sections.append(_lesson_section(out, recipe, statuses.get(recipe.name, "not run"), anchor))
+    settings_text = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in settings.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>keras-cookbook: loss functions and optimizers in Keras 3</title>
+<style>{_CSS}{_code_css()}</style>
+</head>
+<body>
+<nav>
+<strong>keras-cookbook</strong> · the course, as run on this machine
+<ol>{''.join(toc)}</ol>
+</nav>
+<main>
+<h1>Loss functions and optimizers in Keras 3</h1>
+<p class="settings">Built by <code>python -m cookbook tour</code> · {settings_text}</p>
+<p>Each lesson shows its prose and the Keras code it teaches, then the tables, figures and
+"what to remember" points of this run. Every number on this page was measured by the run that built it.</p>
+{''.join(sections)}
+</main>
+</body>
+</html>
+"""
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _lesson_section(out, recipe, status, anchor):
+    parts = [f'<section class="lesson" id="{anchor}">',
+             f"<h2>{recipe.number:02d}. {html.escape(recipe.title)}</h2>"]
+    if status != "ok":
+        log = out / f"{recipe.name}.log"
+        parts.append(f'<p class="failed"><strong>This lesson failed during the tour</strong>: '
+                     f"{html.escape(status)}. Its log is <a href=\"{log.name}\">{html.escape(log.name)}</a>; "
+                     "what it wrote before failing is shown below.</p>")
+    try:
+        cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
+    except (LessonFormatError, OSError) as exc:
+        parts.append(f'<p class="failed">The recipe file cannot be read as a lesson: {html.escape(str(exc))}</p>')
+        cells = []
+    if cells:
+        _, _, summary = cells[0].text.partition("\n")
+        parts.append(_markdown(summary))
+        helpers = [c for c in cells if c.part == "module"]
+        if helpers:
+            parts.append("<details><summary>Setup and helpers (imports, constants, measuring and plotting)"
+                         "</summary>" + "".join(_cell_html(c) for c in helpers) + "</details>")
+        parts += [_cell_html(c) for c in cells if c.part == "lesson"]
+    parts.append("<h3>This run</h3>")
+    parts += _tables_html(out, recipe.name)
+    parts += _figures_html(out, recipe.name)
+    remember = out / f"{recipe.name}_remember.md"
+    if remember.exists():
+        text = remember.read_text(encoding="utf-8")
+        parts.append(f'<div class="remember">{_markdown(text.replace("## ", "#### ", 1))}</div>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _cell_html(cell):
+    if cell.kind == "markdown":  # a lesson's "## Data" sits one level below the lesson's own title
+        return _markdown("\n".join("#" + line if line.startswith("#") else line for line in cell.text.splitlines()))
+    return f'<div class="code">{_highlight(cell.text)}</div>'
+
+
+def _tables_html(out, name):
+    parts = []
+    for csv in sorted(out.glob(f"{name}*.csv")):
+        try:
+            table = pd.read_csv(csv)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+            continue
+        label = csv.stem[len(name):].lstrip("_").replace("_", " ") or "main table"
+        cut = len(table) > MAX_TABLE_ROWS
+        shown = table.head(MAX_TABLE_ROWS) if cut else table
+        note = f" (first {MAX_TABLE_ROWS} of {len(table)} rows; all in {csv.name})" if cut else ""
+        parts.append(f"<p><strong>{html.escape(label)}</strong>{html.escape(note)} · "
+                     f'<a href="{csv.name}">{html.escape(csv.name)}</a></p>')
+        parts.append(shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.5g}", na_rep=""))
+    return parts
+
+
+def _figures_html(out, name):
+    return [f'<figure><img src="{png.name}" alt="{html.escape(png.stem.replace("_", " "))}">'
+            f"<figcaption>{html.escape(png.name)}</figcaption></figure>"
+            for png in sorted(out.glob(f"{name}*.png"))]
+
+
+def _markdown(text):
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+
+
+def _highlight(code):
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    return highlight(code, PythonLexer(), HtmlFormatter(nowrap=False))
+
+
+def _code_css():
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".code .highlight")
+
+
+def default_settings(quick, seed):
+    """The settings line of the page: mode, seed, Keras/TensorFlow/backend versions and the date."""
+    import keras
+
+    settings = {"mode": "quick" if quick else "default", "seed": seed, "Keras": keras.__version__,
+                "backend": keras.backend.backend()}
+    try:
+        import tensorflow as tf
+
+        settings["TensorFlow"] = tf.__version__
+    except ImportError:
+        pass
+    settings["built"] = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return settings

@@ -1,0 +1,146 @@
+"""Write each recipe as a Jupyter notebook, and optionally run it.
+
+The mechanism, in one place: a recipe is a percent-format script whose
+lesson steps are cells inside ``main`` (``cookbook.cells`` reads them). A
+notebook is those cells in reading order, preceded by one settings cell that
+does what the command line does for the script::
+
+    argv = ["--quick", "--out", "cookbook-out"]   # the recipe's flags
+    __file__ = "05_gradient_descent_variants.py"  # names the files it writes
+
+so the data cell shows the data, the model cell the model summary and the
+training cell trains and draws, as in a keras-io notebook. The script itself
+is unchanged: ``python recipes/NN_x.py`` runs ``main()``, and the tests and
+the tour import it and call ``main(argv)``.
+
+Needs the ``notebooks`` extra (``pip install -e ".[notebooks]"``): nbformat
+writes the files, nbclient and ipykernel execute them.
+"""
+
+import ast
+import json
+import pathlib
+import time
+
+from cookbook.cells import lesson_cells
+from cookbook.errors import CookbookError
+
+__all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "write_notebooks"]
+
+LESSON_OUT = "cookbook-out"  # where an executed notebook's lesson writes its tables and figures
+CELL_TIMEOUT = 600  # seconds one cell may run before nbclient stops it
+
+
+class NotebookError(CookbookError):
+    """A notebook could not be written or executed (missing extra, failing cell)."""
+
+
+def _nbformat():
+    try:
+        import nbformat
+    except ImportError:
+        raise NotebookError('writing notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"') \
+            from None
+    return nbformat
+
+
+def recipe_notebook(recipe, *, quick=False, seed=0):
+    """The notebook of one recipe (a ``nbformat.NotebookNode``), not yet executed.
+
+    Args:
+        recipe: a ``cookbook.curriculum.Recipe``.
+        quick: put ``--quick`` in the settings cell.
+        seed: the ``--seed`` of the settings cell.
+    """
+    nbformat = _nbformat()
+    v4 = nbformat.v4
+    cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
+    header = cells[0].text
+    title, _, rest = header.partition("\n")
+    flags = (["--quick"] if quick else []) + ["--seed", str(seed), "--out", LESSON_OUT]
+    notebook_cells = [
+        v4.new_markdown_cell(f"# {recipe.number:02d}. {title}\n\n{rest.strip()}\n\n"
+                             f"*This notebook is made from `recipes/{recipe.path.name}` by "
+                             "`python -m cookbook notebooks`; run its cells in order.*"),
+        v4.new_code_cell("# What the command line gives the script: edit the flags here.\n"
+                         f"argv = {json.dumps(flags)}\n"
+                         f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"),
+    ]
+    last_code = max(i for i, cell in enumerate(cells) if cell.kind == "code")
+    for i, cell in enumerate(cells[1:], 1):
+        if cell.kind == "markdown":
+            notebook_cells.append(v4.new_markdown_cell(cell.text))
+        else:
+            notebook_cells.append(v4.new_code_cell(cell.text if i == last_code else _quiet_last_call(cell.text)))
+    notebook = v4.new_notebook(cells=notebook_cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def _quiet_last_call(source):
+    """End a cell whose last statement is a call (``save_figure(...)``) with ``;``, so the notebook shows
+    what the call displays, not the path it returns. The lesson's last cell keeps its value: the table."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and isinstance(tree.body[-1].value, ast.Call):
+        return source.rstrip() + ";"
+    return source
+
+
+def execute_notebook(notebook, folder, timeout=CELL_TIMEOUT):
+    """Run every cell of ``notebook`` in a fresh Python kernel started in ``folder``; outputs are stored in it.
+
+    Raises:
+        NotebookError: a cell raised; the message names the cell and the error. The
+            notebook keeps the outputs up to and including the failing cell.
+    """
+    try:
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError:
+        raise NotebookError('running notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"') \
+            from None
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        summary = str(exc).strip().splitlines()
+        raise NotebookError(f"a cell failed: {summary[-1] if summary else exc}") from None
+    return notebook
+
+
+def write_notebooks(recipes, out, *, execute=False, quick=False, seed=0, log=print):
+    """Write ``<out>/<recipe>.ipynb`` for each recipe, executing them if asked.
+
+    Returns:
+        A list of dicts (recipe, path, seconds, status), one per recipe; a
+        failing notebook is still written, with its error output.
+    """
+    nbformat = _nbformat()
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, recipe in enumerate(recipes, 1):
+        path = out / f"{recipe.name}.ipynb"
+        tick = time.perf_counter()
+        status = "written"
+        try:
+            notebook = recipe_notebook(recipe, quick=quick, seed=seed)
+        except CookbookError as exc:  # one recipe not in the lesson shape must not stop the others
+            rows.append({"recipe": recipe.name, "path": "", "seconds": 0.0, "status": f"failed: {exc}"})
+            continue
+        if execute:
+            log(f"[{i}/{len(recipes)}] running {path.name} ...")
+            try:
+                execute_notebook(notebook, out)
+                status = "executed"
+            except NotebookError as exc:
+                status = f"failed: {exc}"
+        nbformat.write(notebook, path)
+        rows.append({"recipe": recipe.name, "path": str(path), "seconds": round(time.perf_counter() - tick, 1),
+                     "status": status})
+    return rows

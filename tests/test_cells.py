@@ -1,0 +1,100 @@
+"""cookbook.cells: a recipe file read as the cells of a lesson, in reading order."""
+
+import pytest
+
+from cookbook import curriculum
+from cookbook.cells import LessonFormatError, lesson_cells
+
+SOURCE = '''"""A title.
+
+What it teaches. Run it: ``python x.py --quick``.
+"""
+
+# %% [markdown]
+# ## Setup
+#
+# Why the constants.
+
+# %%
+import keras
+
+RATE = 0.1
+
+
+# %%
+def helper():
+    return 1
+
+
+# %%
+def main(argv=None):
+    """Not a cell."""
+    args = argv
+
+    # %% [markdown]
+    # ## Data
+    #
+    # What to look at.
+
+    # %%
+    x = helper()
+    if x:
+        y = x + 1
+
+    # %% [markdown]
+    # ## What to remember
+    #
+    # Points.
+
+    # %%
+    return y
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_cells_come_in_reading_order_with_their_parts():
+    """Header docstring, module cells, then main's body cells; the def line and the guard are left out."""
+    cells = lesson_cells(SOURCE)
+    assert [(c.kind, c.part) for c in cells] == [
+        ("markdown", "header"), ("markdown", "module"), ("code", "module"), ("code", "module"),
+        ("code", "lesson"), ("markdown", "lesson"), ("code", "lesson"), ("markdown", "lesson"), ("code", "lesson")]
+    assert cells[0].text.startswith("A title.")
+    assert cells[1].text == "## Setup\n\nWhy the constants."
+    assert "def main" not in "".join(c.text for c in cells) and "__main__" not in cells[-1].text
+
+
+def test_main_body_is_dedented_and_its_return_becomes_the_shown_value():
+    """Indented lesson code becomes top-level code; ``return y`` becomes ``y``; the docstring is dropped."""
+    cells = lesson_cells(SOURCE)
+    assert cells[4].text == "args = argv"
+    assert cells[6].text == "x = helper()\nif x:\n    y = x + 1"
+    assert cells[-1].text == "y"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("x = 1\n", "no header docstring"),
+    ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no main"),
+    ('"""T.\n\nx\n"""\n\ndef main(argv=None):\n    return 1\n', "no '# %% \\[markdown\\]' cells"),
+    ("def broken(:\n", "cannot be parsed"),
+])
+def test_a_file_without_the_lesson_shape_is_refused_with_the_reason(source, message):
+    """LessonFormatError (a ValueError) names what is missing."""
+    with pytest.raises(LessonFormatError, match=message) as info:
+        lesson_cells(source, "x.py")
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("recipe", curriculum.list_recipes(), ids=lambda r: r.name)
+def test_every_recipe_reads_as_a_lesson_whose_code_compiles(recipe):
+    """Each recipe's cells parse; the lesson part has Data..What-to-remember cells and valid code."""
+    cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
+    lesson = [c for c in cells if c.part == "lesson"]
+    headings = [c.text.splitlines()[0] for c in lesson if c.kind == "markdown"]
+    for heading in ("## Data", "## Model", "## Train", "## Compare", "## What to remember"):
+        assert heading in headings, heading
+    for cell in cells:
+        if cell.kind == "code":
+            compile(cell.text, recipe.name, "exec")

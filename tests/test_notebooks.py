@@ -1,0 +1,66 @@
+"""cookbook.notebooks: each recipe as a notebook whose cells show their results.
+
+Writing notebooks is fast and runs in the default suite. Executing all of them
+(a kernel per lesson, at --quick settings) takes a few minutes, so those tests
+carry the ``notebooks`` marker: ``.ci/run`` runs them as their own step with
+``python -m pytest -m notebooks``.
+"""
+
+import nbformat
+import pytest
+
+from cookbook import cli, curriculum, notebooks
+
+RECIPES = curriculum.list_recipes()
+
+
+def test_notebook_starts_with_title_and_settings_then_the_lesson_cells(tmp_path):
+    """Title markdown, an argv settings cell, then the lesson's markdown and code cells in order."""
+    notebook = notebooks.recipe_notebook(RECIPES[0], quick=True, seed=3)
+    first, settings = notebook.cells[0], notebook.cells[1]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {RECIPES[0].number:02d}. ")
+    assert settings.cell_type == "code" and 'argv = ["--quick", "--seed", "3", "--out", "cookbook-out"]' in settings.source
+    sources = [cell.source for cell in notebook.cells]
+    assert any(s.startswith("## Data") for s in sources) and any("model.fit(" in s for s in sources)
+    assert not any("def main(" in s for s in sources), "main's body is unrolled into cells"
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert len(code) >= 6
+
+
+def test_calls_returning_paths_are_quieted_but_the_last_cell_shows_the_table():
+    """save_figure(...) cells end in ';' (no PosixPath output); the last code cell is the returned table."""
+    notebook = notebooks.recipe_notebook(RECIPES[0])
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    assert any("save_figure(" in s and s.rstrip().endswith(";") for s in code)
+    assert not code[-1].rstrip().endswith(";")
+
+
+def test_cli_writes_one_notebook_per_recipe(tmp_path, capsys):
+    """`cookbook notebooks --out DIR` writes NN_name.ipynb for every recipe, valid nbformat 4."""
+    assert cli.main(["notebooks", "--out", str(tmp_path)]) == 0
+    written = sorted(p.stem for p in tmp_path.glob("*.ipynb"))
+    assert written == [r.name for r in RECIPES]
+    for path in tmp_path.glob("*.ipynb"):
+        nbformat.validate(nbformat.read(path, as_version=4))
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Every recipe's notebook executed at --quick settings, once for the module."""
+    out = tmp_path_factory.mktemp("notebooks")
+    rows = notebooks.write_notebooks(RECIPES, out, execute=True, quick=True)
+    return {row["recipe"]: row for row in rows}, out
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+def test_executed_notebook_has_no_error_a_figure_and_cells_that_show_results(executed, recipe):
+    """No error output; at least one inline PNG; several code cells each show something."""
+    rows, out = executed
+    assert rows[recipe.name]["status"] == "executed", rows[recipe.name]["status"]
+    notebook = nbformat.read(out / f"{recipe.name}.ipynb", as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "a figure inline"
+    assert sum(1 for c in code if c.outputs) >= 4, "several cells show their result"
