@@ -1,4 +1,4 @@
-"""Batch, stochastic and mini-batch gradient descent through ``model.fit``.
+"""Measuring batch, stochastic and mini-batch gradient descent run by ``model.fit``.
 
 In Keras the optimizer is only the update rule; how many samples feed one
 update is ``batch_size`` in ``model.fit``::
@@ -7,23 +7,26 @@ update is ``batch_size`` in ``model.fit``::
     model.fit(X, y, batch_size=1)        # stochastic gradient descent: N updates per epoch
     model.fit(X, y, batch_size=32)       # mini-batch gradient descent: ceil(N / 32)
 
-This module holds what recipe 05 and its tests share: a linear-regression
-model trained with ``keras.optimizers.SGD`` (a convex loss, so there is one
-minimum to compare with), a trainer that records loss, time and
-``optimizer.iterations`` per epoch, the full-batch step and the least-squares
-solution computed by hand in float64 NumPy, and a probe of the peak memory
-of training at a given batch size.
+Recipe 05 writes those calls itself; this module only makes data and
+measures. It holds a synthetic linear-regression set (a convex loss whose
+minimum ``numpy.linalg.lstsq`` gives), the same quantities computed by hand
+in float64 NumPy (the loss, one full-batch step, the Hessian's eigenvalues),
+two callbacks that record what ``fit`` does update by update
+(``UpdateRecorder``: losses and training time; ``StepTimer``: seconds per
+update) with ``warm_up`` to keep compilation off their clocks,
+``fit_shuffle_orders`` (which rows each epoch visits), and a probe of the
+peak memory of ``fit`` in a fresh process.
 
 Symbols: ``X`` is the (N, D) feature matrix, ``w`` the (D,) kernel, ``b`` the
-bias, ``y`` the targets, ``lr`` the learning rate. The loss is
-``L(w, b) = mean((X w + b - y)**2)`` and one full-batch step is::
+bias, ``y`` the targets, ``lr`` the learning rate, ``B`` the rows of one
+batch. The loss of a batch is ``L_B(w, b) = mean over B of (x w + b - y)**2``
+and one update is::
 
-    r = X w + b - y
-    w <- w - lr * 2/N * X^T r
-    b <- b - lr * 2/N * sum(r)
+    r = X_B w + b - y_B
+    w <- w - lr * 2/|B| * X_B^T r
+    b <- b - lr * 2/|B| * sum(r)
 """
 
-import dataclasses
 import math
 import subprocess
 import sys
@@ -36,26 +39,25 @@ from cookbook.errors import CookbookError
 
 __all__ = [
     "MINIBATCH_SIZE",
-    "VariantRun",
-    "batch_gd_to_least_squares",
-    "build_linear_model",
-    "fit_one_full_batch_step",
+    "StepTimer",
+    "UpdateRecorder",
+    "fit_shuffle_orders",
     "full_batch_step",
     "hessian_eigenvalues",
     "least_squares",
-    "loss_at_time",
+    "linear_weights",
+    "make_linear_data",
     "mse",
     "optimal_learning_rate",
     "peak_fit_memory",
-    "train_variant",
+    "update_noise",
     "updates_per_epoch",
     "variant_batch_sizes",
+    "warm_up",
 ]
 
 MINIBATCH_SIZE = 32  # the note's mini-batch size, and Keras's default batch_size
-# Floats of tiled training data handed to one fit call by batch_gd_to_least_squares
-# (about 16 MB): enough copies for hundreds of updates on small data, one copy on big data.
-_TILE_BUDGET_FLOATS = 4_000_000
+DIVERGENCE_FACTOR = 1e3  # UpdateRecorder stops a run whose training loss grew this many times
 
 
 def updates_per_epoch(n_samples, batch_size):
@@ -69,14 +71,14 @@ def updates_per_epoch(n_samples, batch_size):
         batch_size: samples per update, from 1 to N.
 
     Raises:
-        CookbookError: ``batch_size`` is below 1.
+        CookbookError: ``batch_size`` is below 1 or not a whole number.
     """
     _check_batch_size(batch_size)
     return math.ceil(n_samples / batch_size)
 
 
 def variant_batch_sizes(n_samples, minibatch_size=MINIBATCH_SIZE):
-    """The three variants of gradient descent as ``{name: batch_size}``.
+    """The three variants of gradient descent as ``{name: batch_size}``, in the note's order.
 
     Args:
         n_samples: number of training samples N (the batch GD batch size).
@@ -85,13 +87,13 @@ def variant_batch_sizes(n_samples, minibatch_size=MINIBATCH_SIZE):
     """
     return {
         "batch GD": int(n_samples),
-        "SGD": 1,
+        "stochastic GD": 1,
         "mini-batch GD": int(min(minibatch_size, n_samples)),
     }
 
 
 def _check_batch_size(batch_size):
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise CookbookError(
             f"batch_size must be a whole number of at least 1, got {batch_size!r}; "
             "use len(X) for batch GD, 1 for SGD or 32 for mini-batch GD"
@@ -99,49 +101,57 @@ def _check_batch_size(batch_size):
 
 
 # ---------------------------------------------------------------------------
-# The model, and the same quantities computed by hand in float64 NumPy
+# Data, and the quantities the lesson checks Keras against, in float64 NumPy
 # ---------------------------------------------------------------------------
 
-def build_linear_model(num_features, *, learning_rate, seed=0, steps_per_execution=1,
-                       jit_compile="auto"):
-    """Linear regression ``Dense(1)`` with MSE loss and plain ``keras.optimizers.SGD``.
+def make_linear_data(n_samples, n_features=5, *, correlation=0.2, noise=0.5, seed=0):
+    """A synthetic linear-regression set: ``y = X w_true + 0.3 + noise * N(0, 1)``.
 
-    A linear model with MSE is a convex problem with a single minimum, the
-    least-squares solution, so every variant can be compared with it.
+    The features are made exactly standardized: their sample mean is 0,
+    every sample variance 1 and every pairwise sample correlation equals
+    ``correlation`` (Gaussian draws, whitened, then given that covariance).
+    So the MSE's Hessian ``2/N [X 1]^T [X 1]`` has the same eigenvalues for
+    any number of rows, ``2 (1 + (D - 1) correlation)``, ``2 (1 - correlation)``
+    and 2 (the bias), and batch gradient descent the same speed: condition
+    number 2.25 for 5 features at a correlation of 0.2.
 
     Args:
-        num_features: number of input features D.
-        learning_rate: SGD step size.
-        seed: seed of the kernel initializer; the same seed gives the same
-            starting weights. Defaults to `0`.
-        steps_per_execution: training steps run per call into the compiled
-            graph; larger values cut Python overhead per step (see
-            ``benchmarks/steps_per_execution.py``), the weights do not
-            change. Defaults to `1`.
-        jit_compile: XLA compilation, passed to ``compile``. Defaults to
-            `"auto"` (on for this model with the TensorFlow backend).
+        n_samples: rows N, at least ``n_features + 1``.
+        n_features: features D. Defaults to `5`.
+        correlation: correlation between any two features, in [0, 1).
+            Defaults to `0.2`.
+        noise: standard deviation of the noise; the lowest possible MSE on
+            new rows is ``noise**2``. Defaults to `0.5`.
+        seed: seed of the generator. Defaults to `0`.
+
+    Returns:
+        ``(X, y)``: float32 arrays of shape (N, D) and (N,).
+
+    Raises:
+        CookbookError: too few rows for the features, or a correlation
+            outside [0, 1).
     """
-    if not learning_rate > 0:
-        raise CookbookError(f"learning_rate must be positive, got {learning_rate!r}; try 0.01")
-    model = keras.Sequential([
-        keras.Input((num_features,)),
-        keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed)),
-    ])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mean_squared_error",
-                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-    return model
-
-
-def _kernel_and_bias(model):
-    kernel, bias = model.layers[-1].get_weights()
-    return kernel.astype(np.float64).ravel(), float(bias[0])
+    if n_features < 1 or n_samples <= n_features:
+        raise CookbookError(f"need more rows than features, got {n_samples} x {n_features}")
+    if not 0 <= correlation < 1:
+        raise CookbookError(f"correlation must be in [0, 1), got {correlation!r}; try 0.2")
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n_samples, n_features))
+    Z -= Z.mean(axis=0)
+    whiten = np.linalg.cholesky(np.linalg.inv(Z.T @ Z / n_samples))  # Z @ whiten has covariance I
+    covariance = np.full((n_features, n_features), correlation) + (1 - correlation) * np.eye(n_features)
+    X = Z @ whiten @ np.linalg.cholesky(covariance).T
+    kernel = 0.6 * np.linspace(1.0, -0.6, n_features)
+    y = X @ kernel + 0.3 + noise * rng.standard_normal(n_samples)
+    return X.astype("float32"), y.astype("float32")
 
 
 def mse(X, y, kernel, bias):
     """Mean squared error of the linear model ``X @ kernel + bias``, in float64."""
-    residual = np.asarray(X, np.float64) @ np.asarray(kernel, np.float64) + bias \
-        - np.asarray(y, np.float64).ravel()
-    return float(np.mean(residual**2))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss is inf, not a warning
+        residual = np.asarray(X, np.float64) @ np.asarray(kernel, np.float64).ravel() + float(bias) \
+            - np.asarray(y, np.float64).ravel()
+        return float(np.mean(residual**2))
 
 
 def full_batch_step(X, y, kernel, bias, learning_rate):
@@ -168,22 +178,6 @@ def full_batch_step(X, y, kernel, bias, learning_rate):
             float(bias - learning_rate * 2.0 / n * residual.sum()))
 
 
-def fit_one_full_batch_step(X, y, *, learning_rate, seed=0):
-    """One ``model.fit(X, y, batch_size=len(X), epochs=1, shuffle=False)`` step.
-
-    Returns:
-        ``((kernel, bias) before, (kernel, bias) after)`` in float64, to
-        compare with ``full_batch_step`` on the "before" weights.
-    """
-    X = np.asarray(X, np.float32)
-    keras.utils.set_random_seed(seed)
-    model = build_linear_model(X.shape[1], learning_rate=learning_rate, seed=seed)
-    before = _kernel_and_bias(model)
-    model.fit(X, np.asarray(y, np.float32).ravel(), batch_size=len(X), epochs=1,
-              shuffle=False, verbose=0)
-    return before, _kernel_and_bias(model)
-
-
 def least_squares(X, y):
     """The minimum of the MSE of a linear model: ``numpy.linalg.lstsq`` with a bias column.
 
@@ -199,9 +193,10 @@ def least_squares(X, y):
 def hessian_eigenvalues(X):
     """Eigenvalues of the MSE Hessian ``2/N * [X 1]^T [X 1]``, smallest first.
 
-    Their ratio (the condition number) sets how many full-batch steps
-    gradient descent needs: the error shrinks by about ``1 - 2/cond`` per
-    step at the best constant learning rate.
+    Full-batch gradient descent diverges above ``lr = 2 / lambda_max``; the
+    ratio ``lambda_max / lambda_min`` (the condition number) sets how many
+    full-batch steps it needs: the error shrinks by about
+    ``(cond - 1) / (cond + 1)`` per step at the best constant rate.
     """
     X = np.asarray(X, np.float64)
     design = np.hstack([X, np.ones((len(X), 1))])
@@ -211,248 +206,240 @@ def hessian_eigenvalues(X):
 def optimal_learning_rate(X):
     """Best constant full-batch learning rate ``2 / (lambda_min + lambda_max)`` for MSE.
 
-    Gradient descent on a quadratic diverges above ``2 / lambda_max``; this
-    step contracts the slowest and the fastest direction equally.
+    This step shrinks the error along the flattest and the steepest
+    direction of the quadratic by the same factor.
     """
     eig = hessian_eigenvalues(X)
     return float(2.0 / (eig[0] + eig[-1]))
 
 
+def linear_weights(model):
+    """``(kernel, bias)`` of a linear regression (a model whose only layer is ``Dense(1)``), in float64."""
+    dense = model.layers[-1]
+    if len(model.layers) != 1 or not isinstance(dense, keras.layers.Dense) or dense.units != 1:
+        raise CookbookError("UpdateRecorder measures a linear regression: a model whose only layer is "
+                            "Dense(1); for other models record history.history instead")
+    kernel, bias = dense.get_weights()
+    return kernel.astype(np.float64).ravel(), float(bias[0])
+
+
 # ---------------------------------------------------------------------------
-# Training one variant, with loss, time and update count per epoch
+# Callbacks that measure what fit does, update by update
 # ---------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class VariantRun:
-    """What one ``model.fit`` run recorded, one entry per epoch boundary.
+def warm_up(model, X, y, batch_size):
+    """Trace and compile ``model``'s training step before the run that is timed.
 
-    Index 0 of ``elapsed``, ``iterations``, ``train_loss`` and ``test_loss``
-    is the state before training; index ``e`` is after epoch ``e``.
+    The first call of ``fit`` traces the step into a graph (and compiles
+    it with XLA), which takes longer than many updates. This runs ``fit``
+    for one call into the compiled step (``steps_per_epoch=1``), then puts
+    the weights back and sets ``optimizer.iterations`` to 0, so the next
+    ``fit`` starts from the same point and its clock measures training only. For
+    optimizers with state (momentum, Adam's moments) use a fresh model
+    instead: only the weights and the step counter are restored.
+    """
+    weights = model.get_weights()
+    model.fit(X, y, batch_size=batch_size, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)
+    model.set_weights(weights)
+    model.optimizer.iterations.assign(0)
+
+
+class UpdateRecorder(keras.callbacks.Callback):
+    """Records a linear regression's losses and training time after every update.
+
+    At each ``on_train_batch_end`` (after every update with Keras's default
+    ``steps_per_execution=1``; after every call into the compiled graph
+    otherwise) it stores:
+
+    - ``updates``: ``optimizer.iterations``;
+    - ``seconds``: training seconds so far. The clock stops while the
+      recorder computes, so measuring is not counted as training, and it
+      never runs backward;
+    - ``train_loss``: the MSE of the current weights on the whole training
+      set (float64 NumPy);
+    - ``batch_loss``: the loss of the batch the update was computed on,
+      the number the optimizer saw. Keras's ``logs["loss"]`` inside an
+      epoch is the running mean of the batches so far, so the recorder
+      reads the loss tracker's ``total`` and ``count`` instead and takes
+      their increase.
+
+    At each epoch end it also stores ``epoch_updates``, ``epoch_seconds``,
+    ``epoch_train_loss`` and ``epoch_val_loss`` (index 0: before training).
+    A run whose training loss becomes NaN or grows ``DIVERGENCE_FACTOR``
+    times its start is stopped (``model.stop_training``) and marked
+    ``diverged``, as ``keras.callbacks.TerminateOnNaN`` does for NaN.
+
+    Args:
+        X_train, y_train: the training set passed to ``fit``.
+        X_val, y_val: held-out rows for ``epoch_val_loss``. Default to
+            `None` (then the validation losses are NaN).
     """
 
-    name: str
-    batch_size: int
-    n_samples: int
-    epoch_seconds: np.ndarray  # wall-clock seconds of each epoch (no loss evaluation)
-    elapsed: np.ndarray  # cumulative training seconds, starting at 0
-    iterations: np.ndarray  # optimizer.iterations, starting at 0
-    train_loss: np.ndarray  # full training-set MSE with the weights at that moment
-    test_loss: np.ndarray  # full test-set MSE (NaN without test data)
-    kernel: np.ndarray  # final weights, float64
-    bias: float
-    # Finer curve for plotting: training loss at time 0 and after every call into the
-    # compiled graph (every steps_per_execution updates, and at each epoch's end).
-    trace_seconds: np.ndarray = None
-    trace_loss: np.ndarray = None
-
-    @property
-    def epochs(self):
-        """Number of epochs trained."""
-        return len(self.epoch_seconds)
-
-    @property
-    def updates_per_epoch(self):
-        """Updates per epoch, read from ``optimizer.iterations`` (not computed from N)."""
-        per_epoch = np.diff(self.iterations)
-        if not np.all(per_epoch == per_epoch[0]):
-            raise RuntimeError(f"epochs made different numbers of updates: {per_epoch}; "
-                               "read run.iterations epoch by epoch instead")
-        return int(per_epoch[0])
-
-    @property
-    def seconds_per_epoch(self):
-        """Median wall-clock seconds of one epoch (the median resists a busy machine)."""
-        return float(np.median(self.epoch_seconds))
-
-
-class _EpochRecorder(keras.callbacks.Callback):
-    """Times training, and records the update count and the full-data losses.
-
-    The clock is paused while losses are computed, so measuring does not
-    count as training time (as Dive into Deep Learning does for its
-    loss-against-time plots). Besides every epoch end, the training loss is
-    also recorded at every return from the compiled graph inside an epoch
-    (every ``steps_per_execution`` updates), which gives SGD a finer curve
-    against time.
-    """
-
-    def __init__(self, X_train, y_train, X_test, y_test):
+    def __init__(self, X_train, y_train, X_val=None, y_val=None):
         super().__init__()
-        self._data = (X_train, y_train, X_test, y_test)
-        self.epoch_seconds, self.iterations, self.train_loss, self.test_loss = [], [], [], []
-        self.trace_seconds, self.trace_loss = [0.0], []
-        self._clock = 0.0  # training seconds so far
-        self._resumed = None
-        self._epoch_start = 0.0
+        self.data = (X_train, y_train, X_val, y_val)
+        self.diverged = False
+        self.updates, self.seconds, self.train_loss, self.batch_loss = [], [], [], []
+        self.epoch_updates, self.epoch_seconds, self.epoch_train_loss, self.epoch_val_loss = [], [], [], []
+        self.began = self.paused = 0.0
+        self.tracker_before = (0.0, 0.0)
+        self.kernel, self.bias = None, None  # final weights (float64), set when fit ends
+
+    def _loss_tracker(self):
+        return next(m for m in self.model.metrics if m.name == "loss")
 
     def _losses(self):
-        X_train, y_train, X_test, y_test = self._data
-        kernel, bias = _kernel_and_bias(self.model)
-        test = mse(X_test, y_test, kernel, bias) if X_test is not None else np.nan
-        return mse(X_train, y_train, kernel, bias), test
+        X_train, y_train, X_val, y_val = self.data
+        kernel, bias = linear_weights(self.model)
+        val = mse(X_val, y_val, kernel, bias) if X_val is not None else float("nan")
+        return mse(X_train, y_train, kernel, bias), val
 
-    def record(self):
-        train, test = self._losses()
-        self.iterations.append(int(self.model.optimizer.iterations))
+    def on_train_begin(self, logs=None):
+        self.began, self.paused = time.perf_counter(), 0.0
+        train, val = self._losses()
+        self.updates.append(int(self.model.optimizer.iterations))
+        self.seconds.append(0.0)
         self.train_loss.append(train)
-        self.test_loss.append(test)
-        if not self.trace_loss:
-            self.trace_loss.append(train)
-
-    def _pause(self):
-        self._clock += time.perf_counter() - self._resumed
-
-    def _resume(self):
-        self._resumed = time.perf_counter()
+        self.epoch_updates.append(self.updates[0])
+        self.epoch_seconds.append(0.0)
+        self.epoch_train_loss.append(train)
+        self.epoch_val_loss.append(val)
+        self.began = time.perf_counter()  # the first loss is not training time either
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = self._clock
-        self._resume()
+        self.tracker_before = (0.0, 0.0)  # fit resets the loss tracker at every epoch start
 
     def on_train_batch_end(self, batch, logs=None):
-        self._pause()
-        self.trace_seconds.append(self._clock)
-        self.trace_loss.append(self._losses()[0])
-        self._resume()
+        stopped = time.perf_counter()
+        tracker = self._loss_tracker()
+        total, count = float(tracker.total), float(tracker.count)
+        self.batch_loss.append((total - self.tracker_before[0]) / max(count - self.tracker_before[1], 1.0))
+        self.tracker_before = (total, count)
+        train, _ = self._losses()
+        self.updates.append(int(self.model.optimizer.iterations))
+        self.seconds.append(stopped - self.began - self.paused)
+        self.train_loss.append(train)
+        if not np.isfinite(train) or train > DIVERGENCE_FACTOR * self.train_loss[0]:
+            self.diverged = True
+            self.model.stop_training = True
+        self.paused += time.perf_counter() - stopped
 
     def on_epoch_end(self, epoch, logs=None):
-        self._pause()
-        self.epoch_seconds.append(self._clock - self._epoch_start)
-        self.record()
+        stopped = time.perf_counter()
+        train, val = self._losses()
+        self.epoch_updates.append(int(self.model.optimizer.iterations))
+        self.epoch_seconds.append(stopped - self.began - self.paused)
+        self.epoch_train_loss.append(train)
+        self.epoch_val_loss.append(val)
+        self.paused += time.perf_counter() - stopped
+
+    def on_train_end(self, logs=None):
+        self.kernel, self.bias = linear_weights(self.model)
+
+    def as_arrays(self):
+        """Every record as a NumPy array, in a dict keyed by the attribute names."""
+        names = ("updates", "seconds", "train_loss", "batch_loss", "epoch_updates", "epoch_seconds",
+                 "epoch_train_loss", "epoch_val_loss")
+        return {name: np.asarray(getattr(self, name)) for name in names}
 
 
-def train_variant(X_train, y_train, batch_size, *, epochs, learning_rate, seed=0,
-                  X_test=None, y_test=None, name=None, steps_per_execution=1,
-                  jit_compile="auto", shuffle=True, warm_up=True):
-    """Train a fresh linear model with ``model.fit(..., batch_size=batch_size)``.
-
-    Args:
-        X_train: (N, D) float32 training features.
-        y_train: (N,) float32 training targets.
-        batch_size: samples per update: N for batch GD, 1 for SGD, 32 for
-            mini-batch GD.
-        epochs: passes over the training data.
-        learning_rate: SGD step size, the same for every variant.
-        seed: seed of the starting weights and of the shuffling; the same
-            seed gives the same starting point for every variant.
-            Defaults to `0`.
-        X_test: optional test features, for the test-loss curve.
-            Defaults to `None`.
-        y_test: optional test targets. Defaults to `None`.
-        name: label of the run. Defaults to `"batch_size=<batch_size>"`.
-        steps_per_execution: passed to ``compile``. Defaults to `1`.
-        jit_compile: passed to ``compile``. Defaults to `"auto"`.
-        shuffle: reshuffle the samples every epoch. Defaults to `True`.
-        warm_up: run one untimed epoch first, then restore the starting
-            weights and reset ``optimizer.iterations`` to 0, so graph tracing
-            and XLA compilation are not counted as training time.
-            Defaults to `True`.
-
-    Returns:
-        A ``VariantRun``.
-
-    Raises:
-        CookbookError: ``batch_size`` is below 1 or above N, or ``epochs``
-            is below 1.
-    """
-    n_samples = len(X_train)
-    _check_batch_size(batch_size)
-    if batch_size > n_samples:
-        raise CookbookError(
-            f"batch_size={batch_size} is larger than the {n_samples} training samples; "
-            f"use at most len(X) = {n_samples} (that is batch gradient descent)"
-        )
-    if epochs < 1:
-        raise CookbookError(f"epochs must be at least 1, got {epochs}; pass epochs=1 or more")
-    keras.utils.set_random_seed(seed)
-    model = build_linear_model(X_train.shape[1], learning_rate=learning_rate, seed=seed,
-                               steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-    fit_kwargs = dict(batch_size=batch_size, shuffle=shuffle, verbose=0)
-    if warm_up:
-        start = model.get_weights()
-        model.fit(X_train, y_train, epochs=1, **fit_kwargs)
-        model.set_weights(start)
-        model.optimizer.iterations.assign(0)  # plain SGD keeps no other state
-        keras.utils.set_random_seed(seed)  # the timed run shuffles as an unwarmed one would
-    recorder = _EpochRecorder(X_train, y_train, X_test, y_test)
-    recorder.set_model(model)
-    recorder.record()  # the starting point: epoch 0, time 0
-    model.fit(X_train, y_train, epochs=epochs, callbacks=[recorder], **fit_kwargs)
-    kernel, bias = _kernel_and_bias(model)
-    epoch_seconds = np.asarray(recorder.epoch_seconds)
-    return VariantRun(
-        name=name or f"batch_size={batch_size}",
-        batch_size=int(batch_size),
-        n_samples=int(n_samples),
-        epoch_seconds=epoch_seconds,
-        elapsed=np.concatenate([[0.0], np.cumsum(epoch_seconds)]),
-        iterations=np.asarray(recorder.iterations),
-        train_loss=np.asarray(recorder.train_loss),
-        test_loss=np.asarray(recorder.test_loss),
-        kernel=kernel,
-        bias=bias,
-        trace_seconds=np.asarray(recorder.trace_seconds),
-        trace_loss=np.asarray(recorder.trace_loss),
-    )
-
-
-def loss_at_time(run, seconds):
-    """Training loss the run had reached after ``seconds`` of training.
-
-    Losses are recorded at each return from the compiled graph, so this is
-    the loss at the last such point within ``seconds`` (the starting loss
-    if there was none).
-    """
-    finished = np.searchsorted(run.trace_seconds, seconds, side="right") - 1
-    return float(run.trace_loss[max(finished, 0)])
-
-
-def batch_gd_to_least_squares(X, y, *, updates, learning_rate=None, seed=0,
-                              steps_per_execution=100):
-    """Run ``updates`` full-batch gradient-descent steps through ``model.fit``.
-
-    Reaching the minimum of an ill-conditioned problem takes thousands of
-    full-batch updates, and each Keras epoch costs tens of milliseconds of
-    bookkeeping (a new data iterator, callbacks, logs). So ``fit`` gets
-    ``k`` stacked copies of the training set with ``batch_size=len(X)`` and
-    ``shuffle=False``: every batch is exactly the whole training set, every
-    update is a batch-GD update, and one "epoch" makes ``k`` of them.
+def update_noise(recorder, last=0.5):
+    """How much the loss jumps from one update to the next, over the last part of a run.
 
     Args:
-        X: (N, D) features.
-        y: (N,) targets.
-        updates: number of full-batch updates.
-        learning_rate: step size. Defaults to `None`, meaning
-            ``optimal_learning_rate(X)``.
-        seed: seed of the starting weights. Defaults to `0`.
-        steps_per_execution: passed to ``compile``. Defaults to `100`.
+        recorder: an ``UpdateRecorder`` after ``fit``.
+        last: fraction of the run's updates to use, the end of training
+            where the descent itself has slowed. Defaults to `0.5`.
 
     Returns:
-        ``(kernel, bias, iterations)``: final weights in float64 and the
-        model's ``optimizer.iterations``.
+        A dict with ``batch_loss_jump``: the standard deviation of the
+        change in the batch loss (the loss each update was computed on)
+        between consecutive updates; ``train_loss_rises``: the share of
+        updates after which the whole training set's MSE went up; and
+        ``updates``: how many updates the window holds.
     """
-    X = np.asarray(X, np.float32)
-    y = np.asarray(y, np.float32).ravel()
-    n = len(X)
-    if learning_rate is None:
-        learning_rate = optimal_learning_rate(X)
+    batch = np.asarray(recorder.batch_loss, np.float64)
+    train = np.asarray(recorder.train_loss, np.float64)
+    start = min(int(len(batch) * (1 - last)), max(len(batch) - 2, 0))
+    jumps = np.diff(batch[start:])
+    rises = np.diff(train[start:])  # train_loss[i + 1] is after update i
+    return {"batch_loss_jump": float(jumps.std()) if len(jumps) else float("nan"),
+            "train_loss_rises": float(np.mean(rises > 0)) if len(rises) else float("nan"),
+            "updates": len(batch) - start}
+
+
+def fit_shuffle_orders(n_rows=8, epochs=3, *, seed=0):
+    """The order in which ``fit(X, y, batch_size=1, shuffle=True)`` visits the rows, epoch by epoch.
+
+    Row ``i`` gets the target ``i + 1`` and the model predicts 0 and never
+    learns (learning rate 0), so the loss of each single-row batch is
+    ``(i + 1)**2`` and names the row. ``keras.utils.set_random_seed(seed)``
+    runs first, as in a reproducible script. With the TensorFlow backend
+    the order is then the same in every epoch of one ``fit`` call: Keras
+    draws it with a random op inside its ``tf.data`` pipeline, and every
+    epoch's new iterator restarts that op from the same seed
+    (tensorflow/tensorflow#35682). Without a global seed the order changes
+    from epoch to epoch.
+
+    Returns:
+        A list of ``epochs`` lists of row indices.
+    """
     keras.utils.set_random_seed(seed)
-    model = build_linear_model(X.shape[1], learning_rate=learning_rate, seed=seed,
-                               steps_per_execution=steps_per_execution)
-    copies = int(max(1, min(updates, _TILE_BUDGET_FLOATS // X.size)))
-    tiled_X, tiled_y = np.tile(X, (copies, 1)), np.tile(y, copies)
-    full_epochs, rest = divmod(updates, copies)
-    if full_epochs:
-        model.fit(tiled_X, tiled_y, batch_size=n, epochs=full_epochs, shuffle=False, verbose=0)
-    if rest:
-        model.fit(tiled_X[: rest * n], tiled_y[: rest * n], batch_size=n, epochs=1,
-                  shuffle=False, verbose=0)
-    kernel, bias = _kernel_and_bias(model)
-    return kernel, bias, int(model.optimizer.iterations)
+    X = np.zeros((n_rows, 1), "float32")
+    y = np.arange(1, n_rows + 1, dtype="float32")
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mean_squared_error")
+    recorder = UpdateRecorder(X, y)
+    model.fit(X, y, batch_size=1, epochs=epochs, callbacks=[recorder], verbose=0)
+    rows = np.rint(np.sqrt(recorder.batch_loss)).astype(int) - 1
+    return rows.reshape(epochs, n_rows).tolist()
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Seconds per update of ``fit``, and the wall time of each epoch.
+
+    Each call into the compiled training step is timed from
+    ``on_train_batch_begin`` to ``on_train_batch_end`` (the batch is
+    fetched inside the step, so that is included); the updates it made
+    come from ``optimizer.iterations``, so ``steps_per_execution`` above 1
+    is handled. What ``fit`` does between calls (callbacks, logs) and at each
+    epoch (a new pass over the data) is in ``epoch_seconds`` only.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.call_seconds, self.call_updates, self.epoch_seconds = [], [], []
+        self.started = self.epoch_started = 0.0
+        self.iterations = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.iterations = int(self.model.optimizer.iterations)
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        iterations = int(self.model.optimizer.iterations)  # waits for the step to finish
+        self.call_seconds.append(time.perf_counter() - self.started)
+        self.call_updates.append(iterations - self.iterations)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self.epoch_started)
+
+    @property
+    def seconds_per_update(self):
+        """Median over the timed calls of seconds / updates (the median resists a busy machine)."""
+        return float(np.median(np.asarray(self.call_seconds) / np.asarray(self.call_updates)))
+
+    @property
+    def updates(self):
+        """Updates made while timed."""
+        return int(np.sum(self.call_updates))
 
 
 # ---------------------------------------------------------------------------
-# Memory: peak resident memory of training at one batch size, in a fresh process
+# Memory: peak resident memory of a few fit updates, in a fresh process
 # ---------------------------------------------------------------------------
 
 def _status_mb(field):
@@ -474,37 +461,38 @@ def _reset_peak():
 
 
 def _memory_probe(batch_size, n_samples, n_features, steps, seed):
-    """Run in a fresh interpreter: print how far RSS peaks above its level before ``fit``."""
-    rng = np.random.default_rng(seed)
-    rows = min(n_samples, batch_size * steps)  # `steps` full updates, without a long epoch
-    X = rng.standard_normal((rows, n_features), dtype=np.float32)
-    y = X @ rng.standard_normal(n_features).astype(np.float32)
-    model = build_linear_model(n_features, learning_rate=1e-3, seed=seed)
+    """Run in a fresh interpreter: print RSS before ``fit`` and the peak during it."""
+    X, y = make_linear_data(n_samples, n_features, seed=seed)  # the same N rows for every batch size
+    model = keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mean_squared_error")
     _reset_peak()
     before = _status_mb("VmRSS")
-    model.fit(X, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    model.fit(X, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+              steps_per_epoch=min(steps, updates_per_epoch(n_samples, batch_size)))
     print(f"{before:.3f} {_status_mb('VmHWM'):.3f}")
 
 
 def peak_fit_memory(batch_size, n_samples, n_features, *, steps=3, seed=0, timeout=300):
-    """Peak memory a few ``fit`` steps at ``batch_size`` add, measured in a fresh process.
+    """Peak memory that ``fit`` adds at ``batch_size`` on N rows, measured in a fresh process.
 
-    A new Python process (about 8 s to import TensorFlow) builds random
-    data of ``min(n_samples, steps * batch_size)`` rows, compiles the linear
-    model and fits one epoch; the result is its peak resident memory during
-    ``fit`` (``VmHWM``, reset just before) minus its resident memory just
-    before ``fit`` (``VmRSS``). That counts what the steps allocate (the
-    batch, the activations and gradients, Keras's copy of the data, graph
-    tracing) and nothing a previous run left behind. (Not ``ru_maxrss``:
-    on Linux a child process inherits its parent's peak, so a probe started
-    from a big process would report the parent's memory.) Linux only.
+    A new Python process (several seconds to import TensorFlow) builds the
+    same ``make_linear_data(n_samples, n_features)`` rows whatever the batch
+    size, compiles a linear model with ``keras.optimizers.SGD`` and runs
+    ``fit(X, y, batch_size=batch_size, steps_per_epoch=min(steps, ceil(N /
+    batch_size)))``. The result is its peak resident memory during ``fit``
+    (``VmHWM``, reset just before) minus its resident memory just before
+    (``VmRSS``): Keras's copy of the N rows and the tracing of the step are
+    the same for every batch size, so what differs is what one update at
+    that batch size needs (the batch, its activations and gradients).
+    (Not ``ru_maxrss``: on Linux a child inherits its parent's peak.)
+    Linux only.
 
     Args:
         batch_size: samples per update.
-        n_samples: size of the dataset the batch size is taken from.
-        n_features: features per sample.
-        steps: updates to run. Defaults to `3`.
-        seed: seed of the random data. Defaults to `0`.
+        n_samples: rows N of the data, the same for every batch size.
+        n_features: features per row.
+        steps: updates to run (fewer if an epoch has fewer). Defaults to `3`.
+        seed: seed of the data. Defaults to `0`.
         timeout: seconds to wait for the process. Defaults to `300`.
 
     Returns:

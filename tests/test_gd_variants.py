@@ -1,7 +1,8 @@
-"""Batch, stochastic and mini-batch gradient descent through ``model.fit`` (cookbook.gd_variants).
+"""Measuring batch, stochastic and mini-batch gradient descent run by ``model.fit`` (cookbook.gd_variants).
 
-References are independent of Keras: float64 NumPy for the gradient step
-and ``numpy.linalg.lstsq`` for the minimum of the convex MSE.
+References are independent of Keras: float64 NumPy for the updates and the
+loss, ``numpy.linalg.lstsq`` for the minimum, closed-form eigenvalues for
+the Hessian.
 """
 
 import math
@@ -9,149 +10,221 @@ import math
 import numpy as np
 import pytest
 
-import cookbook
+import cookbook  # noqa: F401  (imports TensorFlow quietly first)
 from cookbook import gd_variants
 from cookbook.errors import CookbookError
+import keras
 
-LEARNING_RATE = 0.01
-SMALL_N = 70  # not a multiple of 32: the mini-batch epoch ends with a partial batch
-
-
-@pytest.fixture(scope="module")
-def diabetes():
-    """Standardized Diabetes training features and target, float32 (as recipe 05 uses them)."""
-    X, y = cookbook.load_dataset("diabetes")
-    split = cookbook.split_and_standardize(X, y, seed=0)
-    y_train = np.asarray(split.y_train, np.float64)
-    return split.X_train, ((y_train - y_train.mean()) / y_train.std()).astype("float32")
+LEARNING_RATE = 0.05
+SMALL_N = 70  # not a multiple of 32: the mini-batch epoch ends with a partial batch of 6
 
 
 @pytest.fixture(scope="module")
-def small(diabetes):
-    """The first SMALL_N rows, for runs that only need a few updates."""
-    X, y = diabetes
-    return X[:SMALL_N], y[:SMALL_N]
+def data():
+    """SMALL_N rows of the lesson's synthetic linear-regression data."""
+    return gd_variants.make_linear_data(SMALL_N, seed=3)
+
+
+def _linear_model(learning_rate, steps_per_execution=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mean_squared_error",
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+def _numpy_minibatch_gd(X, y, kernel, bias, learning_rate, batch_size, epochs):
+    """Unshuffled mini-batch gradient descent on the MSE in float64: (batch losses, full losses after each update)."""
+    X, y = np.asarray(X, np.float64), np.asarray(y, np.float64)
+    kernel, batch_losses, full_losses = np.asarray(kernel, np.float64).copy(), [], []
+    for _ in range(epochs):
+        for start in range(0, len(X), batch_size):
+            rows = slice(start, start + batch_size)
+            residual = X[rows] @ kernel + bias - y[rows]
+            batch_losses.append(np.mean(residual**2))
+            kernel = kernel - learning_rate * 2 / len(residual) * X[rows].T @ residual
+            bias = bias - learning_rate * 2 / len(residual) * residual.sum()
+            full_losses.append(np.mean((X @ kernel + bias - y) ** 2))
+    return np.array(batch_losses), np.array(full_losses)
 
 
 @pytest.mark.parametrize("batch_size, expected", [(SMALL_N, 1), (1, SMALL_N), (32, 3)],
-                         ids=["batch GD", "SGD", "mini-batch GD"])
-def test_optimizer_iterations_per_epoch_are_ceil_n_over_batch_size(small, batch_size, expected):
-    """optimizer.iterations grows by ceil(N / batch_size) every epoch, partial last batch included."""
-    X, y = small
-    run = gd_variants.train_variant(X, y, batch_size, epochs=2, learning_rate=LEARNING_RATE,
-                                    steps_per_execution=100, warm_up=False)
+                         ids=["batch GD", "stochastic GD", "mini-batch GD"])
+def test_optimizer_iterations_per_epoch_are_ceil_n_over_batch_size(data, batch_size, expected):
+    """optimizer.iterations grows by ceil(N / batch_size) every epoch, the partial last batch included."""
+    X, y = data
+    model = _linear_model(LEARNING_RATE)
+    recorder = gd_variants.UpdateRecorder(X, y)
+    model.fit(X, y, batch_size=batch_size, epochs=2, callbacks=[recorder], verbose=0)
     assert gd_variants.updates_per_epoch(SMALL_N, batch_size) == expected == math.ceil(SMALL_N / batch_size)
-    assert run.updates_per_epoch == expected
-    assert list(run.iterations) == [0, expected, 2 * expected]
+    assert recorder.epoch_updates == [0, expected, 2 * expected]
+    assert recorder.updates == list(range(2 * expected + 1)), "one record per update at steps_per_execution=1"
 
 
-def test_warm_up_epoch_is_not_counted(small):
-    """After the untimed warm-up epoch, iterations start again from 0."""
-    X, y = small
-    run = gd_variants.train_variant(X, y, 32, epochs=1, learning_rate=LEARNING_RATE, warm_up=True)
-    assert list(run.iterations) == [0, 3]
+@pytest.mark.parametrize("batch_size", [SMALL_N, 32, 1], ids=["batch GD", "mini-batch GD", "stochastic GD"])
+def test_recorder_losses_match_numpy_gradient_descent(data, batch_size):
+    """Unshuffled fit equals float64 NumPy gradient descent: each batch's loss and the full loss after each update."""
+    X, y = data
+    model = _linear_model(LEARNING_RATE)
+    kernel, bias = gd_variants.linear_weights(model)
+    recorder = gd_variants.UpdateRecorder(X, y)
+    model.fit(X, y, batch_size=batch_size, epochs=2, shuffle=False, callbacks=[recorder], verbose=0)
+    batch_losses, full_losses = _numpy_minibatch_gd(X, y, kernel, bias, LEARNING_RATE, batch_size, epochs=2)
+    assert full_losses[-1] < 0.5 * full_losses[0] or batch_size == SMALL_N, "the runs must learn something"
+    np.testing.assert_allclose(recorder.batch_loss, batch_losses, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(recorder.train_loss[1:], full_losses, rtol=2e-5, atol=1e-6)
 
 
-def test_one_full_batch_fit_step_matches_the_analytic_gradient_step(diabetes):
-    """fit(batch_size=len(X), epochs=1, shuffle=False) moves w by -lr * 2/N * X^T (Xw + b - y) to 1e-6."""
-    X, y = diabetes
-    (kernel, bias), (fit_kernel, fit_bias) = gd_variants.fit_one_full_batch_step(
-        X, y, learning_rate=0.1, seed=3)
+def test_one_full_batch_fit_step_is_the_analytic_gradient_step(data):
+    """fit(batch_size=len(X), epochs=1) moves w by -lr * 2/N * X^T (Xw + b - y), as full_batch_step computes."""
+    X, y = data
+    model = _linear_model(0.1)
+    kernel, bias = gd_variants.linear_weights(model)
+    model.fit(X, y, batch_size=len(X), epochs=1, shuffle=False, verbose=0)
+    fit_kernel, fit_bias = gd_variants.linear_weights(model)
     residual = X.astype(np.float64) @ kernel + bias - y.astype(np.float64)
     expected_kernel = kernel - 0.1 * 2 / len(X) * X.astype(np.float64).T @ residual
     expected_bias = bias - 0.1 * 2 / len(X) * residual.sum()
     assert np.abs(fit_kernel - kernel).max() > 1e-3, "the step must actually move the weights"
     np.testing.assert_allclose(fit_kernel, expected_kernel, rtol=0, atol=1e-6)
-    assert abs(fit_bias - expected_bias) <= 1e-6
-    # The library's own hand-computed step is the same formula.
+    assert fit_bias == pytest.approx(expected_bias, abs=1e-6)
     lib_kernel, lib_bias = gd_variants.full_batch_step(X, y, kernel, bias, 0.1)
     np.testing.assert_allclose(lib_kernel, expected_kernel, rtol=0, atol=1e-12)
     assert lib_bias == pytest.approx(expected_bias, abs=1e-12)
 
 
-def test_batch_gd_on_linear_regression_reaches_the_lstsq_solution(diabetes):
-    """1500 full-batch fit updates land within 1e-3 of numpy.linalg.lstsq on Diabetes (convex MSE)."""
-    X, y = diabetes
-    design = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
-    reference = np.linalg.lstsq(design, y.astype(np.float64), rcond=None)[0]
-    kernel, bias, iterations = gd_variants.batch_gd_to_least_squares(X, y, updates=1500)
-    assert iterations == 1500
-    np.testing.assert_allclose(np.append(kernel, bias), reference, rtol=0, atol=1e-3)
-    lib_kernel, lib_bias = gd_variants.least_squares(X, y)
-    np.testing.assert_allclose(np.append(lib_kernel, lib_bias), reference, rtol=0, atol=1e-10)
+def test_recorder_clock_never_runs_backward_and_epochs_line_up(data):
+    """Training seconds are non-decreasing, start at 0, and the epoch records sit on the update records."""
+    X, y = data
+    model = _linear_model(LEARNING_RATE)
+    recorder = gd_variants.UpdateRecorder(X, y, X, y)
+    model.fit(X, y, batch_size=8, epochs=3, callbacks=[recorder], verbose=0)
+    seconds = np.asarray(recorder.seconds)
+    assert seconds[0] == 0.0 and np.all(np.diff(seconds) >= 0)
+    assert np.all(np.diff(recorder.epoch_seconds) >= 0)
+    assert recorder.epoch_train_loss == pytest.approx(recorder.epoch_val_loss)  # validation = training rows here
+    positions = [recorder.updates.index(u) for u in recorder.epoch_updates]
+    assert recorder.epoch_train_loss == pytest.approx([recorder.train_loss[i] for i in positions])
+    assert recorder.kernel is not None and recorder.bias == pytest.approx(gd_variants.linear_weights(model)[1])
 
 
-def test_lstsq_helper_recovers_exact_linear_data():
-    """least_squares returns the weights that generated noiseless linear data."""
+def test_recorder_stops_a_diverging_run(data):
+    """A rate far above 2 / lambda_max blows the loss up; the recorder stops fit and marks the run diverged."""
+    X, y = data
+    limit = 2 / gd_variants.hessian_eigenvalues(X)[-1]
+    model = _linear_model(5 * limit)
+    recorder = gd_variants.UpdateRecorder(X, y)
+    model.fit(X, y, batch_size=len(X), epochs=100, shuffle=False, callbacks=[recorder], verbose=0)
+    assert recorder.diverged
+    assert recorder.updates[-1] < 20, "stopped early, not after all 100 epochs"
+    assert recorder.train_loss[-1] > gd_variants.DIVERGENCE_FACTOR * recorder.train_loss[0]
+
+
+def test_recorder_refuses_a_model_that_is_not_a_linear_regression(data):
+    """The recorder computes losses from Dense(1) weights; another model gets a CookbookError naming the fix."""
+    X, y = data
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mean_squared_error")
+    with pytest.raises(CookbookError, match="only layer is Dense\\(1\\)"):
+        model.fit(X, y, epochs=1, callbacks=[gd_variants.UpdateRecorder(X, y)], verbose=0)
+
+
+def test_update_noise_measures_the_last_part_of_a_run():
+    """batch_loss_jump is the std of consecutive batch-loss changes; train_loss_rises the share of uphill updates."""
+
+    class Run:  # the two attributes update_noise reads
+        batch_loss = [9.0, 9.0, 1.0, 3.0, 1.0, 3.0]
+        train_loss = [10.0, 9.0, 8.0, 8.5, 8.0, 8.5, 8.0]
+
+    noise = gd_variants.update_noise(Run(), last=0.5)  # the last 3 updates: batch losses 3, 1, 3
+    assert noise["updates"] == 3
+    assert noise["batch_loss_jump"] == pytest.approx(np.std([-2.0, 2.0]))
+    # train_loss[i] is before update i: updates 3, 4, 5 move it 8.5 -> 8.0 -> 8.5 -> 8.0, one rise in three
+    assert noise["train_loss_rises"] == pytest.approx(1 / 3)
+
+
+def test_warm_up_restores_the_weights_and_the_step_counter(data):
+    """After warm_up the weights are the starting ones and optimizer.iterations is 0 again."""
+    X, y = data
+    model = _linear_model(LEARNING_RATE)
+    before = [w.copy() for w in model.get_weights()]
+    gd_variants.warm_up(model, X, y, batch_size=1)
+    assert int(model.optimizer.iterations) == 0
+    for restored, original in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(restored, original)
+
+
+def test_step_timer_counts_updates_with_steps_per_execution(data):
+    """With steps_per_execution=10 the timer still counts single updates, from optimizer.iterations."""
+    X, y = data
+    model = _linear_model(LEARNING_RATE, steps_per_execution=10)
+    timer = gd_variants.StepTimer()
+    model.fit(X, y, batch_size=1, epochs=2, steps_per_epoch=30, callbacks=[timer], verbose=0)
+    assert timer.updates == int(model.optimizer.iterations) == 60
+    assert timer.call_updates == [10] * 6
+    assert len(timer.epoch_seconds) == 2 and timer.seconds_per_update > 0
+
+
+def test_fit_repeats_its_shuffle_order_every_epoch_under_a_global_seed():
+    """After keras.utils.set_random_seed, fit(shuffle=True) visits the rows in one order every epoch (TF backend).
+
+    If this fails, Keras now reshuffles each epoch under a seed: update the
+    lesson's cell and claim row about it (recipe 05).
+    """
+    orders = gd_variants.fit_shuffle_orders(n_rows=8, epochs=3, seed=0)
+    assert all(sorted(order) == list(range(8)) for order in orders), "each epoch visits every row once"
+    assert orders[0] != list(range(8)), "the order is shuffled"
+    assert orders[0] == orders[1] == orders[2]
+
+
+def test_linear_data_has_exact_moments_and_the_stated_hessian():
+    """Features: sample mean 0, variance 1, pairwise correlation exactly rho; Hessian eigenvalues 2(1+(D-1)rho), 2(1-rho), 2."""
+    X, y = gd_variants.make_linear_data(50, 4, correlation=0.3, seed=1)
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(X64.mean(axis=0), 0, atol=1e-6)
+    expected = np.full((4, 4), 0.3) + 0.7 * np.eye(4)
+    np.testing.assert_allclose(X64.T @ X64 / 50, expected, atol=1e-5)
+    np.testing.assert_allclose(gd_variants.hessian_eigenvalues(X), [1.4, 1.4, 1.4, 2.0, 2 * 1.9], atol=1e-5)
+    assert gd_variants.optimal_learning_rate(X) == pytest.approx(2 / (1.4 + 3.8), abs=1e-5)
+    assert X.dtype == y.dtype == np.float32 and y.shape == (50,)
+
+
+def test_least_squares_recovers_exact_linear_data():
+    """least_squares returns the weights that generated noiseless linear data, like numpy.linalg.lstsq."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((50, 4))
     kernel, bias = gd_variants.least_squares(X, X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.25)
     np.testing.assert_allclose(kernel, [1.0, -2.0, 0.5, 3.0], atol=1e-10)
     assert bias == pytest.approx(0.25, abs=1e-10)
+    assert gd_variants.mse(X, X @ kernel + bias, kernel, bias) == pytest.approx(0.0, abs=1e-20)
 
 
 def test_optimal_learning_rate_is_two_over_sum_of_extreme_hessian_eigenvalues():
     """For orthogonal centred features the Hessian 2/N [X 1]^T [X 1] is diagonal, so its eigenvalues are known."""
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0], [0.0, -2.0]])  # column sums 0, orthogonal
-    # diagonal 2/4 * (sum x1^2, sum x2^2, N) = (1, 4, 2)
-    np.testing.assert_allclose(gd_variants.hessian_eigenvalues(X), [1.0, 2.0, 4.0])
+    np.testing.assert_allclose(gd_variants.hessian_eigenvalues(X), [1.0, 2.0, 4.0])  # 2/4 * (2, 8, 4)
     assert gd_variants.optimal_learning_rate(X) == pytest.approx(2 / 5)
 
 
-def test_two_full_batch_runs_from_one_seed_are_bit_identical(small):
-    """Batch GD has no sampling noise: the same seed gives exactly the same weights and losses."""
-    X, y = small
-    runs = [gd_variants.train_variant(X, y, SMALL_N, epochs=3, learning_rate=0.1, seed=7, warm_up=False)
-            for _ in range(2)]
-    assert np.array_equal(runs[0].kernel, runs[1].kernel) and runs[0].bias == runs[1].bias
-    assert np.array_equal(runs[0].train_loss, runs[1].train_loss)
-    assert runs[0].train_loss[-1] < runs[0].train_loss[0]
-
-
-def test_steps_per_execution_leaves_the_weights_unchanged(small):
-    """SGD (batch_size=1) with steps_per_execution=100, with and without XLA, ends at the default's weights."""
-    X, y = small
-    runs = {spe_jit: gd_variants.train_variant(X, y, 1, epochs=1, learning_rate=LEARNING_RATE,
-                                               shuffle=False, steps_per_execution=spe_jit[0],
-                                               jit_compile=spe_jit[1], warm_up=False)
-            for spe_jit in [(1, False), (100, False), (100, True)]}
-    default = runs[(1, False)]
-    assert default.updates_per_epoch == SMALL_N
-    for run in runs.values():
-        assert run.updates_per_epoch == SMALL_N
-        np.testing.assert_allclose(run.kernel, default.kernel, rtol=0, atol=1e-6)
-        assert abs(run.bias - default.bias) <= 1e-6
-
-
-def test_loss_at_time_is_the_last_loss_recorded_within_the_budget():
-    """The budget lookup takes the latest point at or before the time, the start if none."""
-    run = gd_variants.VariantRun(
-        name="x", batch_size=1, n_samples=4, epoch_seconds=np.array([1.0, 1.0]),
-        elapsed=np.array([0.0, 1.0, 2.0]), iterations=np.array([0, 4, 8]),
-        train_loss=np.array([3.0, 2.0, 1.0]), test_loss=np.full(3, np.nan),
-        kernel=np.zeros(1), bias=0.0,
-        trace_seconds=np.array([0.0, 0.5, 1.0, 2.0]), trace_loss=np.array([3.0, 2.5, 2.0, 1.0]))
-    assert gd_variants.loss_at_time(run, 0.4) == 3.0
-    assert gd_variants.loss_at_time(run, 0.5) == 2.5
-    assert gd_variants.loss_at_time(run, 1.9) == 2.0
-    assert gd_variants.loss_at_time(run, 10.0) == 1.0
-
-
 def test_variant_batch_sizes_name_the_notes_three_patterns():
-    """batch GD uses len(X), SGD 1, mini-batch 32 (capped at N for tiny data)."""
-    assert gd_variants.variant_batch_sizes(332) == {"batch GD": 332, "SGD": 1, "mini-batch GD": 32}
+    """batch GD uses len(X), stochastic GD 1, mini-batch GD 32 (capped at N for tiny data)."""
+    assert gd_variants.variant_batch_sizes(332) == {"batch GD": 332, "stochastic GD": 1, "mini-batch GD": 32}
     assert gd_variants.variant_batch_sizes(20)["mini-batch GD"] == 20
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5])
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
 def test_bad_batch_size_is_refused_with_the_fix(batch_size):
-    """A batch size below 1 or not whole raises a CookbookError naming the valid choices."""
+    """A batch size below 1 or not a whole number raises a CookbookError naming the valid choices."""
     with pytest.raises(CookbookError, match="len\\(X\\) for batch GD"):
         gd_variants.updates_per_epoch(100, batch_size)
+    with pytest.raises(CookbookError, match="len\\(X\\) for batch GD"):
+        gd_variants.peak_fit_memory(batch_size, 100, 5)  # refused before any process starts
 
 
-def test_batch_size_above_n_is_refused(small):
-    """batch_size larger than the data is refused: len(X) already is batch GD."""
-    X, y = small
-    with pytest.raises(CookbookError, match="at most len\\(X\\)"):
-        gd_variants.train_variant(X, y, SMALL_N + 1, epochs=1, learning_rate=LEARNING_RATE)
+@pytest.mark.parametrize("kwargs, match", [({"n_samples": 5, "n_features": 5}, "more rows than features"),
+                                           ({"n_samples": 50, "correlation": 1.0}, "correlation")])
+def test_bad_data_settings_are_refused(kwargs, match):
+    """Too few rows to standardize, or a correlation of 1, raise a CookbookError."""
+    with pytest.raises(CookbookError, match=match):
+        gd_variants.make_linear_data(**kwargs)
