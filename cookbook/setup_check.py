@@ -453,7 +453,7 @@ def _check_binary(where, head, loss, labels):
 def _check_columns(where, head, loss, labels, fix):
     if labels.columns != head.units and head.units > 0:
         raise SetupError(f"{where} has {head.units} output unit(s) but the labels have {labels.columns} "
-                         f"column(s) for {loss.name} (they would be broadcast, not matched); {fix}")
+                         f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one against the other instead of matching them); {fix}")
 
 
 def _check_class_range(where, head, labels):

@@ -184,7 +184,8 @@ def main(argv=None):
                                                    restore_best_weights=True)
     stopped = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
                         validation_split=VALIDATION_SPLIT, callbacks=[early_stopping], verbose=0)
-    print(f"stopped after {len(stopped.history['loss'])} epochs; restored the weights of epoch "
+    ran = len(stopped.history["loss"])
+    print(f"{'stopped after' if ran < args.epochs else 'ran all'} {ran} epochs; restored the weights of epoch "
           f"{int(np.argmin(stopped.history['val_loss'])) + 1} (validation MSE {min(stopped.history['val_loss']):.3f})")
 
     # %% [markdown]
@@ -192,10 +193,11 @@ def main(argv=None):
     #
     # The test set, once, for both models and for the baseline "predict the
     # training mean for everyone": a model that cannot beat it has learned
-    # nothing. In the figure, find the epoch where the validation curve stops
-    # falling while the training curve keeps going down: from there on the
-    # network learns the noise of its training rows, and the table shows
-    # what that did to the test error of the run that kept going.
+    # nothing. In the figure, look for an epoch where the validation curve
+    # stops falling while the training curve keeps going down. Past such a
+    # point the network fits the noise of its training rows rather than the
+    # pattern, which is what early stopping guards against; the table says
+    # whether the run that kept going paid for it on the test set this time.
 
     # %%
     val = np.asarray(full.history["val_loss"])
@@ -214,6 +216,10 @@ def main(argv=None):
                      "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
     table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: errors in units of {y.name!r}")
     cookbook.recipe.save_table(table, args)
+    history = pd.concat([pd.DataFrame({"run": name, "epoch": np.arange(1, len(h.history["loss"]) + 1),
+                                       "train MSE": h.history["loss"], "validation MSE": h.history["val_loss"]})
+                         for name, h in (("all epochs", full), ("EarlyStopping", stopped))])
+    cookbook.recipe.save_table(history, args, "history")
     cookbook.recipe.save_figure(plot_loss_curves(full, stopped, cookbook.recipe.data_name(args)),
                                 args, "loss_curve")
 

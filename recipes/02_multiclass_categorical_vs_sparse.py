@@ -85,8 +85,10 @@ def plot_curves(histories, reference_name, settings):
         if name != reference_name:
             gap = np.abs(np.subtract(history.history["loss"], reference.history["loss"]))
             right.plot(epochs, np.maximum(gap, FLOOR), linewidth=widths[index % 4] / 2, markersize=6, **style)
+    largest = max(np.abs(np.subtract(h.history["loss"], reference.history["loss"])).max()
+                  for h in histories.values())
     left.set(xlabel="epoch", ylabel="training loss (cross-entropy, nats)",
-             title="Training loss per epoch: the four curves lie on top of each other")
+             title=f"Training loss per epoch: the curves differ by at most {largest:.2g}")
     left.legend(fontsize=7, title=settings, title_fontsize=7)
     right.axhline(CURVE_TOLERANCE, color="grey", linestyle="--", label=f"test tolerance {CURVE_TOLERANCE:g}")
     right.set(xlabel="epoch", ylabel="|Δ training loss| vs the first run (nats, log scale)",

@@ -29,11 +29,21 @@ def test_table_reports_the_mean_baseline_as_numpy_computes_it(table, recipe01):
     assert row["epochs run"] == 0
 
 
-def test_early_stopping_never_runs_more_epochs_than_the_full_run(table):
-    """EarlyStopping stops at or before the epoch limit; the full run uses every epoch."""
-    full = table.loc[("MLP, all epochs", "test"), "epochs run"]
-    stopped = table.loc[("MLP, EarlyStopping", "test"), "epochs run"]
-    assert 1 <= stopped <= full
+def test_early_stopping_stops_patience_epochs_after_the_best_or_at_the_limit(quick_run, recipe01):
+    """The recipe's EarlyStopping run ends PATIENCE epochs after its lowest val_loss, or at the epoch limit."""
+    import pandas as pd
+
+    table, out = quick_run("01")
+    history = pd.read_csv(out / "01_regression_mse_history.csv")
+    stopped = history[history["run"] == "EarlyStopping"]
+    full = history[history["run"] == "all epochs"]
+    epochs_run = table.set_index(["model", "part"]).loc[("MLP, EarlyStopping", "test"), "epochs run"]
+    assert len(stopped) == epochs_run
+    best = int(stopped["epoch"].iloc[int(np.argmin(stopped["validation MSE"].to_numpy()))])
+    assert len(stopped) == len(full) or len(stopped) == best + recipe01.PATIENCE
+    # Same seed, same start, same batches: until it stops, the EarlyStopping run is the full run.
+    np.testing.assert_allclose(stopped["train MSE"].to_numpy(), full["train MSE"].to_numpy()[:len(stopped)],
+                               rtol=1e-5)
 
 
 def test_restore_best_weights_keeps_the_epoch_with_the_lowest_validation_loss(recipe01, tmp_path):
