@@ -5,36 +5,13 @@ run re-runs the file in a fresh Python (two logical CPUs) that starts two
 worker processes; every claim below reads the tables that run wrote.
 """
 
-import pathlib
-
 import pandas as pd
 import pytest
 
+from _processes import _running_workers
+
 RECIPE = "12_distributed_training"
 TWIN_TOLERANCE, DEVICE_TOLERANCE = 1e-6, 1e-5  # twin vs built-in; mirrored or multi-worker vs one device
-
-
-def _alive(pid):
-    """True if ``pid`` is a running (not zombie) process."""
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _running_workers():
-    """Command lines of live ``cookbook._worker`` processes on this machine."""
-    found = []
-    for proc in pathlib.Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "cookbook._worker" in cmdline and _alive(int(proc.name)):
-                found.append(cmdline)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ nothing.
 """
 
 import json
-import pathlib
 import socket
 import sys
 import textwrap
@@ -17,6 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from _processes import _alive, _running_workers
 import cookbook
 from cookbook import distribute
 from cookbook.errors import CookbookError
@@ -29,29 +29,6 @@ CHILD_TIMEOUT = 240.0  # generous: the machine is shared; a hang still ends
 def _python(code):
     """argv running ``code`` in a fresh interpreter that imports nothing heavy."""
     return [sys.executable, "-c", textwrap.dedent(code)]
-
-
-def _alive(pid):
-    """True if ``pid`` is a running (not zombie) process."""
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _running_workers():
-    """Command lines of live ``cookbook._worker`` processes on this machine."""
-    found = []
-    for proc in pathlib.Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "cookbook._worker" in cmdline and _alive(int(proc.name)):
-                found.append(cmdline)
-    return found
 
 
 # --- batch arithmetic ---------------------------------------------------------------------------
