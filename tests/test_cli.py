@@ -61,6 +61,7 @@ def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recip
     assert f"[1/{len(recipes)}] {recipes[0].name} ... done in" in out
     summary = pd.read_csv(tmp_path / "tour_summary.csv")
     assert summary["recipe"].tolist() == [r.name for r in recipes]
+    assert (tmp_path / "index.html").exists() and "The course page:" in out
 
 
 def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, monkeypatch):
@@ -73,6 +74,17 @@ def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, mo
     summary = pd.read_csv(tmp_path / "tour_summary.csv")
     assert summary["status"].iloc[0].startswith("failed: RuntimeError: boom")
     assert len(summary) == len(recipes)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert page.count("This lesson failed during the tour") == 1 and "RuntimeError: boom" in page
+
+
+def test_notebooks_refuses_a_file_as_out(tmp_path, capsys):
+    """`cookbook notebooks --out FILE` is refused in one line, exit 2, the file untouched."""
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert cli.main(["notebooks", "--out", str(target)]) == 2
+    assert target.read_text() == "mine"
+    assert "is a file" in capsys.readouterr().err
 
 
 def test_tour_refuses_a_file_as_out(tmp_path, capsys):
