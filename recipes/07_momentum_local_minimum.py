@@ -6,9 +6,9 @@ SGD and Momentum, fed the exact gradient of f, from both sides of the hump:
 from x = -1.5 the ball meets the shallow minimum first, from x = +2.0 the
 deep one. SGD stops in the first minimum it meets, every time. Momentum
 crosses the hump when it arrives with enough speed, in either direction:
-from -1.5 it often ends in the deep minimum, but from +2.0 it also rolls OUT
+from -1.5 some settings end in the deep minimum, but from +2.0 some roll OUT
 of the deep minimum into the shallow one (Momentum 0.9 at lr 0.03, 0.95 at
-lr 0.1), and 0.9 at lr 0.3 diverges. Momentum adds speed, not a preference
+lr 0.1), and 0.9 at lr 0.3 diverges; the lesson counts each ending. Momentum adds speed, not a preference
 for deeper minima. It builds on recipe 06 (optimizer paths and the momentum
 update rule on a bowl).
 
@@ -19,9 +19,11 @@ few seconds with fewer settings).
 # %% [markdown]
 # ## Setup
 #
-# Every setting is a named constant. ``--quick`` keeps two learning rates
-# and two momenta, enough to see all three endings (shallow minimum, deep
-# minimum, diverged) from both starts.
+# Every setting is a named constant. The default grid runs 4 learning
+# rates x 4 momenta (16 settings) from each start; ``--quick`` keeps two
+# learning rates and two momenta (SGD and Momentum 0.9 at lr 0.03 and 0.3,
+# 4 settings). Which endings a grid shows (shallow minimum, deep minimum,
+# diverged) is counted per start in the Compare cells, not promised here.
 
 # %%
 import numpy as np
@@ -141,10 +143,10 @@ def main(argv=None):
     # Momentum's ``v`` is a sum of past steps with weights
     # ``1, momentum, momentum^2, ...``; on a steady slope it grows to
     # ``1 / (1 - momentum)`` times SGD's step (10x for 0.9, 20x for 0.95).
-    # A ball moving that fast reaches a minimum with speed left and climbs
-    # whatever comes next: a low hump is crossed, in whichever direction
-    # the ball happens to be moving. Nothing in the rule knows which
-    # minimum is deeper.
+    # A ball moving that fast can reach a minimum with speed left and climb
+    # whatever comes next: if the speed suffices, it crosses a low hump in
+    # whichever direction it happens to be moving. Nothing in the rule
+    # knows which minimum is deeper.
 
     # %%
     learning_rates = QUICK_LEARNING_RATES if args.quick else LEARNING_RATES
@@ -186,10 +188,11 @@ def main(argv=None):
     #
     # Where each (optimizer, learning rate, momentum, start) ended, and how
     # often it crossed the top of the hump on the way. Read the two starts
-    # side by side: a run that crosses the hump once from the left ends in
-    # the deep minimum; one that crosses it once from the right has rolled
-    # through the deep minimum and ends in the shallow one. Some fast runs
-    # cross it back and forth several times before they settle.
+    # side by side: a run that settles after one crossing from the left
+    # ends in the deep minimum; one that settles after one crossing from the
+    # right has rolled through the deep minimum and ends in the shallow one.
+    # A fast run may cross back and forth several times before it settles
+    # or diverges: the crossing count says how often it did.
 
     # %%
     rows = []
@@ -209,14 +212,34 @@ def main(argv=None):
          for (lr, m), xs in positions.items() for t in range(len(xs))]), args, "positions")
 
     # %% [markdown]
-    # Counted by start: the same settings that carry the ball into the deep
-    # minimum from the left carry it out of the deep minimum from the right.
+    # Counted by start, then paired: each Momentum setting's ending from the
+    # left next to its ending from the right. If momentum preferred deep
+    # minima, every setting that reaches the deep minimum from the left
+    # would stay there from the right too; the sentence below the tables
+    # counts what the same settings actually did from the other side.
 
     # %%
     counts = cookbook.recipe.show(
         table.groupby(["optimizer", "start"])["ends in"].value_counts().unstack(fill_value=0).reset_index(),
         "Endings per optimizer and start (runs over the learning rates and momenta above)")
     cookbook.recipe.save_table(counts, args, "endings")
+    momentum_runs = table[table["optimizer"] == "Momentum"]
+    paired = momentum_runs.pivot_table(index=["learning rate", "momentum"], columns="start", values="ends in",
+                                       aggfunc="first")
+    pairs = cookbook.recipe.show(
+        paired.value_counts([STARTS[0], STARTS[1]]).rename("Momentum settings").reset_index().rename(
+            columns={STARTS[0]: f"ends in, from x = {STARTS[0]:g}", STARTS[1]: f"ends in, from x = {STARTS[1]:g}"}),
+        "Each Momentum setting's two endings, paired")
+    cookbook.recipe.save_table(pairs, args, "paired_endings")
+    deep_from_left = paired[paired[STARTS[0]] == "global minimum"]
+    from_right = deep_from_left[STARTS[1]].value_counts()
+    print(f"The {len(deep_from_left)} Momentum setting(s) that ended in the deep minimum from x = {STARTS[0]:g}, "
+          f"started at x = {STARTS[1]:g}: " + ", ".join(
+              f"{from_right.get(ending, 0)} {text}" for ending, text in (
+                  ("local minimum", "rolled out of the deep minimum into the shallow one"),
+                  ("global minimum", "stayed in the deep minimum"), ("diverged", "diverged"),
+                  ("still moving", "were still moving after all steps"))
+              if ending != "still moving" or from_right.get(ending, 0)) + ".")
     cookbook.recipe.save_figure(plot_runs(f, landmarks, positions, PLOT_LEARNING_RATE), args, "positions")
 
     # %% [markdown]
@@ -245,10 +268,14 @@ def main(argv=None):
         f"Momentum's velocity sums past steps (on a steady slope up to 1/(1 - momentum) = "
         f"{1 / (1 - max(momenta)):g}x SGD's step for momentum {max(momenta):g}): {crossed['Momentum']} of "
         f"{int((table['optimizer'] == 'Momentum').sum())} Momentum runs crossed the hump, "
-        f"{crossed['SGD']} of {int((table['optimizer'] == 'SGD').sum())} SGD runs did; "
-        + ("since balls also rolled out of the deep minimum, the direction of the last crossing, not the depth, "
-           "decided where they ended." if right_shallow[0] else
-           "in this grid no ball rolled out of the deep minimum, but nothing in the rule prefers depth."),
+        f"{crossed['SGD']} of {int((table['optimizer'] == 'SGD').sum())} SGD runs did.",
+        (f"Of the {len(deep_from_left)} Momentum setting(s) that reached the deep minimum "
+         f"from x = {STARTS[0]:g}, {from_right.get('local minimum', 0)} rolled out of it into the shallow one "
+         f"from x = {STARTS[1]:g} (same setting, opposite direction), {from_right.get('global minimum', 0)} "
+         f"stayed in it and "
+         f"{from_right.get('diverged', 0)} diverged."
+         if len(deep_from_left) else
+         f"No Momentum setting reached the deep minimum from x = {STARTS[0]:g} in this grid."),
     ])
     return table
 

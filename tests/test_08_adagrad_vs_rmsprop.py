@@ -1,6 +1,7 @@
 """Recipe 08's claims: per-weight rates read from the optimizer's variables, large for rarely active inputs."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
@@ -107,25 +108,58 @@ def test_rarely_active_inputs_keep_a_larger_adagrad_rate_than_busy_ones(table):
 
 def test_keras_default_start_flattens_the_per_weight_rates(table):
     """With initial_accumulator_value=0.1 the rare/busy ratio is under 1.5, over 10x below the start-0 ratio,
-    and no median rate exceeds the cap lr / sqrt(0.1)."""
+    and within 10% of what the floor predicts: 0.1 added to the start-0 run's median sums G = (lr / rate)^2."""
     adagrad = next(label for label in table.index if label.startswith("Adagrad") and "start" not in label)
     default = next(label for label in table.index if "start 0.1" in label)
-    lr = float(adagrad.split("lr ")[1])
+    lr, eps = float(adagrad.split("lr ")[1]), 1e-7
     assert table.loc[default, "rare / busy"] < 1.5
     assert table.loc[adagrad, "rare / busy"] > 10 * table.loc[default, "rare / busy"]
-    assert table.loc[default, "median rate, rare"] <= lr / np.sqrt(0.1) * (1 + 1e-6)
+    g_rare = (lr / table.loc[adagrad, "median rate, rare"]) ** 2 - eps
+    g_busy = (lr / table.loc[adagrad, "median rate, busy"]) ** 2 - eps
+    predicted = np.sqrt(0.1 + g_busy + eps) / np.sqrt(0.1 + g_rare + eps)
+    assert table.loc[default, "rare / busy"] == pytest.approx(predicted, rel=0.1)
 
 
-def test_each_chosen_run_reports_train_validation_and_test_loss(table, quick_run):
-    """The key table names each run's learning rate and has all three losses; the grid has no test column."""
-    import pandas as pd
-
+@pytest.fixture(scope="module")
+def grid(quick_run):
     _, out = quick_run("08")
-    grid = pd.read_csv(out / "08_adagrad_vs_rmsprop_grid.csv")
-    assert "test loss" not in grid.columns, "the learning rate is chosen without the test set"
+    return pd.read_csv(out / "08_adagrad_vs_rmsprop_grid.csv")
+
+
+def test_each_optimizer_keeps_the_rate_with_the_lowest_validation_loss_of_its_grid(table, grid, recipe08):
+    """The quick run tries at least two rates per optimizer; the key table's run is the grid's validation argmin,
+    and its train and validation losses are that grid row's."""
     for name, rows in grid.groupby("optimizer"):
+        assert sorted(rows["learning rate"]) == sorted(recipe08.QUICK_LEARNING_RATES[name])
+        assert len(rows) >= 2, "a grid of one rate chooses nothing"
+        assert rows["validation loss"].nunique() == len(rows), "distinct rates give distinct validation losses"
         best = rows.loc[rows["validation loss"].idxmin()]
-        assert best["chosen"] and rows["chosen"].sum() == 1
-        assert f"{name} lr {best['learning rate']:g}" in table.index
+        assert rows["chosen"].tolist() == [lr == best["learning rate"] for lr in rows["learning rate"]]
+        run = f"{name} lr {best['learning rate']:g}"
+        assert table.loc[run, "validation loss"] == pytest.approx(best["validation loss"], rel=1e-9)
+        assert table.loc[run, "train loss"] == pytest.approx(best["train loss"], rel=1e-9)
     for column in ("train loss", "validation loss", "test loss"):
         assert table[column].between(0, np.log(10) * 1.5).all(), column
+
+
+def test_the_test_rows_play_no_part_in_the_choice(recipe08, grid, table, monkeypatch, tmp_path):
+    """Re-run --quick with the test labels scrambled: the grid and the chosen rates stay exactly the same,
+    while the test losses change (so the scrambled rows were really the ones the lesson tests on)."""
+    import dataclasses
+
+    import cookbook.recipe
+
+    real_split = cookbook.recipe.split
+
+    def scrambled_test_labels(*args, **kwargs):
+        split = real_split(*args, **kwargs)
+        return dataclasses.replace(split, y_test=np.random.default_rng(1).permutation(split.y_test))
+
+    monkeypatch.setattr(cookbook.recipe, "split", scrambled_test_labels)
+    keras.utils.set_random_seed(0)
+    scrambled = recipe08.main(["--quick", "--out", str(tmp_path)]).set_index("run")
+    rerun = pd.read_csv(tmp_path / "08_adagrad_vs_rmsprop_grid.csv")
+    assert rerun["chosen"].tolist() == grid["chosen"].tolist()
+    np.testing.assert_allclose(rerun["validation loss"], grid["validation loss"], rtol=1e-6)
+    assert list(scrambled.index) == list(table.index)
+    assert (scrambled["test loss"] > table["test loss"] + 0.5).all()

@@ -27,11 +27,28 @@ def run(quick_run):
 
 
 def test_quick_run_compares_every_optimizer_and_the_weights_move(run):
-    """One row per optimizer of the curriculum at least, each after real movement of the weights."""
+    """One row per method of the curriculum at least, each after real movement of the weights."""
     table, _ = run
-    assert set(table["optimizer"]) == OPTIMIZERS
+    assert set(table["method"]) >= OPTIMIZERS
     assert (table["steps"] >= 10).all()
     assert (table["weights_moved"] > 0.1).all(), "agreement means little if nothing moved"
+
+
+def test_each_row_is_named_by_the_method_the_builtin_runs(recipe11):
+    """'SGD' only where the Keras built-in's get_config() has momentum 0; 'Momentum' where it has momentum > 0,
+    '(Nesterov)' exactly where nesterov=True; other rows keep the built-in's class name."""
+    names = []
+    for name, config in recipe11.SETTINGS:
+        _, builtin = recipe11.build_optimizers(name, config)
+        keras_config = builtin.get_config()
+        if type(builtin).__name__ == "SGD":
+            expected = ("SGD" if keras_config["momentum"] == 0 else
+                        "Momentum (Nesterov)" if keras_config["nesterov"] else "Momentum")
+        else:
+            expected = type(builtin).__name__
+        assert recipe11.method_name(name, config) == expected, (name, config)
+        names.append(expected)
+    assert {"SGD", "Momentum", "Momentum (Nesterov)"} <= set(names)
 
 
 def test_every_twin_equals_its_builtin(run):
@@ -62,8 +79,36 @@ def test_impossible_settings_are_accepted_by_keras_and_refused_by_the_cookbook(r
     _, out = run
     impossible = pd.read_csv(out / f"{RECIPE}_impossible_settings.csv")
     assert len(impossible) == 4
+    assert not impossible["what the built-in did"].str.startswith("refused").any()
     assert (impossible["what the built-in did"] == "weights became NaN").sum() == 2
     assert impossible["cookbook.optimizers says"].str.contains("is impossible: `").all()
+
+
+def test_clipnorm_0_row_matches_an_independent_unclipped_run(run):
+    """The table says clipnorm=0 gave the weights of no clipping: Keras Adagrad(0.1, clipnorm=0) and Adagrad(0.1),
+    stepped here on a gradient of norm > 1, end bit-for-bit equal, while clipnorm=1 would change them."""
+    _, out = run
+    impossible = pd.read_csv(out / f"{RECIPE}_impossible_settings.csv").set_index("settings")
+    assert impossible.loc["learning_rate=0.1, clipnorm=0.0", "what the built-in did"] == (
+        "same weights as without clipnorm (no clipping)")
+    ends = {}
+    for key, extra in (("clipnorm 0", {"clipnorm": 0.0}), ("none", {}), ("clipnorm 1", {"clipnorm": 1.0})):
+        w = keras.Variable(np.array([3.0, -4.0], dtype="float32"))
+        optimizer = keras.optimizers.Adagrad(0.1, **extra)
+        for _ in range(3):
+            optimizer.apply_gradients([(keras.ops.convert_to_tensor(2.0 * w.numpy()), w)])
+        ends[key] = w.numpy()
+    np.testing.assert_array_equal(ends["clipnorm 0"], ends["none"])
+    assert np.max(np.abs(ends["clipnorm 1"] - ends["none"])) > 1e-3
+
+
+def test_the_lesson_names_the_setting_with_the_largest_float64_error(run, recipe11):
+    """The remembered 'largest relative error' is the table's maximum, quoted with that row's call."""
+    table, out = run
+    remembered = (out / f"{RECIPE}_remember.md").read_text(encoding="utf-8")
+    worst = table.loc[table["max_rel_custom_vs_numpy"].idxmax()]
+    line = next(line for line in remembered.splitlines() if "largest relative error" in line)
+    assert f"{worst['max_rel_custom_vs_numpy']:.2g} ({recipe11.row_name(worst)})" in line
 
 
 def test_api_table_labels_the_legacy_column_as_optimizer_v2(recipe11):
