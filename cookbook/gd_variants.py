@@ -14,8 +14,12 @@ in float64 NumPy (the loss, one full-batch step, the Hessian's eigenvalues),
 two callbacks that record what ``fit`` does update by update
 (``UpdateRecorder``: losses and training time; ``StepTimer``: seconds per
 update) with ``warm_up`` to keep compilation off their clocks,
-``fit_shuffle_orders`` (which rows each epoch visits), and a probe of the
-peak memory of ``fit`` in a fresh process.
+``fit_shuffle_orders`` (which rows each epoch visits), the noise of a
+batch's gradient (``gradient_noise`` measures it from any function that
+returns batch gradients; ``sampling_noise`` gives sampling theory's value
+from ``per_sample_gradients``), ``trajectory_wobble`` (how much the
+training loss moves around its trend along a run), and a probe of the peak
+memory of ``fit`` in a fresh process.
 
 Symbols: ``X`` is the (N, D) feature matrix, ``w`` the (D,) kernel, ``b`` the
 bias, ``y`` the targets, ``lr`` the learning rate, ``B`` the rows of one
@@ -43,6 +47,7 @@ __all__ = [
     "UpdateRecorder",
     "fit_shuffle_orders",
     "full_batch_step",
+    "gradient_noise",
     "hessian_eigenvalues",
     "least_squares",
     "linear_weights",
@@ -50,7 +55,9 @@ __all__ = [
     "mse",
     "optimal_learning_rate",
     "peak_fit_memory",
-    "update_noise",
+    "per_sample_gradients",
+    "sampling_noise",
+    "trajectory_wobble",
     "updates_per_epoch",
     "variant_batch_sizes",
     "warm_up",
@@ -96,7 +103,7 @@ def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise CookbookError(
             f"batch_size must be a whole number of at least 1, got {batch_size!r}; "
-            "use len(X) for batch GD, 1 for SGD or 32 for mini-batch GD"
+            "use len(X) for batch GD, 1 for stochastic GD or 32 for mini-batch GD"
         )
 
 
@@ -315,7 +322,7 @@ class UpdateRecorder(keras.callbacks.Callback):
         total, count = float(tracker.total), float(tracker.count)
         self.batch_loss.append((total - self.tracker_before[0]) / max(count - self.tracker_before[1], 1.0))
         self.tracker_before = (total, count)
-        train, _ = self._losses()
+        train = mse(self.data[0], self.data[1], *linear_weights(self.model))  # no validation loss per update
         self.updates.append(int(self.model.optimizer.iterations))
         self.seconds.append(stopped - self.began - self.paused)
         self.train_loss.append(train)
@@ -343,29 +350,119 @@ class UpdateRecorder(keras.callbacks.Callback):
         return {name: np.asarray(getattr(self, name)) for name in names}
 
 
-def update_noise(recorder, last=0.5):
-    """How much the loss jumps from one update to the next, over the last part of a run.
+def per_sample_gradients(X, y, kernel, bias):
+    """The gradient of each row's squared error ``(x_i w + b - y_i)**2``, in float64.
 
-    Args:
-        recorder: an ``UpdateRecorder`` after ``fit``.
-        last: fraction of the run's updates to use, the end of training
-            where the descent itself has slowed. Defaults to `0.5`.
+    Row ``i`` gives ``2 r_i [x_i, 1]`` with ``r_i = x_i w + b - y_i``: the
+    gradient with respect to ``(w, b)``, the bias last, as in
+    ``model.trainable_weights``. A batch's MSE is the mean of its rows'
+    squared errors, so a batch's gradient is the mean of these rows.
 
     Returns:
-        A dict with ``batch_loss_jump``: the standard deviation of the
-        change in the batch loss (the loss each update was computed on)
-        between consecutive updates; ``train_loss_rises``: the share of
-        updates after which the whole training set's MSE went up; and
-        ``updates``: how many updates the window holds.
+        A float64 array of shape (N, D + 1).
     """
-    batch = np.asarray(recorder.batch_loss, np.float64)
-    train = np.asarray(recorder.train_loss, np.float64)
-    start = min(int(len(batch) * (1 - last)), max(len(batch) - 2, 0))
-    jumps = np.diff(batch[start:])
-    rises = np.diff(train[start:])  # train_loss[i + 1] is after update i
-    return {"batch_loss_jump": float(jumps.std()) if len(jumps) else float("nan"),
-            "train_loss_rises": float(np.mean(rises > 0)) if len(rises) else float("nan"),
-            "updates": len(batch) - start}
+    X = np.asarray(X, np.float64)
+    residual = X @ np.asarray(kernel, np.float64).ravel() + float(bias) - np.asarray(y, np.float64).ravel()
+    return 2.0 * residual[:, None] * np.hstack([X, np.ones((len(X), 1))])
+
+
+def sampling_noise(X, y, kernel, bias, batch_size):
+    """Sampling theory's ``E ||g_B - g||**2`` for batches of ``batch_size`` rows drawn without replacement.
+
+    ``g`` is the full-data gradient of the MSE and ``g_B`` the gradient of a
+    batch of ``b`` distinct rows, each batch equally likely (how ``fit``
+    with ``shuffle=True`` cuts an epoch). With ``sigma**2``, the mean over
+    the N rows of ``||g_i - g||**2`` (``g_i`` from ``per_sample_gradients``),
+    the mean of ``b`` rows drawn without replacement has::
+
+        E ||g_B - g||**2 = sigma**2 / b * (N - b) / (N - 1)
+
+    so one row carries ``sigma**2``, 32 rows about 1/32 of it, and all N rows
+    none. Computed in float64 at the weights ``(kernel, bias)``.
+
+    Raises:
+        CookbookError: ``batch_size`` is not a whole number from 1 to N.
+    """
+    _check_batch_size(batch_size)
+    grads = per_sample_gradients(X, y, kernel, bias)
+    n = len(grads)
+    if batch_size > n:
+        raise CookbookError(f"batch_size {batch_size} is larger than the {n} rows; use at most len(X)")
+    if batch_size == n:
+        return 0.0
+    sigma2 = float(np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1)))
+    return sigma2 / batch_size * (n - batch_size) / (n - 1)
+
+
+def gradient_noise(batch_gradients, n_rows, batch_size, *, draws, seed=0):
+    """Measured ``E ||g_B - g||**2``: how far batch gradients fall from the full-data gradient.
+
+    Draws ``draws`` batches of ``batch_size`` distinct rows, each batch
+    uniformly at random and independently of the others, and asks
+    ``batch_gradients`` for their gradients at fixed weights; ``g`` comes
+    from one batch of all N rows. A batch of all N rows is the same every
+    time, so it is drawn once.
+
+    Args:
+        batch_gradients: function from an int array of row indices, shape
+            (batches, rows per batch), to the flat gradient of each batch's
+            loss, shape (batches, parameters).
+        n_rows: rows N of the data.
+        batch_size: rows per batch, from 1 to N.
+        draws: how many random batches to average over.
+        seed: seed of the draws. Defaults to `0`.
+
+    Returns:
+        A dict with ``mean``: the mean of ``||g_B - g||**2`` over the draws;
+        ``standard_error``: its standard error (the spread of the draws over
+        ``sqrt(draws)``; 0 for the full batch); ``draws``.
+
+    Raises:
+        CookbookError: ``batch_size`` is not a whole number from 1 to N.
+    """
+    _check_batch_size(batch_size)
+    if batch_size > n_rows:
+        raise CookbookError(f"batch_size {batch_size} is larger than the {n_rows} rows; use at most len(X)")
+    rng = np.random.default_rng(seed)
+    full = np.asarray(batch_gradients(np.arange(n_rows)[None, :]), np.float64)[0]
+    draws = 1 if batch_size == n_rows else int(draws)
+    rows = np.argsort(rng.random((draws, n_rows)), axis=1)[:, :batch_size]  # each row a random subset
+    squared = np.sum((np.asarray(batch_gradients(rows), np.float64) - full) ** 2, axis=1)
+    return {"mean": float(squared.mean()),
+            "standard_error": float(squared.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0,
+            "draws": draws}
+
+
+def trajectory_wobble(train_loss, last=0.5, rise_tolerance=1e-9):
+    """How much the whole training set's loss wobbles along a run, over its last part.
+
+    Args:
+        train_loss: the full-data training loss before the first update and
+            after each update (``UpdateRecorder.train_loss``).
+        last: fraction of the run's updates to use. Defaults to `0.5`.
+        rise_tolerance: a rise smaller than this is rounding, not a step
+            uphill. Defaults to `1e-9`.
+
+    Returns:
+        A dict with ``mean``: the mean loss over the window; ``std_around_trend``:
+        the standard deviation of the loss around a straight line fitted to
+        it by least squares (so a steady descent or climb is not counted as
+        wobble); ``rises``: the share of the window's updates after which
+        the loss rose by more than ``rise_tolerance``; ``updates``: how many
+        updates the window holds.
+    """
+    loss = np.asarray(train_loss, np.float64)
+    n_updates = len(loss) - 1
+    if n_updates < 2:
+        raise CookbookError(f"need at least 2 updates to measure a wobble, got {n_updates}")
+    start = min(int(round(n_updates * (1 - last))), n_updates - 2)  # loss[start] is before update start
+    window = loss[start + 1:]  # the loss after each update of the window
+    steps = np.arange(len(window))
+    trend = np.polyval(np.polyfit(steps, window, 1), steps)
+    return {"mean": float(window.mean()),
+            "std_around_trend": float(np.std(window - trend)),
+            "rises": float(np.mean(np.diff(loss[start:]) > rise_tolerance)),
+            "updates": len(window)}
 
 
 def fit_shuffle_orders(n_rows=8, epochs=3, *, seed=0):

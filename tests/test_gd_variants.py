@@ -5,6 +5,7 @@ loss, ``numpy.linalg.lstsq`` for the minimum, closed-form eigenvalues for
 the Hessian.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -130,18 +131,75 @@ def test_recorder_refuses_a_model_that_is_not_a_linear_regression(data):
         model.fit(X, y, epochs=1, callbacks=[gd_variants.UpdateRecorder(X, y)], verbose=0)
 
 
-def test_update_noise_measures_the_last_part_of_a_run():
-    """batch_loss_jump is the std of consecutive batch-loss changes; train_loss_rises the share of uphill updates."""
+def _row_gradients(X, y, kernel, bias):
+    """Each row's gradient of (x w + b - y)**2, written out independently: d/dw = 2 r x, d/db = 2 r."""
+    X, y = np.asarray(X, np.float64), np.asarray(y, np.float64)
+    residual = X @ np.asarray(kernel, np.float64) + bias - y
+    return np.column_stack([2 * residual[:, None] * X, 2 * residual])
 
-    class Run:  # the two attributes update_noise reads
-        batch_loss = [9.0, 9.0, 1.0, 3.0, 1.0, 3.0]
-        train_loss = [10.0, 9.0, 8.0, 8.5, 8.0, 8.5, 8.0]
 
-    noise = gd_variants.update_noise(Run(), last=0.5)  # the last 3 updates: batch losses 3, 1, 3
-    assert noise["updates"] == 3
-    assert noise["batch_loss_jump"] == pytest.approx(np.std([-2.0, 2.0]))
-    # train_loss[i] is before update i: updates 3, 4, 5 move it 8.5 -> 8.0 -> 8.5 -> 8.0, one rise in three
-    assert noise["train_loss_rises"] == pytest.approx(1 / 3)
+def _exhaustive_noise(grads, batch_size):
+    """E ||g_B - g||**2 averaged over every one of the C(N, b) batches of distinct rows."""
+    full = grads.mean(axis=0)
+    batches = itertools.combinations(range(len(grads)), batch_size)
+    return float(np.mean([np.sum((grads[list(rows)].mean(axis=0) - full) ** 2) for rows in batches]))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5, 7])
+def test_sampling_noise_equals_the_mean_over_every_possible_batch(batch_size):
+    """sigma^2 / b (N - b) / (N - 1) is exactly the average over all C(7, b) batches, 0 for the full batch."""
+    X, y = gd_variants.make_linear_data(7, 3, seed=4)
+    kernel, bias = np.array([0.3, -0.2, 0.5]), 0.1
+    expected = _exhaustive_noise(_row_gradients(X, y, kernel, bias), batch_size)
+    assert gd_variants.sampling_noise(X, y, kernel, bias, batch_size) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(gd_variants.per_sample_gradients(X, y, kernel, bias), _row_gradients(X, y, kernel, bias),
+                               rtol=1e-12)
+
+
+def test_gradient_noise_lands_within_its_standard_errors_of_the_exhaustive_mean():
+    """Random batches of 3 of 12 rows: the measured mean is within 4 standard errors of the exact average."""
+    X, y = gd_variants.make_linear_data(12, 3, seed=5)
+    grads = _row_gradients(X, y, np.array([0.4, 0.1, -0.3]), -0.2)
+    seen = []
+
+    def batch_gradients(rows):
+        seen.append(rows)
+        return grads[rows].mean(axis=1)
+
+    result = gd_variants.gradient_noise(batch_gradients, 12, 3, draws=4000, seed=1)
+    exact = _exhaustive_noise(grads, 3)
+    assert result["draws"] == 4000 and 0 < result["standard_error"] < 0.05 * exact
+    assert abs(result["mean"] - exact) < 4 * result["standard_error"]
+    full, drawn = seen
+    assert full.tolist() == [list(range(12))], "the full gradient comes from one batch of every row"
+    assert drawn.shape == (4000, 3) and all(len(set(batch)) == 3 for batch in drawn.tolist()), "distinct rows"
+    assert np.bincount(drawn.ravel(), minlength=12).min() > 0.8 * 1000, "every row drawn about equally often"
+
+
+def test_gradient_noise_of_the_full_batch_is_zero_from_one_draw():
+    """A batch of all N rows is the full gradient: one draw, noise 0, standard error 0."""
+    grads = _row_gradients(*gd_variants.make_linear_data(10, 3, seed=6), np.zeros(3), 0.0)
+    result = gd_variants.gradient_noise(lambda rows: grads[rows].mean(axis=1), 10, 10, draws=500)
+    assert result == {"mean": pytest.approx(0.0, abs=1e-24), "standard_error": 0.0, "draws": 1}
+    with pytest.raises(CookbookError, match="larger than the 10 rows"):
+        gd_variants.gradient_noise(lambda rows: grads[rows].mean(axis=1), 10, 11, draws=5)
+
+
+def test_trajectory_wobble_removes_a_straight_trend_and_counts_real_rises():
+    """Window 1, 3, 1, 3, 1 on a falling line: std around the trend is std([1, 3, 1, 3, 1]); rises below 1e-9 do not count."""
+    wiggle = np.array([1.0, 3.0, 1.0, 3.0, 1.0])
+    window = wiggle + 10 - 0.5 * np.arange(5)  # a straight descent plus the wiggle
+    loss = np.concatenate([[20.0, 19.0, 18.0, 17.0, 16.0, 12.0], window])  # 10 updates; the last 5 are the window
+    result = gd_variants.trajectory_wobble(loss, last=0.5)
+    assert result["updates"] == 5
+    assert result["mean"] == pytest.approx(window.mean())
+    assert result["std_around_trend"] == pytest.approx(np.std(wiggle), rel=1e-9)  # the wiggle has no linear part
+    # changes of the window's updates: 12 -> 11, 11 -> 12.5, 12.5 -> 10, 10 -> 11.5, 11.5 -> 9: two rises in five
+    assert result["rises"] == pytest.approx(2 / 5)
+    flat = gd_variants.trajectory_wobble([1.0, 1.0, 1.0 + 1e-12, 1.0, 1.0 + 1e-12])
+    assert flat["rises"] == 0 and flat["std_around_trend"] < 1e-12
+    with pytest.raises(CookbookError, match="at least 2 updates"):
+        gd_variants.trajectory_wobble([1.0, 0.5])
 
 
 def test_warm_up_restores_the_weights_and_the_step_counter(data):
