@@ -21,6 +21,7 @@ from cookbook.cells import LessonFormatError, lesson_cells
 __all__ = ["write_course_page"]
 
 MAX_TABLE_ROWS = 60  # longer tables are cut, with a note; the CSV next to the page has them all
+OPEN_TABLE_ROWS = 25  # longer tables are folded under a "details" line a reader can open
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; }
@@ -141,9 +142,13 @@ def _tables_html(out, name):
         cut = len(table) > MAX_TABLE_ROWS
         shown = table.head(MAX_TABLE_ROWS) if cut else table
         note = f" (first {MAX_TABLE_ROWS} of {len(table)} rows; all in {csv.name})" if cut else ""
-        parts.append(f"<p><strong>{html.escape(label)}</strong>{html.escape(note)} · "
-                     f'<a href="{csv.name}">{html.escape(csv.name)}</a></p>')
-        parts.append(shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.5g}", na_rep=""))
+        title = (f"<strong>{html.escape(label)}</strong>{html.escape(note)} · "
+                 f'<a href="{csv.name}">{html.escape(csv.name)}</a>')
+        rendered = shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.5g}", na_rep="")
+        if len(table) > OPEN_TABLE_ROWS:  # long data (paths, grids): folded, so the lesson stays readable
+            parts.append(f"<details><summary>{title}: {len(table)} rows</summary>{rendered}</details>")
+        else:
+            parts.append(f"<p>{title}</p>{rendered}")
     return parts
 
 
