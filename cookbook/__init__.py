@@ -34,7 +34,7 @@ from cookbook.datasets import (  # noqa: E402
     split_and_standardize,
 )
 from cookbook.errors import CookbookError, DataError, SetupError  # noqa: E402
-from cookbook import losses, optimizers  # noqa: E402
+from cookbook import losses, optimizers, tables  # noqa: E402
 from cookbook.binary_heads import HeadConversionError, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402
 from cookbook.compare import compare_optimizers  # noqa: E402
 from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
@@ -63,4 +63,5 @@ __all__ = [
     "sigmoid_to_softmax",
     "softmax_to_sigmoid",
     "split_and_standardize",
+    "tables",
 ]

@@ -147,12 +147,14 @@ def _check_numeric(frame, path, target):
     if target in bad:
         raise DataError(
             f"{path}: target column {target!r} is not numeric (e.g. '{frame[target].iloc[0]}'); "
-            "encode classes as integers 0..K-1, e.g. df[target].astype('category').cat.codes"
+            "encode classes as integers 0..K-1, e.g. df[target].astype('category').cat.codes (lessons 02 and 04 "
+            "take class names as they are)"
         )
     example = frame[bad[0]].iloc[0]
     raise DataError(
         f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))} (e.g. '{example}'); "
-        "convert them to numbers (one-hot with pandas.get_dummies) or drop them"
+        "convert them to numbers (one-hot with pandas.get_dummies) or drop them (lessons 01, 02 and 04 one-hot "
+        "encode text columns themselves)"
     )
 
 
@@ -211,21 +213,7 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
     n = len(features)
     if len(targets) != n:
         raise DataError(f"X has {n} rows but y has {len(targets)}; pass one target per row")
-    if not 0.0 < test_fraction < 1.0:
-        raise DataError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    n_test = int(round(n * test_fraction))
-    if n_test < 1 or n - n_test < 1:
-        raise DataError(f"{n} rows cannot be split with test_fraction={test_fraction}; "
-                        "use more rows or a fraction nearer 0.5")
-    rng = np.random.default_rng(seed)
-    if stratify:
-        test_idx = _stratified_test_indices(targets, test_fraction, rng)
-    else:
-        test_idx = rng.permutation(n)[:n_test]
-    is_test = np.zeros(n, dtype=bool)
-    is_test[test_idx] = True
-    train_idx = rng.permutation(np.flatnonzero(~is_test))
-    test_idx = np.flatnonzero(is_test)
+    train_idx, test_idx = split_indices(n, targets, test_fraction=test_fraction, seed=seed, stratify=stratify)
 
     mean = features[train_idx].mean(axis=0)
     std = features[train_idx].std(axis=0)
@@ -235,6 +223,28 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
         f"x{i}" for i in range(features.shape[1]))
     return Split(scale(train_idx), scale(test_idx), targets[train_idx], targets[test_idx],
                  mean, std, names)
+
+
+def split_indices(n, targets, *, test_fraction=0.25, seed=0, stratify=False):
+    """The row numbers of the training part (shuffled) and of the test part (in file order).
+
+    One function for ``split_and_standardize`` and ``cookbook.tables.split``,
+    so the same seed picks the same rows in both.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    n_test = int(round(n * test_fraction))
+    if n_test < 1 or n - n_test < 1:
+        raise DataError(f"{n} rows cannot be split with test_fraction={test_fraction}; "
+                        "use more rows or a fraction nearer 0.5")
+    rng = np.random.default_rng(seed)
+    if stratify:
+        test_idx = _stratified_test_indices(np.asarray(targets), test_fraction, rng)
+    else:
+        test_idx = rng.permutation(n)[:n_test]
+    is_test = np.zeros(n, dtype=bool)
+    is_test[test_idx] = True
+    return rng.permutation(np.flatnonzero(~is_test)), np.flatnonzero(is_test)
 
 
 def _stratified_test_indices(targets, test_fraction, rng):

@@ -69,8 +69,10 @@ import sys
 import numpy as np
 import pandas as pd
 
+from cookbook import tables
 from cookbook.datasets import DATASETS, load_csv, load_dataset, split_and_standardize
 from cookbook.errors import CookbookError
+from cookbook.tables import MISSING_RULES
 
 __all__ = [
     "OneLineErrorParser",
@@ -78,6 +80,7 @@ __all__ = [
     "data_name",
     "fail",
     "load_data",
+    "load_table",
     "make_parser",
     "parse_args",
     "print_table",
@@ -86,6 +89,7 @@ __all__ = [
     "save_table",
     "show",
     "split",
+    "split_table",
     "to_markdown",
 ]
 
@@ -93,7 +97,7 @@ DEFAULT_OUT = "cookbook-out"
 
 
 def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_steps=None,
-                steps_help="optimizer steps", dataset=None):
+                steps_help="optimizer steps", dataset=None, table=False):
     """Build the recipe's argument parser with the shared flags.
 
     Args:
@@ -110,6 +114,9 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_
             says what one step is.
         dataset: name of the bundled dataset the recipe uses. Setting it
             adds ``--csv PATH --target COLUMN`` for the user's own table.
+        table: the recipe reads its data with ``load_table`` (text classes,
+            categorical columns, missing values); adds ``--missing`` and
+            ``--drop``.
     """
     title, _, rest = (doc or "").strip().partition("\n")
     parser = OneLineErrorParser(
@@ -138,6 +145,12 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_
                             help=f"train on your own CSV file instead of the bundled {dataset} data")
         parser.add_argument("--target", default=None,
                             help=f"target column of --csv (the bundled data uses {info.target!r})")
+    if dataset is not None and table:
+        parser.add_argument("--missing", choices=MISSING_RULES, default="drop",
+                            help="rows with a missing feature: drop them (default), or fill the cells with the "
+                                 "training rows' median / most frequent value")
+        parser.add_argument("--drop", action="append", default=[], metavar="COLUMN",
+                            help="leave a column out (an identifier, free text); repeat for several")
     return parser
 
 
@@ -206,6 +219,38 @@ def load_data(args):
         return load_dataset(args.dataset)
     except CookbookError as exc:
         fail(args, str(exc))
+
+
+def load_table(args, task, *, positive=None):
+    """The recipe's data as a ``cookbook.tables.Table``: the user's ``--csv`` as it comes, or the bundled set.
+
+    Both go through ``cookbook.tables.prepare``: class names numbered in
+    sorted order (``positive`` picks class 1 of a binary target), text
+    columns marked categorical, rows with missing values dropped or kept
+    for filling (``--missing``), ``--drop`` columns left out. The bundled
+    sets state their columns numeric. A table that cannot be used ends the
+    recipe with one line naming the column and the fix (exit status 2).
+    """
+    try:
+        if getattr(args, "csv", None) is not None:
+            frame = tables.read_csv(args.csv)
+            return tables.prepare(frame, args.target, task, source=str(args.csv), missing=args.missing,
+                                  positive=positive, drop=tuple(args.drop))
+        X, y = load_dataset(args.dataset)
+        frame = X.assign(**{y.name: y})
+        return tables.prepare(frame, y.name, task, source=f"the bundled {args.dataset} data",
+                              kinds={column: "numeric" for column in X.columns}, positive=positive,
+                              drop=tuple(getattr(args, "drop", ())))
+    except CookbookError as exc:
+        fail(args, str(exc))
+
+
+def split_table(args, table, *, stratify=False):
+    """``cookbook.tables.split`` with the recipe's ``--seed``; one line and exit 2 if the rows cannot be split."""
+    try:
+        return tables.split(table, seed=args.seed, stratify=stratify)
+    except CookbookError as exc:
+        fail(args, f"{table.source}: {exc}")
 
 
 def split(args, X, y, *, stratify=False):

@@ -106,7 +106,7 @@ def plot_loss_curves(full, stopped, data_name="Diabetes"):
 
 def build_parser():
     return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                       dataset="diabetes")
+                                       dataset="diabetes", table=True)
 
 
 # %%
@@ -122,17 +122,50 @@ def main(argv=None):
     # **validation** (decides when to stop; carved from the training rows by
     # ``fit(validation_split=...)``) and **test** (touched once, at the end, to
     # report the result). Using the test set to choose the stopping epoch
-    # would make its score optimistic. Features are standardized with
-    # training statistics; the target too, so one learning rate suits any CSV
-    # (errors are reported back in the target's own units).
+    # would make its score optimistic.
+    #
+    # The table is read as it comes: ``load_table`` drops rows with a missing
+    # value (``--missing fill`` fills them from the training rows instead)
+    # and says so, and marks text columns as categorical. The target is
+    # standardized, so one learning rate suits any CSV (errors are reported
+    # back in the target's own units).
 
     # %%
-    X, y = cookbook.recipe.load_data(args)
-    split = cookbook.recipe.split(args, X, y)
-    target = TargetScaler(split.y_train)
-    y_train, y_test = target.scale(split.y_train), target.scale(split.y_test)
-    print(f"{len(y_train)} training rows (of which {VALIDATION_SPLIT:.0%} validation), "
-          f"{len(y_test)} test rows, {split.X_train.shape[1]} features; target {y.name!r}")
+    table = cookbook.recipe.load_table(args, "regression")
+    for note in table.notes:
+        print(note)
+    parts = cookbook.recipe.split_table(args, table)
+    cookbook.recipe.show(parts.train.head(), "The first training rows, as read")
+
+    # %% [markdown]
+    # Keras's preprocessing layers turn those columns into numbers, and they
+    # learn what they need from the **training rows only** (``adapt``), so
+    # nothing about the test rows leaks in: ``Normalization`` learns each
+    # numeric column's mean and variance, ``StringLookup`` each categorical
+    # column's values, and ``output_mode="one_hot"`` gives one 0/1 input per
+    # value (plus one for a value never seen in training).
+
+    # %%
+    numeric = [column for column, kind in table.kinds.items() if kind == "numeric"]
+    categorical = [column for column, kind in table.kinds.items() if kind == "categorical"]
+    normalize = keras.layers.Normalization()
+    if numeric:
+        normalize.adapt(parts.train[numeric].to_numpy("float32"))
+    lookups = {column: keras.layers.StringLookup(output_mode="one_hot") for column in categorical}
+    for column, lookup in lookups.items():
+        lookup.adapt(parts.train[column].astype(str).to_numpy())
+
+    def encode(frame):
+        inputs = [normalize(frame[numeric].to_numpy("float32"))] if numeric else []
+        inputs += [lookup(frame[column].astype(str).to_numpy()) for column, lookup in lookups.items()]
+        return keras.ops.convert_to_numpy(keras.ops.concatenate(inputs, axis=-1))
+
+    X_train, X_test = encode(parts.train), encode(parts.test)
+    target = TargetScaler(parts.y_train)
+    y_train = target.scale(parts.y_train)
+    print(f"{len(y_train)} training rows (of which {VALIDATION_SPLIT:.0%} validation), {len(X_test)} test rows; "
+          f"{len(numeric)} numeric and {len(categorical)} categorical column(s) become {X_train.shape[1]} inputs; "
+          f"target {table.target_name!r}")
 
     # %% [markdown]
     # ## Model
@@ -144,7 +177,7 @@ def main(argv=None):
     # %%
     def build_model():
         model = keras.Sequential([
-            keras.Input((split.X_train.shape[1],)),
+            keras.Input((X_train.shape[1],)),
             keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
             keras.layers.Dense(1),
         ])
@@ -164,7 +197,7 @@ def main(argv=None):
     # them) and reports ``val_loss`` after each epoch.
 
     # %%
-    full = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
+    full = model.fit(X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
                      validation_split=VALIDATION_SPLIT, verbose=0)
     full_model = model
     print(f"{len(full.history['loss'])} epochs: train MSE {full.history['loss'][-1]:.3f}, "
@@ -182,7 +215,7 @@ def main(argv=None):
     model = build_model()
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
                                                    restore_best_weights=True)
-    stopped = model.fit(split.X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
+    stopped = model.fit(X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
                         validation_split=VALIDATION_SPLIT, callbacks=[early_stopping], verbose=0)
     ran = len(stopped.history["loss"])
     print(f"{'stopped after' if ran < args.epochs else 'ran all'} {ran} epochs; restored the weights of epoch "
@@ -205,16 +238,15 @@ def main(argv=None):
     rows = []
     for name, fitted, epochs_run in (("MLP, all epochs", full_model, len(val)),
                                      ("MLP, EarlyStopping", model, len(stopped.history["loss"]))):
-        for part, X_part, y_part in (("train", split.X_train, split.y_train),
-                                     ("test", split.X_test, split.y_test)):
+        for part, X_part, y_part in (("train", X_train, parts.y_train), ("test", X_test, parts.y_test)):
             mse, mae = mse_mae(y_part, target.unscale(fitted.predict(X_part, verbose=0)))
             rows.append({"model": name, "epochs run": epochs_run, "part": part,
                          "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
-    for part, y_part in (("train", split.y_train), ("test", split.y_test)):
+    for part, y_part in (("train", parts.y_train), ("test", parts.y_test)):
         mse, mae = mse_mae(y_part, np.full(len(y_part), target.mean))
         rows.append({"model": "predict the mean", "epochs run": 0, "part": part,
                      "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
-    table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: errors in units of {y.name!r}")
+    table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: errors in units of {table.target_name!r}")
     cookbook.recipe.save_table(table, args)
     history = pd.concat([pd.DataFrame({"run": name, "epoch": np.arange(1, len(h.history["loss"]) + 1),
                                        "train MSE": h.history["loss"], "validation MSE": h.history["val_loss"]})

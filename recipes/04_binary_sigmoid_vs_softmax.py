@@ -68,17 +68,16 @@ NEAR_MISSES = {
 
 # %%
 def prepare_data(args):
-    """The split and the labels in each encoding; a --csv target must have two classes."""
-    X, y = cookbook.recipe.load_data(args)
-    classes = np.unique(np.asarray(y))
-    if len(classes) != 2:
-        cookbook.recipe.fail(args, f"target {y.name!r} has {len(classes)} distinct values; this recipe needs "
-                                   "exactly two classes (use recipe 02 for more)")
-    y01 = (np.asarray(y) == classes[1]).astype("int32")  # the larger value becomes class 1
-    split = cookbook.recipe.split(args, X, y01, stratify=True)
+    """The encoded split and the labels in each encoding; class 1 is ``--positive`` (or the last name sorted)."""
+    table = cookbook.recipe.load_table(args, "binary", positive=args.positive)
+    for note in table.notes:
+        print(note)
+    cookbook.recipe.save_table(table.class_table(), args, "classes")
+    parts = cookbook.recipe.split_table(args, table, stratify=True)
+    # Keras preprocessing layers adapted on the training rows (lesson 01 writes them out).
+    split = parts.encoded(cookbook.tables.fit_encoder(parts.train, table.kinds))
     labels = {part: encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
-    positive = classes[1].item() if hasattr(classes[1], "item") else classes[1]
-    return split, labels, f"{y.name} == {positive!r}"
+    return split, labels, f"{table.target_name} == {table.classes[1]!r}"
 
 
 def encode(y01):
@@ -145,6 +144,7 @@ def compare_heads(models, epoch_seconds, split, labels):
             "train loss": per_sample_loss(setup, labels["train"], out_train).mean(),
             "test loss": per_sample_loss(setup, labels["test"], out_test).mean(),
             "test accuracy": np.mean(decide(out_test) == split.y_test),
+            "majority-class accuracy": max(np.mean(split.y_test), 1 - np.mean(split.y_test)),
             "test ROC AUC": roc_auc(split.y_test, p_test),
             "epoch time (ms)": 1000 * epoch_seconds[name],
         })
@@ -231,9 +231,12 @@ def compare_conversions(models, split, seed):
 
 def build_parser():
     parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                         dataset="breast_cancer")
+                                         dataset="breast_cancer", table=True)
     parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS,
                         help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})")
+    parser.add_argument("--positive", default=None, metavar="CLASS",
+                        help="the class that becomes class 1, the one the sigmoid's P(class 1) is about "
+                             "(default: the last of the two in sorted order)")
     return parser
 
 
@@ -407,7 +410,8 @@ def main(argv=None):
             row["Keras"] += "; warns: " + " / ".join(sorted(keras_warnings))
         rows.append(row)
     near_misses = cookbook.recipe.show(pd.DataFrame(rows), f"Near-miss setups ({NEAR_MISS_EPOCHS} epochs)")
-    print(f"(predicting class 1 for every test row scores {np.mean(split.y_test == 1):.3f})")
+    print(f"(always naming the commonest class scores {max(np.mean(split.y_test), 1 - np.mean(split.y_test)):.3f} "
+          "on the test rows)")
     for name, message in messages.items():
         print(f"- check_setup on {name!r}: {message}")
     cookbook.recipe.save_table(near_misses, args, "near_misses")

@@ -137,13 +137,13 @@ def test_recipe_copied_alone_runs(tmp_path):
 
 
 def test_bad_csv_exits_2_with_one_clean_line(tmp_path):
-    """--csv with a NaN prints one line naming the problem (no traceback, no TF log) and exits 2."""
+    """--csv whose target is empty in every row prints one line naming the problem (no traceback, no TF log)."""
     bad = tmp_path / "bad.csv"
-    bad.write_text("x,y\n1,\n2,3\n")
+    bad.write_text("x,y\n1,\n2,\n")
     result = _run_script([str(RECIPES[0].path), "--quick", "--csv", str(bad), "--target", "y",
                           "--out", str(tmp_path / "out")], cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "NaN" in lines[0] and "fill them in or drop" in lines[0]
+    assert "every row's target 'y' is missing" in lines[0] and "fill the column in" in lines[0]
     assert not (tmp_path / "out").exists(), "nothing is written for a refused input"
