@@ -32,7 +32,9 @@ __all__ = [
     "list_datasets",
     "load_csv",
     "load_dataset",
+    "read_csv_file",
     "split_and_standardize",
+    "split_indices",
 ]
 
 
@@ -89,6 +91,33 @@ def load_dataset(name):
         return load_csv(path, info.target)
 
 
+def read_csv_file(path):
+    """Read a CSV file with a header row as a DataFrame, refusing a missing, empty or unreadable file.
+
+    Raises:
+        DataError: the message names the problem and the fix.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file; check the path passed as --csv (or to load_csv)")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder; pass the path of a .csv file inside it")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"{path}: the file is empty; it needs a header row and at least one data row")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{path}: cannot be read as CSV ({reason}); save it as comma-separated UTF-8 text with one header row"
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    if len(frame) == 0:
+        raise DataError(f"{path}: has a header but no data rows; add at least one row of values")
+    return frame
+
+
 def load_csv(path, target):
     """Load a CSV file of numeric columns as ``(X, y)``, refusing bad data.
 
@@ -109,24 +138,8 @@ def load_csv(path, target):
             column; a value is missing, NaN or infinite; a column is not
             numeric. The message says which, where, and how to fix it.
     """
+    frame = read_csv_file(path)
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file; check the path passed as --csv / load_csv(path, ...)")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder; pass the path of a .csv file inside it")
-    if os.path.getsize(path) == 0:
-        raise DataError(f"{path}: the file is empty; it needs a header row and at least one data row")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"{path}: cannot be read as CSV ({reason}); save it as comma-separated UTF-8 text with one header row"
-        ) from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
-    if len(frame) == 0:
-        raise DataError(f"{path}: has a header but no data rows; add at least one row of values")
     if target not in frame.columns:
         raise DataError(
             f"{path}: no column named {target!r}; pass --target / target= one of: "

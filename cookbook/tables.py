@@ -27,6 +27,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from cookbook.datasets import read_csv_file as read_csv
 from cookbook.datasets import split_indices
 from cookbook.errors import DataError
 
@@ -95,28 +96,6 @@ class EncodedSplit:
     X_test: np.ndarray
     y_train: np.ndarray
     y_test: np.ndarray
-
-
-def read_csv(path):
-    """Read a CSV file as a DataFrame, refusing a missing, empty or unreadable file with the fix."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file; check the path passed as --csv")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder; pass the path of a .csv file inside it")
-    if os.path.getsize(path) == 0:
-        raise DataError(f"{path}: the file is empty; it needs a header row and at least one data row")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be read as CSV ({reason}); save it as comma-separated UTF-8 text with "
-                        "one header row") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
-    if len(frame) == 0:
-        raise DataError(f"{path}: has a header but no data rows; add at least one row of values")
-    return frame
 
 
 def prepare(frame, target, task, *, source="the table", missing="drop", kinds=None, positive=None, drop=()):
