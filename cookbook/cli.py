@@ -79,8 +79,7 @@ def _list(recipes):
 def _notebooks(recipes, args):
     from cookbook import notebooks
 
-    if args.out.exists() and not args.out.is_dir():
-        raise CookbookError(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    _check_out_folder(args.out)
     rows = notebooks.write_notebooks(recipes, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
     summary = pd.DataFrame(rows)
     print_table(summary, f"{len(rows)} notebooks in {args.out}/")
@@ -91,9 +90,14 @@ def _notebooks(recipes, args):
     return 0
 
 
+def _check_out_folder(out):
+    """Refuse an --out that is an existing file (nothing is written over it)."""
+    if out.exists() and not out.is_dir():
+        raise CookbookError(f"--out {out} is a file; pass a folder (it is created if missing)")
+
+
 def _tour(recipes, args):
-    if args.out.exists() and not args.out.is_dir():
-        raise CookbookError(f"--out {args.out} is a file; pass a folder (it is created if missing)")
+    _check_out_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     mode = "quick" if args.quick else "full"
     print(f"Tour of {len(recipes)} recipes ({mode}); tables, figures and logs go to {args.out}/")

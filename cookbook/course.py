@@ -11,6 +11,7 @@ network: styles are inline and figures are relative file paths.
 """
 
 import datetime
+import functools
 import html
 import pathlib
 
@@ -159,17 +160,30 @@ def _figures_html(out, name):
 
 
 def _markdown(text):
+    return _markdown_parser().render(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown_parser():
+    # Imported on first use, so the CLI starts without them; one parser serves every cell of the page.
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def _highlight(code):
     from pygments import highlight
+
+    lexer, formatter = _code_highlighter()
+    return highlight(code, lexer, formatter)
+
+
+@functools.lru_cache(maxsize=1)
+def _code_highlighter():
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    return highlight(code, PythonLexer(), HtmlFormatter(nowrap=False))
+    return PythonLexer(), HtmlFormatter(nowrap=False)
 
 
 def _code_css():

@@ -73,8 +73,6 @@ def test_fill_rule_uses_the_training_rows_only():
     assert len(table.features) == 119 and table.missing == {"bill_length_mm": 2, "sex": 1}
     parts = tables.split(table, seed=0)
     raw = table.features
-    train_rows = raw.loc[~raw.index.isin(parts.test.index)]  # not used: recompute from the split itself below
-    del train_rows
     assert not parts.train.isna().any().any() and not parts.test.isna().any().any()
     assert "filled missing cells" in parts.note
     train_idx, _ = cookbook.datasets.split_indices(len(raw), table.target, seed=0)
