@@ -16,17 +16,17 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-import pandas as pd
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.optimizers
 import cookbook.recipe
+
 import keras
+import numpy as np
+import pandas as pd
 
 SAMPLES, FEATURES, CLASSES = 4096, 64, 10
 HIDDEN = (256, 256)  # ~85k weights: enough that the update step is a visible share of an epoch
-BATCH_SIZE = 64      # 64 optimizer steps per epoch
+BATCH_SIZE = 64  # 64 optimizer steps per epoch
 REPEATS = 9
 TARGET_RATIO = 1.03
 SETTINGS = {
@@ -40,11 +40,14 @@ SETTINGS = {
 def build(optimizer, jit_compile):
     """A compiled MLP classifier with a fixed seed."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((FEATURES,))]
-                             + [keras.layers.Dense(units, activation="relu") for units in HIDDEN]
-                             + [keras.layers.Dense(CLASSES)])
-    model.compile(optimizer=optimizer, jit_compile=jit_compile,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = keras.Sequential(
+        [keras.Input((FEATURES,))]
+        + [keras.layers.Dense(units, activation="relu") for units in HIDDEN]
+        + [keras.layers.Dense(CLASSES)]
+    )
+    model.compile(
+        optimizer=optimizer, jit_compile=jit_compile, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     return model
 
 
@@ -73,51 +76,64 @@ def graph_ops(optimizer):
 
 def measure(name, jit_compile, X, y, repeats):
     """Fastest epoch times of the cookbook optimizer, its twin, and a second twin (control)."""
-    models = {"custom": build(getattr(cookbook.optimizers, name)(**SETTINGS[name]), jit_compile),
-              "builtin": build(getattr(keras.optimizers, name)(**SETTINGS[name]), jit_compile),
-              # A/A control: the same built-in twice shows how far the machine's noise alone
-              # moves a ratio; a custom/built-in ratio inside that spread is no overhead.
-              "control": build(getattr(keras.optimizers, name)(**SETTINGS[name]), jit_compile)}
+    models = {
+        "custom": build(getattr(cookbook.optimizers, name)(**SETTINGS[name]), jit_compile),
+        "builtin": build(getattr(keras.optimizers, name)(**SETTINGS[name]), jit_compile),
+        # A/A control: the same built-in twice shows how far the machine's noise alone
+        # moves a ratio; a custom/built-in ratio inside that spread is no overhead.
+        "control": build(getattr(keras.optimizers, name)(**SETTINGS[name]), jit_compile),
+    }
     for model in models.values():
         epoch_seconds(model, X, y)  # warm-up: tracing (and XLA compilation) happen here
     times = {role: [] for role in models}
     roles = list(models)
     for repeat in range(repeats):
-        for role in roles[repeat % 3:] + roles[:repeat % 3]:  # rotate who goes first
+        for role in roles[repeat % 3 :] + roles[: repeat % 3]:  # rotate who goes first
             times[role].append(epoch_seconds(models[role], X, y))
     # The fastest epoch is the one least disturbed by other work on the machine (as timeit
     # argues); the ratio of medians is printed too, to show how noisy the machine was.
     best = {role: min(seconds) for role, seconds in times.items()}
     median = {role: statistics.median(seconds) for role, seconds in times.items()}
-    return {"optimizer": name, "jit_compile": jit_compile, "custom_best_s": best["custom"],
-            "builtin_best_s": best["builtin"], "ratio_best": best["custom"] / best["builtin"],
-            "ratio_median": median["custom"] / median["builtin"],
-            "control_ratio_best": best["control"] / best["builtin"],
-            "within_3%": best["custom"] / best["builtin"] <= TARGET_RATIO}
+    return {
+        "optimizer": name,
+        "jit_compile": jit_compile,
+        "custom_best_s": best["custom"],
+        "builtin_best_s": best["builtin"],
+        "ratio_best": best["custom"] / best["builtin"],
+        "ratio_median": median["custom"] / median["builtin"],
+        "control_ratio_best": best["control"] / best["builtin"],
+        "within_3%": best["custom"] / best["builtin"] <= TARGET_RATIO,
+    }
 
 
 def main(argv=None):
     """Measure every optimizer with jit off and on; print the table of ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=REPEATS,
-                        help=f"timed epochs per optimizer (default: {REPEATS})")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help=f"timed epochs per optimizer (default: {REPEATS})")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(SAMPLES, FEATURES)).astype("float32")
     y = rng.integers(0, CLASSES, size=SAMPLES)
-    ops = pd.DataFrame([{"optimizer": name,
-                         "custom_graph_ops": graph_ops(getattr(cookbook.optimizers, name)(**config)),
-                         "builtin_graph_ops": graph_ops(getattr(keras.optimizers, name)(**config))}
-                        for name, config in SETTINGS.items()])
+    ops = pd.DataFrame(
+        [
+            {
+                "optimizer": name,
+                "custom_graph_ops": graph_ops(getattr(cookbook.optimizers, name)(**config)),
+                "builtin_graph_ops": graph_ops(getattr(keras.optimizers, name)(**config)),
+            }
+            for name, config in SETTINGS.items()
+        ]
+    )
     cookbook.recipe.print_table(ops, "Ops in one traced optimizer.apply (exact, noise-free)")
     rows = [measure(name, jit, X, y, args.repeats) for jit in (False, True) for name in SETTINGS]
     table = pd.DataFrame(rows)
     cookbook.recipe.print_table(
-        table, f"Fastest of {args.repeats} interleaved epochs ({SAMPLES // BATCH_SIZE} steps each): "
-               f"custom / built-in, and built-in / built-in as a control")
+        table,
+        f"Fastest of {args.repeats} interleaved epochs ({SAMPLES // BATCH_SIZE} steps each): "
+        f"custom / built-in, and built-in / built-in as a control",
+    )
     geometric_mean = float(np.exp(np.log(table["ratio_best"]).mean()))
-    print(f"\ngeometric mean of the best-epoch ratios: {geometric_mean:.4f} "
-          f"(target <= {TARGET_RATIO})")
+    print(f"\ngeometric mean of the best-epoch ratios: {geometric_mean:.4f} (target <= {TARGET_RATIO})")
     return table
 
 

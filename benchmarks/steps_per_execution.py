@@ -21,12 +21,12 @@ import math
 import os
 import time
 
-import numpy as np
-import pandas as pd
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
+
 import keras
+import numpy as np
+import pandas as pd
 
 LEARNING_RATE = 0.01
 MINIBATCH_SIZE = 32
@@ -53,13 +53,18 @@ def make_data(n_samples, n_features, seed):
 def build_model(n_features, steps_per_execution, jit_compile, seed):
     """Logistic regression with plain SGD, compiled with the setting under test."""
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((n_features,)),
-        keras.layers.Dense(1, activation="sigmoid",
-                           kernel_initializer=keras.initializers.GlorotUniform(seed)),
-    ])
-    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="binary_crossentropy",
-                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    model = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Dense(1, activation="sigmoid", kernel_initializer=keras.initializers.GlorotUniform(seed)),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(LEARNING_RATE),
+        loss="binary_crossentropy",
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
     return model
 
 
@@ -87,19 +92,20 @@ def benchmark(n_samples, n_features, spe, seed):
     for batch_size in (1, MINIBATCH_SIZE, n_samples):
         results = {}
         for label, steps_per_execution, jit_compile in SETTINGS:
-            results[label] = time_setting(X, y, batch_size, steps_per_execution or spe,
-                                          jit_compile, seed)
+            results[label] = time_setting(X, y, batch_size, steps_per_execution or spe, jit_compile, seed)
         default_speed, _, default_weights = results[SETTINGS[0][0]]
         for label, (speed, steps, weights) in results.items():
-            rows.append({
-                "batch_size": batch_size,
-                "setting": label.replace("K", str(spe)),
-                "timed steps": steps,
-                "steps/s": speed,
-                "samples/s": speed * batch_size,
-                "x default": speed / default_speed,
-                "max |w - w_default|": float(np.abs(weights - default_weights).max()),
-            })
+            rows.append(
+                {
+                    "batch_size": batch_size,
+                    "setting": label.replace("K", str(spe)),
+                    "timed steps": steps,
+                    "steps/s": speed,
+                    "samples/s": speed * batch_size,
+                    "x default": speed / default_speed,
+                    "max |w - w_default|": float(np.abs(weights - default_weights).max()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -117,13 +123,17 @@ def main(argv=None):
     load = os.getloadavg()[0]
     table = benchmark(n_samples, args.features, args.spe, args.seed)
     cookbook.recipe.print_table(
-        table, f"steps_per_execution benchmark: {n_samples} x {args.features} binary problem, "
-               f"{os.cpu_count()} CPUs, load average {load:.2f} at start")
+        table,
+        f"steps_per_execution benchmark: {n_samples} x {args.features} binary problem, "
+        f"{os.cpu_count()} CPUs, load average {load:.2f} at start",
+    )
     sgd = table[table["batch_size"] == 1].set_index("setting")
     best = sgd["x default"].idxmax()
-    print(f"\nbatch_size=1: {best!r} runs {sgd.loc[best, 'x default']:.2f}x the default's steps/s; "
-          f"largest weight difference from the default over all settings: "
-          f"{table['max |w - w_default|'].max():.2g}")
+    print(
+        f"\nbatch_size=1: {best!r} runs {sgd.loc[best, 'x default']:.2f}x the default's steps/s; "
+        f"largest weight difference from the default over all settings: "
+        f"{table['max |w - w_default|'].max():.2g}"
+    )
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         table.to_csv(os.path.join(args.out, "steps_per_execution.csv"), index=False)

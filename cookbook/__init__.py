@@ -14,17 +14,20 @@ The public API, in the order a learner meets it::
     cookbook.compare_optimizers(custom, builtin, steps=50)       # step-by-step agreement table
     cookbook.sigmoid_to_softmax(model)                # the two binary heads are one model
 
-Lessons and tools for single topics live in submodules: ``cookbook.gd_variants``
-(batch, stochastic, mini-batch), ``cookbook.landscapes`` and ``cookbook.lessons``
-(optimizer behaviour), ``cookbook.reference`` (float64 NumPy update rules),
-``cookbook.distribute`` (tf.distribute). Every file in ``cookbook/optimizers/``
-imports only keras and the standard library, so it can be copied alone.
+Support code for single lessons lives in ``cookbook.lessons`` (one module per
+topic, e.g. ``cookbook.lessons.landscapes`` for recipes 06-07);
+``cookbook.reference`` holds the float64 NumPy update rules the twins are
+checked against. Every file in ``cookbook/optimizers/`` imports only keras and
+the standard library, so it can be copied alone.
 """
 
 from cookbook._quiet import import_tensorflow_quietly as _import_tensorflow_quietly
 
 _import_tensorflow_quietly()  # before anything imports keras
 
+from cookbook import losses, optimizers, tables  # noqa: E402
+from cookbook.binary_heads import roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402
+from cookbook.compare import compare_optimizers  # noqa: E402
 from cookbook.datasets import (  # noqa: E402
     DATASETS,
     Split,
@@ -33,10 +36,7 @@ from cookbook.datasets import (  # noqa: E402
     load_dataset,
     split_and_standardize,
 )
-from cookbook.errors import CookbookError, DataError, SetupError  # noqa: E402
-from cookbook import losses, optimizers, tables  # noqa: E402
-from cookbook.binary_heads import HeadConversionError, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402
-from cookbook.compare import compare_optimizers  # noqa: E402
+from cookbook.errors import CookbookError, DataError, HeadConversionError, SetupError  # noqa: E402
 from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
 from cookbook.setup_check import check_setup  # noqa: E402
 

@@ -37,11 +37,10 @@ the same way, logits to logits. ``roc_auc`` scores either head's
 probabilities without scikit-learn.
 """
 
-import numpy as np
+from cookbook.errors import CookbookError, HeadConversionError
 
 import keras
-
-from cookbook.errors import CookbookError
+import numpy as np
 
 __all__ = [
     "HeadConversionError",
@@ -56,10 +55,6 @@ __all__ = [
 # "linear" is a logits head (the loss has from_logits=True): logits stay logits.
 _TO_SOFTMAX = {"sigmoid": "softmax", "linear": "linear"}
 _TO_SIGMOID = {"softmax": "sigmoid", "linear": "linear"}
-
-
-class HeadConversionError(CookbookError):
-    """A model whose last layer is not the head a conversion expects."""
 
 
 def final_dense(model):
@@ -85,20 +80,28 @@ def final_dense(model):
         layer = model.layers[-1]
     elif _is_functional(model):
         if len(model.outputs) != 1:
-            raise HeadConversionError(f"the model has {len(model.outputs)} outputs; head conversion works on a "
-                                      "single-output model (build one per output and convert each)")
+            raise HeadConversionError(
+                f"the model has {len(model.outputs)} outputs; head conversion works on a "
+                "single-output model (build one per output and convert each)"
+            )
         layer = model.outputs[0]._keras_history[0]
     else:
-        raise HeadConversionError(f"{type(model).__name__} is a subclassed model, whose layers cannot be "
-                                  "rebuilt from the outside; rebuild it as keras.Sequential or a functional "
-                                  "keras.Model")
+        raise HeadConversionError(
+            f"{type(model).__name__} is a subclassed model, whose layers cannot be "
+            "rebuilt from the outside; rebuild it as keras.Sequential or a functional "
+            "keras.Model"
+        )
     if not isinstance(layer, keras.layers.Dense):
-        raise HeadConversionError(f"the last layer is {type(layer).__name__} {layer.name!r}, not a Dense layer; "
-                                  "put the activation inside the output layer, e.g. Dense(1, activation="
-                                  "'sigmoid') instead of Dense(1) followed by Activation('sigmoid')")
+        raise HeadConversionError(
+            f"the last layer is {type(layer).__name__} {layer.name!r}, not a Dense layer; "
+            "put the activation inside the output layer, e.g. Dense(1, activation="
+            "'sigmoid') instead of Dense(1) followed by Activation('sigmoid')"
+        )
     if not layer.built:
-        raise HeadConversionError(f"the output layer {layer.name!r} has no weights yet; build the model (give it "
-                                  "a keras.Input or call it on data) before converting its head")
+        raise HeadConversionError(
+            f"the output layer {layer.name!r} has no weights yet; build the model (give it "
+            "a keras.Input or call it on data) before converting its head"
+        )
     return layer
 
 
@@ -145,8 +148,9 @@ def sigmoid_to_softmax(model):
     if head.units != 1 or activation not in _TO_SOFTMAX:
         raise HeadConversionError(
             f"sigmoid_to_softmax needs a last layer Dense(1, activation='sigmoid'), got Dense({head.units}, "
-            f"activation={activation!r}); for a 2-unit softmax model use softmax_to_sigmoid instead")
-    w, b = _kernel_and_bias(head)               # w: (d, 1), b: (1,) or None
+            f"activation={activation!r}); for a 2-unit softmax model use softmax_to_sigmoid instead"
+        )
+    w, b = _kernel_and_bias(head)  # w: (d, 1), b: (1,) or None
     kernel = np.concatenate([np.zeros_like(w), w], axis=1)
     bias = None if b is None else np.concatenate([np.zeros_like(b), b])
     return _replace_head(model, head, units=2, activation=_TO_SOFTMAX[activation], kernel=kernel, bias=bias)
@@ -180,13 +184,16 @@ def softmax_to_sigmoid(model):
     head = final_dense(model)
     activation = _activation_name(head)
     if head.units != 2 or activation not in _TO_SIGMOID:
-        hint = ("only a 2-class softmax has a sigmoid twin; with more classes keep the softmax"
-                if head.units > 2 and activation == "softmax"
-                else "for a 1-unit sigmoid model use sigmoid_to_softmax instead")
+        hint = (
+            "only a 2-class softmax has a sigmoid twin; with more classes keep the softmax"
+            if head.units > 2 and activation == "softmax"
+            else "for a 1-unit sigmoid model use sigmoid_to_softmax instead"
+        )
         raise HeadConversionError(
             f"softmax_to_sigmoid needs a last layer Dense(2, activation='softmax'), got Dense({head.units}, "
-            f"activation={activation!r}); {hint}")
-    w, b = _kernel_and_bias(head)               # w: (d, 2), b: (2,) or None
+            f"activation={activation!r}); {hint}"
+        )
+    w, b = _kernel_and_bias(head)  # w: (d, 2), b: (2,) or None
     kernel = w[:, 1:2] - w[:, 0:1]
     bias = None if b is None else b[1:2] - b[0:1]
     return _replace_head(model, head, units=1, activation=_TO_SIGMOID[activation], kernel=kernel, bias=bias)
@@ -217,15 +224,19 @@ def roc_auc(y_true, scores):
     y = np.asarray(y_true).reshape(-1)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     if len(y) != len(s):
-        raise CookbookError(f"roc_auc got {len(y)} labels but {len(s)} scores; pass one score per sample "
-                            "(for a 2-unit softmax, the class-1 column probs[:, 1])")
+        raise CookbookError(
+            f"roc_auc got {len(y)} labels but {len(s)} scores; pass one score per sample "
+            "(for a 2-unit softmax, the class-1 column probs[:, 1])"
+        )
     if not np.isin(y, (0, 1)).all():
         raise CookbookError("roc_auc needs 0/1 labels; recode them, e.g. (y == positive_class).astype(int)")
     positive = y == 1
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
-        raise CookbookError("roc_auc needs both classes among the labels; use a (stratified) split whose test "
-                            "part holds positives and negatives")
+        raise CookbookError(
+            "roc_auc needs both classes among the labels; use a (stratified) split whose test "
+            "part holds positives and negatives"
+        )
     if np.isnan(s).any():
         raise CookbookError("roc_auc got NaN scores; the model diverged: lower the learning rate")
     # Average rank (1-based) of each distinct score, then each sample's rank.
@@ -235,6 +246,7 @@ def roc_auc(y_true, scores):
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
 
 def _is_functional(model):
     """True for a functional model (built from keras.Input), False for a subclassed one."""
@@ -275,8 +287,10 @@ def _replace_head(model, head, *, units, activation, kernel, bias):
     try:
         new_model = keras.models.clone_model(model, clone_function=clone_layer)
     except (ValueError, TypeError, NotImplementedError) as exc:
-        raise HeadConversionError(f"cannot rebuild {model.name!r} with a new head ({exc}); build it as "
-                                  "keras.Sequential or a functional keras.Model of built-in layers") from None
+        raise HeadConversionError(
+            f"cannot rebuild {model.name!r} with a new head ({exc}); build it as "
+            "keras.Sequential or a functional keras.Model of built-in layers"
+        ) from None
     for layer, clone in clones.values():
         if layer is head:
             weights = [kernel] + ([] if bias is None else [bias])

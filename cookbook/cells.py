@@ -20,15 +20,11 @@ import dataclasses
 import re
 import textwrap
 
-from cookbook.errors import CookbookError
+from cookbook.errors import LessonFormatError
 
 __all__ = ["Cell", "LessonFormatError", "lesson_cells"]
 
 _MARKER = re.compile(r"^(\s*)# %%(.*)$")
-
-
-class LessonFormatError(CookbookError):
-    """A recipe file that does not have the lesson shape (no ``main``, a marker-less main...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,16 +81,18 @@ def lesson_cells(source, name="recipe"):
         body = body[1:]  # main's docstring
     if not body:
         raise LessonFormatError(f"{name}: main() has no body")
-    body_lines = lines[body[0].lineno - 1 - _leading_comments(lines, body[0].lineno - 1):main.end_lineno]
+    body_lines = lines[body[0].lineno - 1 - _leading_comments(lines, body[0].lineno - 1) : main.end_lineno]
     body_text = textwrap.dedent("\n".join(body_lines))
     lesson = _split(body_text.splitlines(), "lesson")
     if not any(c.kind == "markdown" for c in lesson):
-        raise LessonFormatError(f"{name}: main() has no '# %% [markdown]' cells; the lesson's steps are cells "
-                                "inside main (see cookbook.recipe)")
+        raise LessonFormatError(
+            f"{name}: main() has no '# %% [markdown]' cells; the lesson's steps are cells "
+            "inside main (see cookbook.recipe)"
+        )
     if lesson and lesson[-1].kind == "code":
         last = lesson[-1].text.splitlines()
         if last and last[-1].startswith("return "):
-            last[-1] = last[-1][len("return "):]
+            last[-1] = last[-1][len("return ") :]
             lesson[-1] = Cell("code", "\n".join(last), "lesson")
     return cells + lesson
 

@@ -14,34 +14,47 @@ import pathlib
 import sys
 import time
 
-import pandas as pd
-
 from cookbook import course, curriculum
 from cookbook.errors import CookbookError
 from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, print_table, to_markdown
 
+import pandas as pd
+
 
 def _parser():
     parser = OneLineErrorParser(
-        prog="cookbook",
-        description="Loss functions and optimizers in Keras 3, as runnable lessons.")
-    parser.add_argument("--recipes", metavar="DIR", default=None,
-                        help=f"recipes folder (default: the checkout's recipes/, or ${curriculum.ENV_VAR})")
+        prog="cookbook", description="Loss functions and optimizers in Keras 3, as runnable lessons."
+    )
+    parser.add_argument(
+        "--recipes",
+        metavar="DIR",
+        default=None,
+        help=f"recipes folder (default: the checkout's recipes/, or ${curriculum.ENV_VAR})",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("list", help="print the curriculum: number, recipe, what it teaches")
-    run = commands.add_parser("run", help="run one recipe; flags after the name go to the recipe",
-                              epilog="example: python -m cookbook run 01 --quick --out results")
+    run = commands.add_parser(
+        "run",
+        help="run one recipe; flags after the name go to the recipe",
+        epilog="example: python -m cookbook run 01 --quick --out results",
+    )
     run.add_argument("recipe", metavar="NAME_OR_NUMBER", help="e.g. 3, 03, or 03_wrong_setups")
     tour = commands.add_parser("tour", help="run every recipe in order and summarise")
     tour.add_argument("--quick", action="store_true", help="each recipe's quick mode (about a minute in all)")
-    tour.add_argument("--out", type=pathlib.Path, default=pathlib.Path(DEFAULT_OUT),
-                      help=f"folder for every table and figure (default: {DEFAULT_OUT})")
+    tour.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path(DEFAULT_OUT),
+        help=f"folder for every table and figure (default: {DEFAULT_OUT})",
+    )
     tour.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
-    notebooks = commands.add_parser("notebooks", help="write each recipe as a Jupyter notebook (needs the "
-                                                      "notebooks extra)")
+    notebooks = commands.add_parser(
+        "notebooks", help="write each recipe as a Jupyter notebook (needs the notebooks extra)"
+    )
     notebooks.add_argument("--out", type=pathlib.Path, required=True, help="folder for the .ipynb files")
-    notebooks.add_argument("--execute", action="store_true",
-                           help="run each notebook top to bottom and store its outputs")
+    notebooks.add_argument(
+        "--execute", action="store_true", help="run each notebook top to bottom and store its outputs"
+    )
     notebooks.add_argument("--quick", action="store_true", help="notebooks run at each recipe's --quick settings")
     notebooks.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
     return parser
@@ -115,17 +128,30 @@ def _tour(recipes, args):
         except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
             status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
         seconds = time.perf_counter() - tick
-        print(f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
-              flush=True)
-        rows.append({"#": f"{recipe.number:02d}", "recipe": recipe.name, "seconds": round(seconds, 1),
-                     "tables": len(list(args.out.glob(f"{recipe.name}*.csv"))),
-                     "figures": len(list(args.out.glob(f"{recipe.name}*.png"))), "status": status})
+        print(
+            f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
+            flush=True,
+        )
+        rows.append(
+            {
+                "#": f"{recipe.number:02d}",
+                "recipe": recipe.name,
+                "seconds": round(seconds, 1),
+                "tables": len(list(args.out.glob(f"{recipe.name}*.csv"))),
+                "figures": len(list(args.out.glob(f"{recipe.name}*.png"))),
+                "status": status,
+            }
+        )
     summary = pd.DataFrame(rows)
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
     summary.to_csv(args.out / "tour_summary.csv", index=False)
     (args.out / "tour_summary.md").write_text(to_markdown(summary) + "\n", encoding="utf-8")
-    page = course.write_course_page(args.out, recipes, dict(zip(summary["recipe"], summary["status"])),
-                                    course.default_settings(args.quick, args.seed))
+    page = course.write_course_page(
+        args.out,
+        recipes,
+        dict(zip(summary["recipe"], summary["status"])),
+        course.default_settings(args.quick, args.seed),
+    )
     print(f"\nThe course page: {page} (open it in a browser; it needs no network)")
     failed = (summary["status"] != "ok").sum()
     if failed:

@@ -18,12 +18,12 @@ gradients from its own weights, so differences can grow and show up.
 import functools
 import numbers
 
-import numpy as np
-import pandas as pd
-
-import keras
 from cookbook import reference as _reference
 from cookbook.errors import CookbookError
+
+import keras
+import numpy as np
+import pandas as pd
 
 __all__ = ["compare_optimizers"]
 
@@ -45,8 +45,10 @@ def _problem(shapes, steps, seed):
 
 def _gradients(weights, w_star, curvature, noise, dtype):
     """The gradient of the noisy bowl at ``weights``, computed in ``dtype``."""
-    return [(c.astype(dtype) * (w.astype(dtype) - s.astype(dtype)) + n.astype(dtype))
-            for w, s, c, n in zip(weights, w_star, curvature, noise)]
+    return [
+        (c.astype(dtype) * (w.astype(dtype) - s.astype(dtype)) + n.astype(dtype))
+        for w, s, c, n in zip(weights, w_star, curvature, noise)
+    ]
 
 
 def _apply(optimizer, variables, grads):
@@ -75,8 +77,7 @@ def _max_abs(a, b):
     return float(np.max([np.max(np.abs(np.asarray(x, np.float64) - y)) for x, y in zip(a, b)]))
 
 
-def compare_optimizers(custom, builtin, steps=50, *, seed=0, shapes=DEFAULT_SHAPES,
-                       reference=True):
+def compare_optimizers(custom, builtin, steps=50, *, seed=0, shapes=DEFAULT_SHAPES, reference=True):
     """Step two fresh optimizers on the same problem and tabulate their differences.
 
     Args:
@@ -106,11 +107,15 @@ def compare_optimizers(custom, builtin, steps=50, *, seed=0, shapes=DEFAULT_SHAP
     """
     for role, optimizer in (("custom", custom), ("builtin", builtin)):
         if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise CookbookError(f"{role} must be a keras.optimizers.Optimizer, got "
-                                f"{type(optimizer).__name__}; pass e.g. keras.optimizers.Adam()")
+            raise CookbookError(
+                f"{role} must be a keras.optimizers.Optimizer, got "
+                f"{type(optimizer).__name__}; pass e.g. keras.optimizers.Adam()"
+            )
         if optimizer.built:
-            raise CookbookError(f"{role} optimizer {optimizer.name!r} is already built on other "
-                                f"weights; pass a freshly constructed optimizer")
+            raise CookbookError(
+                f"{role} optimizer {optimizer.name!r} is already built on other "
+                f"weights; pass a freshly constructed optimizer"
+            )
     if custom is builtin:
         raise CookbookError("custom and builtin are the same object; pass two optimizers")
     if not isinstance(steps, numbers.Integral) or steps < 1:
@@ -132,9 +137,11 @@ def compare_optimizers(custom, builtin, steps=50, *, seed=0, shapes=DEFAULT_SHAP
             weights = [v.numpy() for v in variables]
             apply(_gradients(weights, w_star, curvature, noise[step], np.float32))
             current[role] = [v.numpy() for v in variables]
-        row = {"step": step + 1,
-               "custom_vs_builtin": _max_abs(current["custom"], current["builtin"]),
-               "custom_moved": _max_abs(current["custom"], w0)}
+        row = {
+            "step": step + 1,
+            "custom_vs_builtin": _max_abs(current["custom"], current["builtin"]),
+            "custom_moved": _max_abs(current["custom"], w0),
+        }
         if ref is not None:
             w_ref = ref.apply(_gradients(w_ref, w_star, curvature, noise[step], np.float64), w_ref)
             scale = float(np.max([np.max(np.abs(w)) for w in w_ref]))

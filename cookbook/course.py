@@ -15,9 +15,9 @@ import functools
 import html
 import pathlib
 
-import pandas as pd
-
 from cookbook.cells import LessonFormatError, lesson_cells
+
+import pandas as pd
 
 __all__ = ["write_course_page"]
 
@@ -77,14 +77,14 @@ def write_course_page(out, recipes, statuses, settings):
 <body>
 <nav>
 <strong>keras-cookbook</strong> · the course, as run on this machine
-<ol>{''.join(toc)}</ol>
+<ol>{"".join(toc)}</ol>
 </nav>
 <main>
 <h1>Loss functions and optimizers in Keras 3</h1>
 <p class="settings">Built by <code>python -m cookbook tour</code> · {settings_text}</p>
 <p>Each lesson shows its prose and the Keras code it teaches, then the tables, figures and
 "what to remember" points of this run. Every number on this page was measured by the run that built it.</p>
-{''.join(sections)}
+{"".join(sections)}
 </main>
 </body>
 </html>
@@ -95,13 +95,14 @@ def write_course_page(out, recipes, statuses, settings):
 
 
 def _lesson_section(out, recipe, status, anchor):
-    parts = [f'<section class="lesson" id="{anchor}">',
-             f"<h2>{recipe.number:02d}. {html.escape(recipe.title)}</h2>"]
+    parts = [f'<section class="lesson" id="{anchor}">', f"<h2>{recipe.number:02d}. {html.escape(recipe.title)}</h2>"]
     if status != "ok":
         log = out / f"{recipe.name}.log"
-        parts.append(f'<p class="failed"><strong>This lesson failed during the tour</strong>: '
-                     f"{html.escape(status)}. Its log is <a href=\"{log.name}\">{html.escape(log.name)}</a>; "
-                     "what it wrote before failing is shown below.</p>")
+        parts.append(
+            f'<p class="failed"><strong>This lesson failed during the tour</strong>: '
+            f'{html.escape(status)}. Its log is <a href="{log.name}">{html.escape(log.name)}</a>; '
+            "what it wrote before failing is shown below.</p>"
+        )
     try:
         cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
     except (LessonFormatError, OSError) as exc:
@@ -112,8 +113,10 @@ def _lesson_section(out, recipe, status, anchor):
         parts.append(_markdown(summary))
         helpers = [c for c in cells if c.part == "module"]
         if helpers:
-            parts.append("<details><summary>Setup and helpers (imports, constants, measuring and plotting)"
-                         "</summary>" + "".join(_cell_html(c) for c in helpers) + "</details>")
+            parts.append(
+                "<details><summary>Setup and helpers (imports, constants, measuring and plotting)"
+                "</summary>" + "".join(_cell_html(c) for c in helpers) + "</details>"
+            )
         parts += [_cell_html(c) for c in cells if c.part == "lesson"]
     parts.append("<h3>This run</h3>")
     parts += _tables_html(out, recipe.name)
@@ -139,12 +142,14 @@ def _tables_html(out, name):
             table = pd.read_csv(csv)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
             continue
-        label = csv.stem[len(name):].lstrip("_").replace("_", " ") or "main table"
+        label = csv.stem[len(name) :].lstrip("_").replace("_", " ") or "main table"
         cut = len(table) > MAX_TABLE_ROWS
         shown = table.head(MAX_TABLE_ROWS) if cut else table
         note = f" (first {MAX_TABLE_ROWS} of {len(table)} rows; all in {csv.name})" if cut else ""
-        title = (f"<strong>{html.escape(label)}</strong>{html.escape(note)} · "
-                 f'<a href="{csv.name}">{html.escape(csv.name)}</a>')
+        title = (
+            f"<strong>{html.escape(label)}</strong>{html.escape(note)} · "
+            f'<a href="{csv.name}">{html.escape(csv.name)}</a>'
+        )
         rendered = shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.5g}", na_rep="")
         if len(table) > OPEN_TABLE_ROWS:  # long data (paths, grids): folded, so the lesson stays readable
             parts.append(f"<details><summary>{title}: {len(table)} rows</summary>{rendered}</details>")
@@ -154,9 +159,11 @@ def _tables_html(out, name):
 
 
 def _figures_html(out, name):
-    return [f'<figure><img src="{png.name}" alt="{html.escape(png.stem.replace("_", " "))}">'
-            f"<figcaption>{html.escape(png.name)}</figcaption></figure>"
-            for png in sorted(out.glob(f"{name}*.png"))]
+    return [
+        f'<figure><img src="{png.name}" alt="{html.escape(png.stem.replace("_", " "))}">'
+        f"<figcaption>{html.escape(png.name)}</figcaption></figure>"
+        for png in sorted(out.glob(f"{name}*.png"))
+    ]
 
 
 def _markdown(text):
@@ -196,8 +203,12 @@ def default_settings(quick, seed):
     """The settings line of the page: mode, seed, Keras/TensorFlow/backend versions and the date."""
     import keras
 
-    settings = {"mode": "quick" if quick else "default", "seed": seed, "Keras": keras.__version__,
-                "backend": keras.backend.backend()}
+    settings = {
+        "mode": "quick" if quick else "default",
+        "seed": seed,
+        "Keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
     try:
         import tensorflow as tf
 

@@ -16,16 +16,12 @@ import pathlib
 import re
 import sys
 
-import keras
+from cookbook.errors import RecipeNotFound
 
-from cookbook.errors import CookbookError
+import keras
 
 RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 ENV_VAR = "COOKBOOK_RECIPES"
-
-
-class RecipeNotFound(CookbookError):
-    """No recipes folder, or no recipe matching a name or number."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,10 +20,10 @@ import dataclasses
 import os
 from importlib import resources
 
+from cookbook.errors import DataError
+
 import numpy as np
 import pandas as pd
-
-from cookbook.errors import DataError
 
 __all__ = [
     "DATASETS",
@@ -54,12 +54,9 @@ class DatasetInfo:
 DATASETS = {
     info.name: info
     for info in (
-        DatasetInfo("breast_cancer", "binary", "malignant", 569, 30, 2,
-                    "Breast Cancer Wisconsin (Diagnostic)"),
-        DatasetInfo("digits", "multiclass", "digit", 1797, 64, 10,
-                    "Optical Recognition of Handwritten Digits (8x8)"),
-        DatasetInfo("diabetes", "regression", "progression", 442, 10, None,
-                    "Diabetes (Efron et al., 2004)"),
+        DatasetInfo("breast_cancer", "binary", "malignant", 569, 30, 2, "Breast Cancer Wisconsin (Diagnostic)"),
+        DatasetInfo("digits", "multiclass", "digit", 1797, 64, 10, "Optical Recognition of Handwritten Digits (8x8)"),
+        DatasetInfo("diabetes", "regression", "progression", 442, 10, None, "Diabetes (Efron et al., 2004)"),
     )
 }
 
@@ -142,8 +139,7 @@ def load_csv(path, target):
     path = os.fspath(path)
     if target not in frame.columns:
         raise DataError(
-            f"{path}: no column named {target!r}; pass --target / target= one of: "
-            + ", ".join(map(str, frame.columns))
+            f"{path}: no column named {target!r}; pass --target / target= one of: " + ", ".join(map(str, frame.columns))
         )
     if frame.shape[1] < 2:
         raise DataError(f"{path}: {target!r} is the only column; add at least one feature column")
@@ -153,8 +149,9 @@ def load_csv(path, target):
 
 
 def _check_numeric(frame, path, target):
-    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-           or pd.api.types.is_bool_dtype(frame[c])]
+    bad = [
+        c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+    ]
     if not bad:
         return
     if target in bad:
@@ -232,10 +229,8 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
     std = features[train_idx].std(axis=0)
     std = np.where(std > 0, std, 1.0)
     scale = lambda rows: ((features[rows] - mean) / std).astype(np.float32)  # noqa: E731
-    names = tuple(map(str, X.columns)) if hasattr(X, "columns") else tuple(
-        f"x{i}" for i in range(features.shape[1]))
-    return Split(scale(train_idx), scale(test_idx), targets[train_idx], targets[test_idx],
-                 mean, std, names)
+    names = tuple(map(str, X.columns)) if hasattr(X, "columns") else tuple(f"x{i}" for i in range(features.shape[1]))
+    return Split(scale(train_idx), scale(test_idx), targets[train_idx], targets[test_idx], mean, std, names)
 
 
 def split_indices(n, targets, *, test_fraction=0.25, seed=0, stratify=False):
@@ -248,8 +243,9 @@ def split_indices(n, targets, *, test_fraction=0.25, seed=0, stratify=False):
         raise DataError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
     n_test = int(round(n * test_fraction))
     if n_test < 1 or n - n_test < 1:
-        raise DataError(f"{n} rows cannot be split with test_fraction={test_fraction}; "
-                        "use more rows or a fraction nearer 0.5")
+        raise DataError(
+            f"{n} rows cannot be split with test_fraction={test_fraction}; use more rows or a fraction nearer 0.5"
+        )
     rng = np.random.default_rng(seed)
     if stratify:
         test_idx = _stratified_test_indices(np.asarray(targets), test_fraction, rng)
@@ -266,9 +262,11 @@ def _stratified_test_indices(targets, test_fraction, rng):
     classes, counts = np.unique(labels, return_counts=True)
     if counts.min() < 2:
         rare = classes[counts < 2]
-        raise DataError(f"{len(rare)} class(es) have a single row (e.g. {rare[0]}), so the stratified "
-                        f"split cannot put each class in both parts; give every class at least 2 rows "
-                        f"(if the target is a number to predict, this is regression, not classification)")
+        raise DataError(
+            f"{len(rare)} class(es) have a single row (e.g. {rare[0]}), so the stratified "
+            f"split cannot put each class in both parts; give every class at least 2 rows "
+            f"(if the target is a number to predict, this is regression, not classification)"
+        )
     picked = []
     for label, count in zip(classes, counts):
         members = rng.permutation(np.flatnonzero(labels == label))

@@ -1,12 +1,17 @@
-"""The errors the cookbook raises for bad input.
+"""Every error the cookbook raises, in one place.
 
-All are ``ValueError`` subclasses, so ``except ValueError`` keeps working in
-user code, and each message names the problem and the fix.
+All are ``ValueError`` subclasses of ``CookbookError``, so ``except ValueError``
+keeps working in user code, and each message names the problem and the fix.
+The optimizer files in ``cookbook/optimizers/`` raise plain ``ValueError``
+instead: each must work copied alone into a project, without this module.
 """
 
 
 class CookbookError(ValueError):
     """Base class of every error the cookbook raises for bad input."""
+
+
+# ---------------------------------------------------------------- the library
 
 
 class DataError(CookbookError):
@@ -15,3 +20,56 @@ class DataError(CookbookError):
 
 class SetupError(CookbookError):
     """An output layer, loss and labels that do not fit together (see ``cookbook.check_setup``)."""
+
+
+class HeadConversionError(CookbookError):
+    """A model whose last layer is not the head a conversion expects (``cookbook.sigmoid_to_softmax``)."""
+
+
+# ---------------------------------------------------------------- the lessons and their tools
+
+
+class LessonError(CookbookError):
+    """An argument a lesson's helper (``cookbook.lessons``) cannot use."""
+
+
+class LandscapeError(LessonError):
+    """A start point, step count or optimizer that ``cookbook.lessons.landscapes.run_path`` cannot use."""
+
+
+class StrategyScopeError(LessonError):
+    """A model or optimizer created outside ``strategy.scope()``, then trained inside it."""
+
+
+class LessonFormatError(CookbookError):
+    """A recipe file that does not have the lesson shape (no ``main``, a marker-less main...)."""
+
+
+class RecipeNotFound(CookbookError):
+    """No recipes folder, or no recipe matching a name or number."""
+
+
+class NotebookError(CookbookError):
+    """A notebook could not be written or executed (missing extra, failing cell)."""
+
+
+# ---------------------------------------------------------------- child processes
+
+
+class WorkerFailed(CookbookError):
+    """A child process ended with an error; the launcher stopped the others.
+
+    Attributes:
+        worker: index of the child that failed first (``None`` for a timeout).
+        results: one ``cookbook.processes.WorkerResult`` per child, after every
+            process was reaped.
+    """
+
+    def __init__(self, message, worker=None, results=()):
+        super().__init__(message)
+        self.worker = worker
+        self.results = list(results)
+
+
+class WorkerTimeout(WorkerFailed):
+    """Children still running at the launcher's deadline; they were killed."""

@@ -18,12 +18,11 @@ printing; ``cookbook.check_setup`` checks a compiled model against it.
 import dataclasses
 from typing import NamedTuple
 
-import numpy as np
-import pandas as pd
+from cookbook.errors import SetupError
 
 import keras
-
-from cookbook.errors import SetupError
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "HEAD_RULES",
@@ -62,23 +61,60 @@ class HeadRule:
 HEAD_RULES = {
     rule.task: rule
     for rule in (
-        HeadRule("regression", "predict one or several real numbers", "num_targets (1 by default)",
-                 "linear", "mean_squared_error", "real numbers, shape (N,) or (N, num_targets)", ""),
-        HeadRule("binary", "two classes, one probability P(class 1)", "1", "sigmoid",
-                 "binary_crossentropy", "0/1 integers, shape (N,) or (N, 1)",
-                 "linear + BinaryCrossentropy(from_logits=True)"),
-        HeadRule("binary_softmax", "two classes as a 2-way softmax", "2", "softmax",
-                 "sparse_categorical_crossentropy", "0/1 integers, shape (N,) or (N, 1)",
-                 "linear + SparseCategoricalCrossentropy(from_logits=True)"),
-        HeadRule("multiclass", "one of C > 2 classes, integer labels", "num_classes", "softmax",
-                 "sparse_categorical_crossentropy", "integers 0..C-1, shape (N,) or (N, 1)",
-                 "linear + SparseCategoricalCrossentropy(from_logits=True)"),
-        HeadRule("multiclass_onehot", "one of C > 2 classes, one-hot labels", "num_classes", "softmax",
-                 "categorical_crossentropy", "one-hot rows, shape (N, C) (keras.utils.to_categorical)",
-                 "linear + CategoricalCrossentropy(from_logits=True)"),
-        HeadRule("multilabel", "any subset of L labels per sample", "num_labels", "sigmoid",
-                 "binary_crossentropy", "0/1 matrix, shape (N, L), several 1s per row allowed",
-                 "linear + BinaryCrossentropy(from_logits=True)"),
+        HeadRule(
+            "regression",
+            "predict one or several real numbers",
+            "num_targets (1 by default)",
+            "linear",
+            "mean_squared_error",
+            "real numbers, shape (N,) or (N, num_targets)",
+            "",
+        ),
+        HeadRule(
+            "binary",
+            "two classes, one probability P(class 1)",
+            "1",
+            "sigmoid",
+            "binary_crossentropy",
+            "0/1 integers, shape (N,) or (N, 1)",
+            "linear + BinaryCrossentropy(from_logits=True)",
+        ),
+        HeadRule(
+            "binary_softmax",
+            "two classes as a 2-way softmax",
+            "2",
+            "softmax",
+            "sparse_categorical_crossentropy",
+            "0/1 integers, shape (N,) or (N, 1)",
+            "linear + SparseCategoricalCrossentropy(from_logits=True)",
+        ),
+        HeadRule(
+            "multiclass",
+            "one of C > 2 classes, integer labels",
+            "num_classes",
+            "softmax",
+            "sparse_categorical_crossentropy",
+            "integers 0..C-1, shape (N,) or (N, 1)",
+            "linear + SparseCategoricalCrossentropy(from_logits=True)",
+        ),
+        HeadRule(
+            "multiclass_onehot",
+            "one of C > 2 classes, one-hot labels",
+            "num_classes",
+            "softmax",
+            "categorical_crossentropy",
+            "one-hot rows, shape (N, C) (keras.utils.to_categorical)",
+            "linear + CategoricalCrossentropy(from_logits=True)",
+        ),
+        HeadRule(
+            "multilabel",
+            "any subset of L labels per sample",
+            "num_labels",
+            "sigmoid",
+            "binary_crossentropy",
+            "0/1 matrix, shape (N, L), several 1s per row allowed",
+            "linear + BinaryCrossentropy(from_logits=True)",
+        ),
     )
 }
 
@@ -132,16 +168,22 @@ def output_head(task, num_classes=None, *, from_logits=False, name="output", **d
             ``dense_kwargs`` (the table chooses it).
     """
     if task not in HEAD_RULES:
-        raise SetupError(f"unknown task {task!r} for output_head; use one of {', '.join(HEAD_RULES)} "
-                         "(see cookbook.head_rules_table())")
+        raise SetupError(
+            f"unknown task {task!r} for output_head; use one of {', '.join(HEAD_RULES)} "
+            "(see cookbook.head_rules_table())"
+        )
     if "activation" in dense_kwargs or "units" in dense_kwargs:
-        raise SetupError("output_head chooses the units and activation from the task; drop units=/activation= "
-                         "and pick the task (and from_logits) that describes your labels")
+        raise SetupError(
+            "output_head chooses the units and activation from the task; drop units=/activation= "
+            "and pick the task (and from_logits) that describes your labels"
+        )
     rule = HEAD_RULES[task]
     units = _units_for(task, num_classes)
     if from_logits and task == "regression":
-        raise SetupError("from_logits=True applies to classification heads only; a regression head is already "
-                         "linear, so drop from_logits")
+        raise SetupError(
+            "from_logits=True applies to classification heads only; a regression head is already "
+            "linear, so drop from_logits"
+        )
     activation = None if (from_logits or rule.activation == "linear") else rule.activation
     loss_class = _LOSS_CLASSES[rule.loss]
     loss = loss_class() if task == "regression" else loss_class(from_logits=from_logits)
@@ -180,18 +222,24 @@ def _units_for(task, num_classes):
         units = 1 if num_classes is None else num_classes
     elif task in ("binary", "binary_softmax"):
         if num_classes not in (None, 2):
-            raise SetupError(f"task {task!r} is for exactly 2 classes, got num_classes={num_classes}; "
-                             "use task='multiclass' for more than two")
+            raise SetupError(
+                f"task {task!r} is for exactly 2 classes, got num_classes={num_classes}; "
+                "use task='multiclass' for more than two"
+            )
         units = 1 if task == "binary" else 2
     else:
         if num_classes is None:
-            raise SetupError(f"task {task!r} needs num_classes (the number of "
-                             f"{'labels' if task == 'multilabel' else 'classes'}), e.g. "
-                             f"output_head({task!r}, num_classes=10)")
+            raise SetupError(
+                f"task {task!r} needs num_classes (the number of "
+                f"{'labels' if task == 'multilabel' else 'classes'}), e.g. "
+                f"output_head({task!r}, num_classes=10)"
+            )
         units = num_classes
         if task.startswith("multiclass") and units < 2:
-            raise SetupError(f"task {task!r} needs num_classes >= 2, got {units}: a softmax over one unit is "
-                             "always 1.0; for a yes/no target use task='binary'")
+            raise SetupError(
+                f"task {task!r} needs num_classes >= 2, got {units}: a softmax over one unit is "
+                "always 1.0; for a yes/no target use task='binary'"
+            )
     if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
         raise SetupError(f"num_classes must be a positive integer, got {num_classes!r}")
     return int(units)

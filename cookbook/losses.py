@@ -43,12 +43,11 @@ precision:
   log-softmax of the clipped log-probabilities.
 """
 
-import numpy as np
+from cookbook.errors import SetupError
 
 import keras
+import numpy as np
 from keras import ops
-
-from cookbook.errors import SetupError
 
 __all__ = [
     "binary_crossentropy",
@@ -147,9 +146,13 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     _check_last_axis(axis, y_pred, "binary_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
     y_true, y_pred = _match_rank(y_true, y_pred)
-    _check_same_shape(y_true, y_pred, "binary_crossentropy",
-                      "give one 0/1 label per output unit: shape (N,) or (N, 1) for Dense(1, 'sigmoid'), "
-                      "(N, num_labels) for a multi-label head")
+    _check_same_shape(
+        y_true,
+        y_pred,
+        "binary_crossentropy",
+        "give one 0/1 label per output unit: shape (N,) or (N, 1) for Dense(1, 'sigmoid'), "
+        "(N, num_labels) for a multi-label head",
+    )
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -226,9 +229,13 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     y_pred = _as_float(y_pred)
     _check_last_axis(axis, y_pred, "categorical_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
-    _check_same_shape(y_true, y_pred, "categorical_crossentropy",
-                      "one-hot encode the labels with keras.utils.to_categorical(y, num_classes), or keep "
-                      "integer labels and use sparse_categorical_crossentropy")
+    _check_same_shape(
+        y_true,
+        y_pred,
+        "categorical_crossentropy",
+        "one-hot encode the labels with keras.utils.to_categorical(y, num_classes), or keep "
+        "integer labels and use sparse_categorical_crossentropy",
+    )
     if label_smoothing:
         num_classes = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
@@ -284,9 +291,11 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         never a silent 0.
     """
     if ignore_class is not None:
-        raise SetupError(f"sparse_categorical_crossentropy(ignore_class={ignore_class!r}): the cookbook's "
-                         "from-scratch loss does not mask classes; use "
-                         "keras.losses.sparse_categorical_crossentropy for a void class")
+        raise SetupError(
+            f"sparse_categorical_crossentropy(ignore_class={ignore_class!r}): the cookbook's "
+            "from-scratch loss does not mask classes; use "
+            "keras.losses.sparse_categorical_crossentropy for a void class"
+        )
     y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)
     _check_last_axis(axis, y_pred, "sparse_categorical_crossentropy")
@@ -336,7 +345,8 @@ def _check_class_range(labels, num_classes):
         raise SetupError(
             f"sparse_categorical_crossentropy got labels from {labels.min()} to {labels.max()} for "
             f"{num_classes} output units (classes 0..{num_classes - 1}); renumber the classes to "
-            f"0..C-1 (pandas.factorize(y)[0]), or give the last layer more units")
+            f"0..C-1 (pandas.factorize(y)[0]), or give the last layer more units"
+        )
 
 
 def _log_softmax(x):
@@ -388,5 +398,7 @@ def _shapes_compatible(a, b):
 def _check_last_axis(axis, y_pred, name):
     """Refuse any class axis but the last (``-1`` or its positive index)."""
     if axis not in (-1, len(y_pred.shape) - 1):
-        raise SetupError(f"{name}(axis={axis!r}): the cookbook's losses use the last axis as the class axis; "
-                         "move the class axis last (keras.ops.moveaxis) and pass axis=-1")
+        raise SetupError(
+            f"{name}(axis={axis!r}): the cookbook's losses use the last axis as the class axis; "
+            "move the class axis last (keras.ops.moveaxis) and pass axis=-1"
+        )

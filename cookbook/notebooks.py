@@ -23,7 +23,7 @@ import pathlib
 import time
 
 from cookbook.cells import lesson_cells
-from cookbook.errors import CookbookError
+from cookbook.errors import CookbookError, NotebookError
 
 __all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "write_notebooks"]
 
@@ -31,16 +31,13 @@ LESSON_OUT = "cookbook-out"  # where an executed notebook's lesson writes its ta
 CELL_TIMEOUT = 600  # seconds one cell may run before nbclient stops it
 
 
-class NotebookError(CookbookError):
-    """A notebook could not be written or executed (missing extra, failing cell)."""
-
-
 def _nbformat():
     try:
         import nbformat
     except ImportError:
-        raise NotebookError('writing notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"') \
-            from None
+        raise NotebookError(
+            'writing notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"'
+        ) from None
     return nbformat
 
 
@@ -59,12 +56,16 @@ def recipe_notebook(recipe, *, quick=False, seed=0):
     title, _, rest = header.partition("\n")
     flags = (["--quick"] if quick else []) + ["--seed", str(seed), "--out", LESSON_OUT]
     notebook_cells = [
-        v4.new_markdown_cell(f"# {recipe.number:02d}. {title}\n\n{rest.strip()}\n\n"
-                             f"*This notebook is made from `recipes/{recipe.path.name}` by "
-                             "`python -m cookbook notebooks`; run its cells in order.*"),
-        v4.new_code_cell("# What the command line gives the script: edit the flags here.\n"
-                         f"argv = {json.dumps(flags)}\n"
-                         f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"),
+        v4.new_markdown_cell(
+            f"# {recipe.number:02d}. {title}\n\n{rest.strip()}\n\n"
+            f"*This notebook is made from `recipes/{recipe.path.name}` by "
+            "`python -m cookbook notebooks`; run its cells in order.*"
+        ),
+        v4.new_code_cell(
+            "# What the command line gives the script: edit the flags here.\n"
+            f"argv = {json.dumps(flags)}\n"
+            f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"
+        ),
     ]
     last_code = max(i for i, cell in enumerate(cells) if cell.kind == "code")
     for i, cell in enumerate(cells[1:], 1):
@@ -101,10 +102,12 @@ def execute_notebook(notebook, folder, timeout=CELL_TIMEOUT):
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
     except ImportError:
-        raise NotebookError('running notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"') \
-            from None
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}})
+        raise NotebookError(
+            'running notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"'
+        ) from None
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
     try:
         client.execute()
     except CellExecutionError as exc:
@@ -141,6 +144,12 @@ def write_notebooks(recipes, out, *, execute=False, quick=False, seed=0, log=pri
             except NotebookError as exc:
                 status = f"failed: {exc}"
         nbformat.write(notebook, path)
-        rows.append({"recipe": recipe.name, "path": str(path), "seconds": round(time.perf_counter() - tick, 1),
-                     "status": status})
+        rows.append(
+            {
+                "recipe": recipe.name,
+                "path": str(path),
+                "seconds": round(time.perf_counter() - tick, 1),
+                "status": status,
+            }
+        )
     return rows

@@ -66,13 +66,13 @@ import pathlib
 import shutil
 import sys
 
-import numpy as np
-import pandas as pd
-
 from cookbook import tables
 from cookbook.datasets import DATASETS, load_csv, load_dataset, split_and_standardize
 from cookbook.errors import CookbookError
 from cookbook.tables import MISSING_RULES
+
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "OneLineErrorParser",
@@ -96,8 +96,18 @@ __all__ = [
 DEFAULT_OUT = "cookbook-out"
 
 
-def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_steps=None,
-                steps_help="optimizer steps", dataset=None, table=False):
+def make_parser(
+    doc,
+    file,
+    *,
+    epochs=None,
+    quick_epochs=None,
+    steps=None,
+    quick_steps=None,
+    steps_help="optimizer steps",
+    dataset=None,
+    table=False,
+):
     """Build the recipe's argument parser with the shared flags.
 
     Args:
@@ -125,32 +135,62 @@ def make_parser(doc, file, *, epochs=None, quick_epochs=None, steps=None, quick_
         epilog=rest.strip() or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(recipe=pathlib.Path(file).stem, dataset=dataset, _parser=parser,
-                        _counts={"epochs": (epochs, quick_epochs or epochs),
-                                 "steps": (steps, quick_steps or steps)})
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny run that finishes in a few seconds (for tests and a first look)")
+    parser.set_defaults(
+        recipe=pathlib.Path(file).stem,
+        dataset=dataset,
+        _parser=parser,
+        _counts={"epochs": (epochs, quick_epochs or epochs), "steps": (steps, quick_steps or steps)},
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny run that finishes in a few seconds (for tests and a first look)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path(DEFAULT_OUT),
-                        help=f"folder for tables (CSV, Markdown) and figures (PNG) (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path(DEFAULT_OUT),
+        help=f"folder for tables (CSV, Markdown) and figures (PNG) (default: {DEFAULT_OUT})",
+    )
     if epochs is not None:
-        parser.add_argument("--epochs", type=int, default=None,
-                            help=f"training epochs (default: {epochs}; {quick_epochs or epochs} with --quick)")
+        parser.add_argument(
+            "--epochs",
+            type=int,
+            default=None,
+            help=f"training epochs (default: {epochs}; {quick_epochs or epochs} with --quick)",
+        )
     if steps is not None:
-        parser.add_argument("--steps", type=int, default=None,
-                            help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)")
+        parser.add_argument(
+            "--steps",
+            type=int,
+            default=None,
+            help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)",
+        )
     if dataset is not None:
         info = DATASETS[dataset]
-        parser.add_argument("--csv", type=pathlib.Path, default=None,
-                            help=f"train on your own CSV file instead of the bundled {dataset} data")
-        parser.add_argument("--target", default=None,
-                            help=f"target column of --csv (the bundled data uses {info.target!r})")
+        parser.add_argument(
+            "--csv",
+            type=pathlib.Path,
+            default=None,
+            help=f"train on your own CSV file instead of the bundled {dataset} data",
+        )
+        parser.add_argument(
+            "--target", default=None, help=f"target column of --csv (the bundled data uses {info.target!r})"
+        )
     if dataset is not None and table:
-        parser.add_argument("--missing", choices=MISSING_RULES, default="drop",
-                            help="rows with a missing feature: drop them (default), or fill the cells with the "
-                                 "training rows' median / most frequent value")
-        parser.add_argument("--drop", action="append", default=[], metavar="COLUMN",
-                            help="leave a column out (an identifier, free text); repeat for several")
+        parser.add_argument(
+            "--missing",
+            choices=MISSING_RULES,
+            default="drop",
+            help="rows with a missing feature: drop them (default), or fill the cells with the "
+            "training rows' median / most frequent value",
+        )
+        parser.add_argument(
+            "--drop",
+            action="append",
+            default=[],
+            metavar="COLUMN",
+            help="leave a column out (an identifier, free text); repeat for several",
+        )
     return parser
 
 
@@ -234,13 +274,26 @@ def load_table(args, task, *, positive=None):
     try:
         if getattr(args, "csv", None) is not None:
             frame = tables.read_csv(args.csv)
-            return tables.prepare(frame, args.target, task, source=str(args.csv), missing=args.missing,
-                                  positive=positive, drop=tuple(args.drop))
+            return tables.prepare(
+                frame,
+                args.target,
+                task,
+                source=str(args.csv),
+                missing=args.missing,
+                positive=positive,
+                drop=tuple(args.drop),
+            )
         X, y = load_dataset(args.dataset)
         frame = X.assign(**{y.name: y})
-        return tables.prepare(frame, y.name, task, source=f"the bundled {args.dataset} data",
-                              kinds={column: "numeric" for column in X.columns}, positive=positive,
-                              drop=tuple(getattr(args, "drop", ())))
+        return tables.prepare(
+            frame,
+            y.name,
+            task,
+            source=f"the bundled {args.dataset} data",
+            kinds={column: "numeric" for column in X.columns},
+            positive=positive,
+            drop=tuple(getattr(args, "drop", ())),
+        )
     except CookbookError as exc:
         fail(args, str(exc))
 
@@ -290,16 +343,22 @@ def class_labels(args, y):
     """
     values = np.asarray(y)
     if np.issubdtype(values.dtype, np.floating) and not np.all(values == np.round(values)):
-        fail(args, f"target {y.name!r} has fractional values; this recipe needs class labels "
-                   f"(for a number to predict, see 01_regression_mse)")
+        fail(
+            args,
+            f"target {y.name!r} has fractional values; this recipe needs class labels "
+            f"(for a number to predict, see 01_regression_mse)",
+        )
     labels, classes = pd.factorize(y, sort=True)
     if len(classes) < 2:
         fail(args, f"target {y.name!r} has a single class; classification needs at least two")
     counts = np.bincount(labels, minlength=len(classes))
     if counts.min() < 2:
-        fail(args, f"target {y.name!r} has {len(classes)} distinct values and {int((counts < 2).sum())} of them "
-                   f"occur only once: it looks like a number to predict, not classes (see 01_regression_mse), "
-                   f"or give every class at least 2 rows")
+        fail(
+            args,
+            f"target {y.name!r} has {len(classes)} distinct values and {int((counts < 2).sum())} of them "
+            f"occur only once: it looks like a number to predict, not classes (see 01_regression_mse), "
+            f"or give every class at least 2 rows",
+        )
     return labels, np.asarray(classes)
 
 
@@ -402,6 +461,7 @@ def print_table(table, title=None):
 
 def to_markdown(table):
     """A GitHub-flavoured Markdown table (pandas' own needs ``tabulate``)."""
+
     def cell(value):
         if isinstance(value, float):
             return f"{value:.6g}"

@@ -17,12 +17,22 @@ optimizer's ``get_config()``::
     weights = ref.apply(grads, weights)         # lists of float64 arrays
 """
 
-import numpy as np
-
 from cookbook.errors import CookbookError
 
-__all__ = ["RULES", "ReferenceOptimizer", "adagrad", "adagrad_textbook", "adam", "adam_textbook",
-           "from_optimizer", "rmsprop", "rmsprop_textbook", "sgd"]
+import numpy as np
+
+__all__ = [
+    "RULES",
+    "ReferenceOptimizer",
+    "adagrad",
+    "adagrad_textbook",
+    "adam",
+    "adam_textbook",
+    "from_optimizer",
+    "rmsprop",
+    "rmsprop_textbook",
+    "sgd",
+]
 
 
 def sgd(w, g, state, t, learning_rate=0.01, momentum=0.0, nesterov=False):
@@ -39,15 +49,13 @@ def adagrad(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.1, 
     return w - learning_rate * g / np.sqrt(G + epsilon)
 
 
-def adagrad_textbook(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.0,
-                     epsilon=1e-7):
+def adagrad_textbook(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.0, epsilon=1e-7):
     """Adagrad as Duchi et al. 2011 (plus PyTorch's epsilon): starts at 0, epsilon outside."""
     G = state["accumulator"] = state.get("accumulator", initial_accumulator_value) + g**2
     return w - learning_rate * g / (np.sqrt(G) + epsilon)
 
 
-def rmsprop(w, g, state, t, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-            centered=False):
+def rmsprop(w, g, state, t, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
     """RMSprop as Keras 3 does it: epsilon inside the root, momentum on lr-scaled steps."""
     v = state["velocity"] = rho * state.get("velocity", 0.0) + (1 - rho) * g**2
     denominator = v + epsilon
@@ -66,8 +74,9 @@ def rmsprop_textbook(w, g, state, t, learning_rate=0.001, rho=0.9, epsilon=1e-7)
     return w - learning_rate * g / (np.sqrt(v) + epsilon)
 
 
-def adam(w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-         amsgrad=False, bias_correction=True):
+def adam(
+    w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, bias_correction=True
+):
     """Adam as Keras 3 does it: corrections folded into the step, "epsilon hat" on raw v."""
     m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
     v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
@@ -90,9 +99,19 @@ def adam_textbook(w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
 # Optimizer class name -> the rule that follows its get_config().
 RULES = {"SGD": sgd, "Momentum": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adam": adam}
 
-_BASE_KEYS = ("name", "learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm",
-              "use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-              "gradient_accumulation_steps")
+_BASE_KEYS = (
+    "name",
+    "learning_rate",
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "use_ema",
+    "ema_momentum",
+    "ema_overwrite_frequency",
+    "loss_scale_factor",
+    "gradient_accumulation_steps",
+)
 
 
 class ReferenceOptimizer:
@@ -109,8 +128,16 @@ class ReferenceOptimizer:
         **hyperparameters: the rule's own arguments (``momentum``, ``beta_1`` ...).
     """
 
-    def __init__(self, rule, learning_rate=0.001, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, **hyperparameters):
+    def __init__(
+        self,
+        rule,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        **hyperparameters,
+    ):
         self.rule, self.learning_rate = rule, float(learning_rate)
         self.weight_decay, self.clipnorm = weight_decay, clipnorm
         self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
@@ -137,9 +164,10 @@ class ReferenceOptimizer:
         self.t += 1
         if self.weight_decay:
             weights = [w - w * self.weight_decay * self.learning_rate for w in weights]
-        return [self.rule(w, g, state, self.t, learning_rate=self.learning_rate,
-                          **self.hyperparameters)
-                for w, g, state in zip(weights, grads, self.states)]
+        return [
+            self.rule(w, g, state, self.t, learning_rate=self.learning_rate, **self.hyperparameters)
+            for w, g, state in zip(weights, grads, self.states)
+        ]
 
 
 def from_optimizer(optimizer):
@@ -157,20 +185,23 @@ def from_optimizer(optimizer):
     """
     kind = type(optimizer).__name__
     if kind not in RULES:
-        raise CookbookError(f"no NumPy reference for optimizer class {kind!r}; "
-                            f"use one of {sorted(RULES)} or compare without a reference")
+        raise CookbookError(
+            f"no NumPy reference for optimizer class {kind!r}; "
+            f"use one of {sorted(RULES)} or compare without a reference"
+        )
     config = optimizer.get_config()
-    unsupported = [key for key in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor")
-                   if config.get(key)]
+    unsupported = [key for key in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor") if config.get(key)]
     if not isinstance(config["learning_rate"], float):
         unsupported.append("a learning-rate schedule")
     if getattr(optimizer, "_exclude_from_weight_decay", None) or getattr(
-            optimizer, "_exclude_from_weight_decay_pattern", None):  # set by exclude_from_weight_decay()
+        optimizer, "_exclude_from_weight_decay_pattern", None
+    ):  # set by exclude_from_weight_decay()
         unsupported.append("weights excluded from weight decay")
     if unsupported:
-        raise CookbookError(f"the NumPy reference does not model {', '.join(unsupported)}; "
-                            f"turn it off or compare without a reference (reference=False)")
-    base = {key: config[key] for key in ("learning_rate", "weight_decay", "clipnorm",
-                                         "clipvalue", "global_clipnorm")}
+        raise CookbookError(
+            f"the NumPy reference does not model {', '.join(unsupported)}; "
+            f"turn it off or compare without a reference (reference=False)"
+        )
+    base = {key: config[key] for key in ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm")}
     own = {key: value for key, value in config.items() if key not in _BASE_KEYS}
     return ReferenceOptimizer(RULES[kind], **base, **own)

@@ -21,12 +21,11 @@ what it can prove wrong.
 import dataclasses
 import functools
 
-import numpy as np
-
-import keras
-
 from cookbook import losses as cookbook_losses
 from cookbook.errors import SetupError
+
+import keras
+import numpy as np
 
 __all__ = ["check_setup", "describe_heads", "fit_checked"]
 
@@ -53,22 +52,47 @@ _PROBABILITY_FAMILIES = ("binary", "categorical", "sparse")
 # Activations whose outputs are probabilities, and known ones whose outputs are not.
 _PROBABILITY_ACTIVATIONS = {"sigmoid", "softmax", "hard_sigmoid"}
 _NON_PROBABILITY_ACTIVATIONS = {
-    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
-    "softplus", "softsign", "tanh", "exponential", "log_softmax", "log_sigmoid", "celu", "glu",
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "mish",
+    "softplus",
+    "softsign",
+    "tanh",
+    "exponential",
+    "log_softmax",
+    "log_sigmoid",
+    "celu",
+    "glu",
 }
 # Layers that pass their input through unchanged at inference: look behind them.
 _PASS_THROUGH = (
-    keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
-    keras.layers.AlphaDropout, keras.layers.ActivityRegularization, keras.layers.Identity,
+    keras.layers.Dropout,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+    keras.layers.ActivityRegularization,
+    keras.layers.Identity,
 )
 _ACTIVATION_LAYERS = {
-    keras.layers.Softmax: "softmax", keras.layers.ReLU: "relu", keras.layers.LeakyReLU: "leaky_relu",
-    keras.layers.ELU: "elu", keras.layers.PReLU: "leaky_relu",
+    keras.layers.Softmax: "softmax",
+    keras.layers.ReLU: "relu",
+    keras.layers.LeakyReLU: "leaky_relu",
+    keras.layers.ELU: "elu",
+    keras.layers.PReLU: "leaky_relu",
 }
 
-_TWO_CLASS_FIX = ("for two classes use Dense(1, 'sigmoid') with binary_crossentropy and 0/1 labels, or "
-                  "Dense(2, 'softmax') with sparse_categorical_crossentropy and integer labels "
-                  "(cookbook.output_head('binary') or ('binary_softmax'))")
+_TWO_CLASS_FIX = (
+    "for two classes use Dense(1, 'sigmoid') with binary_crossentropy and 0/1 labels, or "
+    "Dense(2, 'softmax') with sparse_categorical_crossentropy and integer labels "
+    "(cookbook.output_head('binary') or ('binary_softmax'))"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,21 +201,31 @@ def describe_heads(model):
     rows = []
     for head, loss in zip(heads, _per_output(model.loss, heads, "loss")):
         info = _read_loss(loss)
-        rows.append({"output": head.name, "units": head.units, "activation": head.activation,
-                     "loss": info.name, "from_logits": info.from_logits})
+        rows.append(
+            {
+                "output": head.name,
+                "units": head.units,
+                "activation": head.activation,
+                "loss": info.name,
+                "from_logits": info.from_logits,
+            }
+        )
     return rows
 
 
 # --- reading the model -------------------------------------------------------------------------
 
+
 def _read_heads(model):
     """The units and activation of every output of a compiled model."""
     if not isinstance(model, keras.Model):
-        raise SetupError(f"check_setup needs a keras.Model, got {type(model).__name__}; pass the model you "
-                         "compiled and will fit")
+        raise SetupError(
+            f"check_setup needs a keras.Model, got {type(model).__name__}; pass the model you compiled and will fit"
+        )
     if not getattr(model, "compiled", False) or model.loss is None:
-        raise SetupError("the model is not compiled: call model.compile(optimizer=..., loss=...) first, then "
-                         "check_setup(model, y)")
+        raise SetupError(
+            "the model is not compiled: call model.compile(optimizer=..., loss=...) first, then check_setup(model, y)"
+        )
     if isinstance(model, keras.Sequential):
         return [_head_of_layers(model.name, list(model.layers))]
     return [_head_of_tensor(name, tensor) for name, tensor in zip(model.output_names, model.outputs)]
@@ -222,8 +256,11 @@ def _head_of_tensor(name, tensor):
     while True:
         layer, node_index, tensor_index = tensor._keras_history
         if isinstance(layer, keras.Model):  # a nested model: read its own head
-            inner = (_head_of_layers(name, list(layer.layers)) if isinstance(layer, keras.Sequential)
-                     else _head_of_tensor(name, layer.outputs[tensor_index]))
+            inner = (
+                _head_of_layers(name, list(layer.layers))
+                if isinstance(layer, keras.Sequential)
+                else _head_of_tensor(name, layer.outputs[tensor_index])
+            )
             return _Head(name, units, activation or inner.activation)
         if isinstance(layer, keras.layers.Dense):
             return _Head(name, units, activation or _activation_name(layer.activation))
@@ -277,6 +314,7 @@ def _last_dim(layer):
 
 # --- reading the loss and the labels -----------------------------------------------------------
 
+
 def _per_output(value, heads, what):
     """Split a per-output loss or label structure (list or dict) into one item per head."""
     if len(heads) == 1:
@@ -289,18 +327,23 @@ def _per_output(value, heads, what):
     if isinstance(value, dict):
         missing = [n for n in names if n not in value]
         if missing:
-            raise SetupError(f"{what} has no entry for output(s) {missing}; give a dict keyed by the output names "
-                             f"{names}, or a list in that order")
+            raise SetupError(
+                f"{what} has no entry for output(s) {missing}; give a dict keyed by the output names "
+                f"{names}, or a list in that order"
+            )
         return [value[n] for n in names]
     if isinstance(value, (list, tuple)):
         if len(value) != len(heads):
-            raise SetupError(f"the model has {len(heads)} outputs {names} but {what} has {len(value)} entries; "
-                             f"give one per output, in that order")
+            raise SetupError(
+                f"the model has {len(heads)} outputs {names} but {what} has {len(value)} entries; "
+                f"give one per output, in that order"
+            )
         return list(value)
     if what == "loss":
         return [value] * len(heads)  # one loss for every output
-    raise SetupError(f"the model has {len(heads)} outputs {names}; pass y as a list or dict with one label "
-                     "array per output")
+    raise SetupError(
+        f"the model has {len(heads)} outputs {names}; pass y as a list or dict with one label array per output"
+    )
 
 
 def _read_loss(loss):
@@ -335,53 +378,73 @@ def _read_labels(where, y):
     try:
         values = np.asarray(y)
     except (TypeError, ValueError) as exc:
-        raise SetupError(f"the labels for {where} cannot be read as an array ({exc}); pass a NumPy array or a "
-                         "pandas Series/DataFrame") from None
+        raise SetupError(
+            f"the labels for {where} cannot be read as an array ({exc}); pass a NumPy array or a "
+            "pandas Series/DataFrame"
+        ) from None
     if values.ndim == 0 or values.size == 0:
-        raise SetupError(f"the labels for {where} are {'empty' if values.ndim else 'a single value'}; pass one "
-                         "label per training sample, as given to fit")
+        raise SetupError(
+            f"the labels for {where} are {'empty' if values.ndim else 'a single value'}; pass one "
+            "label per training sample, as given to fit"
+        )
     if values.dtype.kind not in "biuf":
         try:
             values = values.astype(np.float64)
         except (TypeError, ValueError):
-            raise SetupError(f"the labels for {where} are not numbers (dtype {values.dtype}); encode classes as "
-                             "integers 0..C-1 first, e.g. with pandas.factorize(y)[0]") from None
+            raise SetupError(
+                f"the labels for {where} are not numbers (dtype {values.dtype}); encode classes as "
+                "integers 0..C-1 first, e.g. with pandas.factorize(y)[0]"
+            ) from None
     values = values.astype(np.float64).reshape(len(values), -1)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise SetupError(f"the labels for {where} contain {int(np.isnan(values).sum())} NaN and "
-                         f"{int(np.isinf(values).sum())} inf values: the loss would become NaN; drop or fill "
-                         "those rows before fit")
+        raise SetupError(
+            f"the labels for {where} contain {int(np.isnan(values).sum())} NaN and "
+            f"{int(np.isinf(values).sum())} inf values: the loss would become NaN; drop or fill "
+            "those rows before fit"
+        )
     return _Labels(values, values.shape[1], bool(np.all(values == np.round(values))))
 
 
 # --- the rules ---------------------------------------------------------------------------------
 
+
 def _check_one(where, head, loss, labels):
     """Raise SetupError for the first rule this output, loss and labels break."""
     units, act = head.units, head.activation
     if act == "softmax" and units == 1:
-        raise SetupError(f"{where} ends in a softmax on a single unit: softmax over one class is always 1.0, so "
-                         "every prediction is 1.0 whatever the training loss says (on TensorFlow Keras computes "
-                         f"that loss from the logit before the softmax); {_TWO_CLASS_FIX}")
+        raise SetupError(
+            f"{where} ends in a softmax on a single unit: softmax over one class is always 1.0, so "
+            "every prediction is 1.0 whatever the training loss says (on TensorFlow Keras computes "
+            f"that loss from the logit before the softmax); {_TWO_CLASS_FIX}"
+        )
     if loss.family is None:
         return
     if loss.family == "regression":
-        _check_columns(where, head, loss, labels, "give one target column per output unit, or set the units "
-                       "to the number of target columns")
+        _check_columns(
+            where,
+            head,
+            loss,
+            labels,
+            "give one target column per output unit, or set the units to the number of target columns",
+        )
         return
 
     if loss.from_logits and act in ("softmax", "sigmoid"):
-        raise SetupError(f"{where} applies {act} and then {loss.name} with from_logits=True, which applies "
-                         f"{act} again (a double activation; Keras on TensorFlow only warns and reuses the "
-                         "logits it cached, other backends and custom activations really apply it twice); "
-                         "remove the activation from the last layer (activation=None) or use from_logits=False")
+        raise SetupError(
+            f"{where} applies {act} and then {loss.name} with from_logits=True, which applies "
+            f"{act} again (a double activation; Keras on TensorFlow only warns and reuses the "
+            "logits it cached, other backends and custom activations really apply it twice); "
+            "remove the activation from the last layer (activation=None) or use from_logits=False"
+        )
     if not loss.from_logits and act in _NON_PROBABILITY_ACTIVATIONS:
         expected = "sigmoid" if loss.family == "binary" else "softmax"
-        raise SetupError(f"{where} has a {act} output but {loss.name} expects probabilities: outputs outside "
-                         "[0, 1] are clipped, which zeroes their gradient, so training crawls or stalls; add "
-                         f"activation='{expected}' to the last layer, or keep it linear and pass "
-                         "from_logits=True to the loss")
+        raise SetupError(
+            f"{where} has a {act} output but {loss.name} expects probabilities: outputs outside "
+            "[0, 1] are clipped, which zeroes their gradient, so training crawls or stalls; add "
+            f"activation='{expected}' to the last layer, or keep it linear and pass "
+            "from_logits=True to the loss"
+        )
     if loss.family in ("categorical", "sparse"):
         _check_categorical(where, head, loss, labels)
     else:
@@ -391,86 +454,118 @@ def _check_one(where, head, loss, labels):
 def _check_categorical(where, head, loss, labels):
     units, act = head.units, head.activation
     if units == 1:
-        raise SetupError(f"{where} has a single output unit with {loss.name}: with one class the loss is 0 for "
-                         f"every sample and nothing is learned; {_TWO_CLASS_FIX}; for C > 2 classes use "
-                         "Dense(C, 'softmax')")
+        raise SetupError(
+            f"{where} has a single output unit with {loss.name}: with one class the loss is 0 for "
+            f"every sample and nothing is learned; {_TWO_CLASS_FIX}; for C > 2 classes use "
+            "Dense(C, 'softmax')"
+        )
     if act == "sigmoid" and not loss.from_logits:
-        raise SetupError(f"{where} ends in {units} sigmoid units but {loss.name} expects one softmax over the "
-                         f"classes; use activation='softmax' (single-label classes), or binary_crossentropy "
-                         "for multi-label targets")
+        raise SetupError(
+            f"{where} ends in {units} sigmoid units but {loss.name} expects one softmax over the "
+            f"classes; use activation='softmax' (single-label classes), or binary_crossentropy "
+            "for multi-label targets"
+        )
     if loss.family == "sparse":
         if labels.columns > 1:
-            raise SetupError(f"{where} gets one-hot labels ({labels.columns} columns) with {loss.name}, which "
-                             "expects one integer label per sample; use categorical_crossentropy, or pass "
-                             "labels.argmax(axis=-1)")
+            raise SetupError(
+                f"{where} gets one-hot labels ({labels.columns} columns) with {loss.name}, which "
+                "expects one integer label per sample; use categorical_crossentropy, or pass "
+                "labels.argmax(axis=-1)"
+            )
         _check_class_range(where, head, labels)
         return
     if labels.columns == 1:
-        raise SetupError(f"{where} gets integer labels (one column) with {loss.name}, which expects one-hot "
-                         "rows; use sparse_categorical_crossentropy with the integer labels, or one-hot encode "
-                         f"them with keras.utils.to_categorical(y, {units})")
+        raise SetupError(
+            f"{where} gets integer labels (one column) with {loss.name}, which expects one-hot "
+            "rows; use sparse_categorical_crossentropy with the integer labels, or one-hot encode "
+            f"them with keras.utils.to_categorical(y, {units})"
+        )
     _check_columns(where, head, loss, labels, f"one-hot encode with keras.utils.to_categorical(y, {units})")
     rows = labels.values
     if rows.min() < 0 or rows.max() > 1 or not np.allclose(rows.sum(axis=1), 1.0, atol=1e-3):
-        raise SetupError(f"{where} gets label rows that are not one-hot (or probabilities summing to 1) with "
-                         f"{loss.name}; for several labels per sample (multi-label) use Dense({units}, "
-                         "'sigmoid') with binary_crossentropy, otherwise one-hot encode with "
-                         "keras.utils.to_categorical")
+        raise SetupError(
+            f"{where} gets label rows that are not one-hot (or probabilities summing to 1) with "
+            f"{loss.name}; for several labels per sample (multi-label) use Dense({units}, "
+            "'sigmoid') with binary_crossentropy, otherwise one-hot encode with "
+            "keras.utils.to_categorical"
+        )
 
 
 def _check_binary(where, head, loss, labels):
     units, act = head.units, head.activation
     values = labels.values
     if units == 1:
-        _check_columns(where, head, loss, labels, "one sigmoid unit takes one 0/1 label per sample; for C "
-                       "one-hot classes use Dense(C, 'softmax') with categorical_crossentropy")
+        _check_columns(
+            where,
+            head,
+            loss,
+            labels,
+            "one sigmoid unit takes one 0/1 label per sample; for C "
+            "one-hot classes use Dense(C, 'softmax') with categorical_crossentropy",
+        )
         distinct = np.unique(values)
         if labels.integer and len(distinct) > 2:
-            raise SetupError(f"{where} sends {len(distinct)} classes into one sigmoid unit with {loss.name}, "
-                             "which only tells two classes apart; use Dense(num_classes, 'softmax') with "
-                             "sparse_categorical_crossentropy (cookbook.output_head('multiclass', num_classes))")
+            raise SetupError(
+                f"{where} sends {len(distinct)} classes into one sigmoid unit with {loss.name}, "
+                "which only tells two classes apart; use Dense(num_classes, 'softmax') with "
+                "sparse_categorical_crossentropy (cookbook.output_head('multiclass', num_classes))"
+            )
         _check_unit_interval(where, loss, values)
         return
     if labels.columns == 1:
         if act == "softmax" and units == 2:
-            raise SetupError(f"{where} is a 2-unit softmax trained with {loss.name} on integer labels, which "
-                             "needs one 0/1 column per unit; use sparse_categorical_crossentropy with the "
-                             f"integer labels, or a single unit: {_TWO_CLASS_FIX}")
-        raise SetupError(f"{where} has {units} output units but the labels have one column; for multi-label "
-                         f"targets pass a 0/1 matrix of shape (N, {units}), for single-label classes use "
-                         "Dense(num_classes, 'softmax') with sparse_categorical_crossentropy")
+            raise SetupError(
+                f"{where} is a 2-unit softmax trained with {loss.name} on integer labels, which "
+                "needs one 0/1 column per unit; use sparse_categorical_crossentropy with the "
+                f"integer labels, or a single unit: {_TWO_CLASS_FIX}"
+            )
+        raise SetupError(
+            f"{where} has {units} output units but the labels have one column; for multi-label "
+            f"targets pass a 0/1 matrix of shape (N, {units}), for single-label classes use "
+            "Dense(num_classes, 'softmax') with sparse_categorical_crossentropy"
+        )
     if act == "softmax":
-        raise SetupError(f"{where} is a {units}-unit softmax trained with {loss.name}: Keras (TensorFlow backend) "
-                         "scores it from the softmax's logits as if each unit were a sigmoid, so the loss it "
-                         "reports and trains on is not the cross-entropy of your probabilities; use "
-                         "categorical_crossentropy with the one-hot labels (or sparse_categorical_crossentropy "
-                         "with integer labels), or for two classes Dense(1, 'sigmoid') with binary_crossentropy "
-                         "and 0/1 labels")
+        raise SetupError(
+            f"{where} is a {units}-unit softmax trained with {loss.name}: Keras (TensorFlow backend) "
+            "scores it from the softmax's logits as if each unit were a sigmoid, so the loss it "
+            "reports and trains on is not the cross-entropy of your probabilities; use "
+            "categorical_crossentropy with the one-hot labels (or sparse_categorical_crossentropy "
+            "with integer labels), or for two classes Dense(1, 'sigmoid') with binary_crossentropy "
+            "and 0/1 labels"
+        )
     _check_columns(where, head, loss, labels, f"pass a 0/1 label matrix of shape (N, {units})")
     _check_unit_interval(where, loss, values)
 
 
 def _check_columns(where, head, loss, labels, fix):
     if labels.columns != head.units and head.units > 0:
-        raise SetupError(f"{where} has {head.units} output unit(s) but the labels have {labels.columns} "
-                         f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one against the other instead of matching them); {fix}")
+        raise SetupError(
+            f"{where} has {head.units} output unit(s) but the labels have {labels.columns} "
+            f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one against the other instead of matching them); {fix}"
+        )
 
 
 def _check_class_range(where, head, labels):
     values = labels.values
     if not labels.integer:
-        raise SetupError(f"{where} gets non-integer labels (e.g. {values[values != np.round(values)][0]:g}) "
-                         "with sparse_categorical_crossentropy, which expects class numbers 0..C-1; encode the "
-                         "classes with pandas.factorize(y)[0], or use a regression loss for real targets")
+        raise SetupError(
+            f"{where} gets non-integer labels (e.g. {values[values != np.round(values)][0]:g}) "
+            "with sparse_categorical_crossentropy, which expects class numbers 0..C-1; encode the "
+            "classes with pandas.factorize(y)[0], or use a regression loss for real targets"
+        )
     low, high = values.min(), values.max()
     if low < 0 or high >= head.units:
-        raise SetupError(f"{where} has {head.units} output units (classes 0..{head.units - 1}) but the labels "
-                         f"run from {low:g} to {high:g}; renumber the classes to 0..C-1 (pandas.factorize(y)[0]"
-                         f" or y - y.min()), or give the last layer {int(high) + 1} units")
+        raise SetupError(
+            f"{where} has {head.units} output units (classes 0..{head.units - 1}) but the labels "
+            f"run from {low:g} to {high:g}; renumber the classes to 0..C-1 (pandas.factorize(y)[0]"
+            f" or y - y.min()), or give the last layer {int(high) + 1} units"
+        )
 
 
 def _check_unit_interval(where, loss, values):
     low, high = values.min(), values.max()
     if low < 0 or high > 1:
-        raise SetupError(f"{where} gets labels from {low:g} to {high:g} with {loss.name}, which needs labels in "
-                         "[0, 1] (0 = no, 1 = yes); recode them, e.g. (y == positive_class).astype(int)")
+        raise SetupError(
+            f"{where} gets labels from {low:g} to {high:g} with {loss.name}, which needs labels in "
+            "[0, 1] (0 = no, 1 = yes); recode them, e.g. (y == positive_class).astype(int)"
+        )

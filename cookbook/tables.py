@@ -22,14 +22,13 @@ writes the same layers out in its own cells).
 """
 
 import dataclasses
-import os
-
-import numpy as np
-import pandas as pd
 
 from cookbook.datasets import read_csv_file as read_csv
 from cookbook.datasets import split_indices
 from cookbook.errors import DataError
+
+import numpy as np
+import pandas as pd
 
 __all__ = ["MISSING_RULES", "EncodedSplit", "Table", "TableSplit", "fit_encoder", "prepare", "read_csv", "split"]
 
@@ -69,8 +68,7 @@ class Table:
     def class_table(self):
         """The class numbering as a DataFrame: number, name, rows."""
         counts = np.bincount(self.target, minlength=len(self.classes)) if self.classes else []
-        return pd.DataFrame({"class": range(len(self.classes)), "name": list(self.classes),
-                             "rows": list(counts)})
+        return pd.DataFrame({"class": range(len(self.classes)), "name": list(self.classes), "rows": list(counts)})
 
 
 @dataclasses.dataclass
@@ -125,12 +123,15 @@ def prepare(frame, target, task, *, source="the table", missing="drop", kinds=No
     if missing not in MISSING_RULES:
         raise DataError(f"missing must be one of {MISSING_RULES}, got {missing!r}")
     if target not in frame.columns:
-        raise DataError(f"{source}: no column named {target!r}; pass --target one of: "
-                        + ", ".join(map(str, frame.columns)))
+        raise DataError(
+            f"{source}: no column named {target!r}; pass --target one of: " + ", ".join(map(str, frame.columns))
+        )
     unknown = [c for c in drop if c not in frame.columns]
     if unknown:
-        raise DataError(f"{source}: --drop names no column {', '.join(map(repr, unknown))}; columns: "
-                        + ", ".join(map(str, frame.columns)))
+        raise DataError(
+            f"{source}: --drop names no column {', '.join(map(repr, unknown))}; columns: "
+            + ", ".join(map(str, frame.columns))
+        )
     if target in drop:
         raise DataError(f"{source}: --drop {target!r} is the target; drop feature columns only")
     frame = frame.drop(columns=list(drop))
@@ -143,8 +144,10 @@ def prepare(frame, target, task, *, source="the table", missing="drop", kinds=No
     if no_target.all():
         raise DataError(f"{source}: every row's target {target!r} is missing; fill the column in")
     if no_target.any():
-        notes.append(f"dropped {int(no_target.sum())} row(s) with no {target!r} (a row without its answer "
-                     "cannot be learned from or scored)")
+        notes.append(
+            f"dropped {int(no_target.sum())} row(s) with no {target!r} (a row without its answer "
+            "cannot be learned from or scored)"
+        )
         frame = frame[~no_target]
 
     features = frame.drop(columns=[target])
@@ -155,26 +158,42 @@ def prepare(frame, target, task, *, source="the table", missing="drop", kinds=No
         where = ", ".join(f"{c!r} ({n})" for c, n in missing_cells.items())
         if missing == "drop":
             incomplete = features.isna().any(axis=1)
-            notes.append(f"dropped {int(incomplete.sum())} of {len(features)} row(s) with a missing value in "
-                         f"{where} (--missing fill keeps them, filled from the training rows)")
+            notes.append(
+                f"dropped {int(incomplete.sum())} of {len(features)} row(s) with a missing value in "
+                f"{where} (--missing fill keeps them, filled from the training rows)"
+            )
             frame, features = frame[~incomplete], features[~incomplete]
         else:
-            notes.append(f"kept {int(features.isna().any(axis=1).sum())} row(s) with a missing value in {where}: "
-                         "filled with the training rows' median (numeric) or most frequent value (categorical)")
+            notes.append(
+                f"kept {int(features.isna().any(axis=1).sum())} row(s) with a missing value in {where}: "
+                "filled with the training rows' median (numeric) or most frequent value (categorical)"
+            )
     if len(frame) < MIN_ROWS:
-        raise DataError(f"{source}: only {len(frame)} complete row(s) remain after dropping missing values; "
-                        f"at least {MIN_ROWS} are needed to train and test: fill the gaps in the file, or pass "
-                        "--missing fill")
+        raise DataError(
+            f"{source}: only {len(frame)} complete row(s) remain after dropping missing values; "
+            f"at least {MIN_ROWS} are needed to train and test: fill the gaps in the file, or pass "
+            "--missing fill"
+        )
 
     values, classes, target_notes = _encode_target(frame[target], target, task, source, positive)
     notes += target_notes
     text_columns = [c for c, kind in kinds.items() if kind == "categorical"]
     if text_columns:
-        notes.append("one-hot encoded categorical column(s) " + ", ".join(
-            f"{c!r} ({features[c].nunique()} values)" for c in text_columns)
-            + " with keras.layers.StringLookup; numeric columns normalized with keras.layers.Normalization")
-    return Table(features.reset_index(drop=True), values, classes, kinds, notes,
-                 {c: int(n) for c, n in missing_cells.items()} if missing == "fill" else {}, source, target)
+        notes.append(
+            "one-hot encoded categorical column(s) "
+            + ", ".join(f"{c!r} ({features[c].nunique()} values)" for c in text_columns)
+            + " with keras.layers.StringLookup; numeric columns normalized with keras.layers.Normalization"
+        )
+    return Table(
+        features.reset_index(drop=True),
+        values,
+        classes,
+        kinds,
+        notes,
+        {c: int(n) for c, n in missing_cells.items()} if missing == "fill" else {},
+        source,
+        target,
+    )
 
 
 def _infer_kinds(features, source):
@@ -186,8 +205,7 @@ def _infer_kinds(features, source):
             kinds[column] = "categorical"
         elif pd.api.types.is_numeric_dtype(values):
             whole = len(values) and np.all(values == np.round(values))
-            kinds[column] = ("categorical" if whole and 2 < values.nunique() <= INTEGER_CATEGORIES
-                             else "numeric")
+            kinds[column] = "categorical" if whole and 2 < values.nunique() <= INTEGER_CATEGORIES else "numeric"
         else:
             kinds[column] = _text_kind(column, values, len(features), source)
     return kinds
@@ -200,18 +218,24 @@ def _text_kind(column, values, rows, source):
     if parsed.mean() >= STRAY_SHARE:
         strays = text[~parsed]
         shown = ", ".join(f"row {i + 2}: {v!r}" for i, v in list(strays.items())[:5])
-        raise DataError(f"{source}: column {column!r} is numbers except {len(strays)} entr"
-                        f"{'y' if len(strays) == 1 else 'ies'} ({shown}; row numbers count the header as row 1): "
-                        "a data error, not a category; correct or empty those cells (an empty cell is a "
-                        "missing value)")
+        raise DataError(
+            f"{source}: column {column!r} is numbers except {len(strays)} entr"
+            f"{'y' if len(strays) == 1 else 'ies'} ({shown}; row numbers count the header as row 1): "
+            "a data error, not a category; correct or empty those cells (an empty cell is a "
+            "missing value)"
+        )
     distinct = text.nunique()
     if distinct == len(text) and len(text) > MAX_CATEGORIES // 5:
-        raise DataError(f"{source}: column {column!r} has a different value in every row (e.g. {text.iloc[0]!r}): "
-                        f"an identifier, which carries nothing to learn; leave it out with --drop {column}")
+        raise DataError(
+            f"{source}: column {column!r} has a different value in every row (e.g. {text.iloc[0]!r}): "
+            f"an identifier, which carries nothing to learn; leave it out with --drop {column}"
+        )
     if distinct > MAX_CATEGORIES:
-        raise DataError(f"{source}: column {column!r} has {distinct} distinct text values (e.g. {text.iloc[0]!r}), "
-                        f"too many to one-hot encode (at most {MAX_CATEGORIES}): free text; leave it out with "
-                        f"--drop {column}, or group its values into fewer categories")
+        raise DataError(
+            f"{source}: column {column!r} has {distinct} distinct text values (e.g. {text.iloc[0]!r}), "
+            f"too many to one-hot encode (at most {MAX_CATEGORIES}): free text; leave it out with "
+            f"--drop {column}, or group its values into fewer categories"
+        )
     return "categorical"
 
 
@@ -220,42 +244,58 @@ def _encode_target(column, target, task, source, positive):
         numbers = pd.to_numeric(column, errors="coerce")
         if numbers.isna().any():
             bad = column[numbers.isna()]
-            raise DataError(f"{source}: target {target!r} has text values (e.g. {bad.iloc[0]!r}) but this lesson "
-                            "predicts a number; pick a numeric target, or use a classification lesson (02, 04)")
+            raise DataError(
+                f"{source}: target {target!r} has text values (e.g. {bad.iloc[0]!r}) but this lesson "
+                "predicts a number; pick a numeric target, or use a classification lesson (02, 04)"
+            )
         return numbers.to_numpy(np.float64), (), []
     values = column
     if pd.api.types.is_numeric_dtype(values) and not np.all(values == np.round(values)):
-        raise DataError(f"{source}: target {target!r} has fractional values (e.g. {values.iloc[0]!r}); this lesson "
-                        "needs classes (text or whole numbers); for a number to predict, see 01_regression_mse")
+        raise DataError(
+            f"{source}: target {target!r} has fractional values (e.g. {values.iloc[0]!r}); this lesson "
+            "needs classes (text or whole numbers); for a number to predict, see 01_regression_mse"
+        )
     if not pd.api.types.is_numeric_dtype(values):
         values = values.astype(str).str.strip()
-    classes = sorted((v.item() if hasattr(v, "item") else v for v in values.unique()),
-                     key=lambda v: (isinstance(v, str), v))
+    classes = sorted(
+        (v.item() if hasattr(v, "item") else v for v in values.unique()), key=lambda v: (isinstance(v, str), v)
+    )
     if len(classes) < 2:
-        raise DataError(f"{source}: target {target!r} has a single class ({classes[0]!r}); classification needs at "
-                        "least two")
+        raise DataError(
+            f"{source}: target {target!r} has a single class ({classes[0]!r}); classification needs at least two"
+        )
     counts = values.value_counts()
     if task == "binary":
         if len(classes) != 2:
-            raise DataError(f"{source}: target {target!r} has {len(classes)} classes ("
-                            + ", ".join(map(repr, classes[:6])) + "); this lesson needs exactly two classes (use "
-                            "02_multiclass_categorical_vs_sparse for more)")
+            raise DataError(
+                f"{source}: target {target!r} has {len(classes)} classes ("
+                + ", ".join(map(repr, classes[:6]))
+                + "); this lesson needs exactly two classes (use "
+                "02_multiclass_categorical_vs_sparse for more)"
+            )
         if positive is not None:
             match = [c for c in classes if str(c) == str(positive)]
             if not match:
-                raise DataError(f"{source}: --positive {positive!r} is not a class of {target!r}; choose one of "
-                                + ", ".join(map(repr, classes)))
+                raise DataError(
+                    f"{source}: --positive {positive!r} is not a class of {target!r}; choose one of "
+                    + ", ".join(map(repr, classes))
+                )
             classes = [c for c in classes if c != match[0]] + match
     elif counts.min() < 2:
-        raise DataError(f"{source}: target {target!r} has {len(classes)} distinct values and "
-                        f"{int((counts < 2).sum())} occur only once: a number to predict, not classes (see "
-                        "01_regression_mse), or give every class at least 2 rows")
+        raise DataError(
+            f"{source}: target {target!r} has {len(classes)} distinct values and "
+            f"{int((counts < 2).sum())} occur only once: a number to predict, not classes (see "
+            "01_regression_mse), or give every class at least 2 rows"
+        )
     number = {c: i for i, c in enumerate(classes)}
     labels = values.map(number).to_numpy(np.int64)
     names = tuple(c.item() if hasattr(c, "item") else c for c in classes)
     mapping = ", ".join(f"{i} = {name!r}" for i, name in enumerate(names))
-    how = ("(--positive chose class 1)" if positive is not None else
-           "(sorted order; --positive NAME chooses class 1)") if task == "binary" else "(sorted order)"
+    how = (
+        ("(--positive chose class 1)" if positive is not None else "(sorted order; --positive NAME chooses class 1)")
+        if task == "binary"
+        else "(sorted order)"
+    )
     return labels, names, [f"target {target!r}: {len(names)} classes numbered {mapping} {how}"]
 
 
@@ -265,8 +305,9 @@ def split(table, *, test_fraction=0.25, seed=0, stratify=False):
     The same rows as ``cookbook.split_and_standardize`` picks for the same
     seed, so bundled data gives the lessons the split they had before.
     """
-    train_idx, test_idx = split_indices(len(table.features), table.target, test_fraction=test_fraction, seed=seed,
-                                        stratify=stratify)
+    train_idx, test_idx = split_indices(
+        len(table.features), table.target, test_fraction=test_fraction, seed=seed, stratify=stratify
+    )
     train = table.features.iloc[train_idx].reset_index(drop=True)
     test = table.features.iloc[test_idx].reset_index(drop=True)
     note = ""

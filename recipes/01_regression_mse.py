@@ -20,13 +20,13 @@ look, ``--csv my.csv --target price`` for your own table).
 # out of the terminal.
 
 # %%
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+
+import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-import keras
 
 EPOCHS = 150
 QUICK_EPOCHS = 20
@@ -41,6 +41,7 @@ ERRORS_TO_TABULATE = (0.5, 1.0, 2.0, 5.0, 10.0)  # in units of the target
 # %% [markdown]
 # Helpers that measure and draw. They are not the lesson: the Keras code is
 # in ``main`` below, one cell per step.
+
 
 # %%
 class TargetScaler:
@@ -66,23 +67,27 @@ def mse_mae(y_true, y_pred):
 def error_contributions(errors=ERRORS_TO_TABULATE):
     """How one residual e adds to each loss: e**2 to MSE, |e| to MAE."""
     errors = np.asarray(errors, dtype=float)
-    return pd.DataFrame({
-        "error": errors,
-        "MSE term e^2": errors**2,
-        "MAE term |e|": np.abs(errors),
-        "MSE / MAE": errors**2 / np.abs(errors),
-    })
+    return pd.DataFrame(
+        {
+            "error": errors,
+            "MSE term e^2": errors**2,
+            "MAE term |e|": np.abs(errors),
+            "MSE / MAE": errors**2 / np.abs(errors),
+        }
+    )
 
 
 def same_mae_different_mse():
     """Two sets of ten residuals with equal MAE: one large miss costs MSE far more."""
-    spread = np.full(10, 1.9)                 # ten moderate misses
-    one_big = np.array([1.0] * 9 + [10.0])    # nine small misses and one large one
-    return pd.DataFrame({
-        "residuals": ["ten errors of 1.9", "nine errors of 1, one of 10"],
-        "MAE": [np.mean(np.abs(spread)), np.mean(np.abs(one_big))],
-        "MSE": [np.mean(spread**2), np.mean(one_big**2)],
-    })
+    spread = np.full(10, 1.9)  # ten moderate misses
+    one_big = np.array([1.0] * 9 + [10.0])  # nine small misses and one large one
+    return pd.DataFrame(
+        {
+            "residuals": ["ten errors of 1.9", "nine errors of 1, one of 10"],
+            "MAE": [np.mean(np.abs(spread)), np.mean(np.abs(one_big))],
+            "MSE": [np.mean(spread**2), np.mean(one_big**2)],
+        }
+    )
 
 
 def plot_loss_curves(full, stopped, data_name="Diabetes"):
@@ -95,18 +100,22 @@ def plot_loss_curves(full, stopped, data_name="Diabetes"):
     ax.plot(epochs, full.history["loss"], label="train MSE (mean during the epoch)")
     ax.plot(epochs, full.history["val_loss"], label="validation MSE (after the epoch)")
     best = int(np.argmin(stopped.history["val_loss"])) + 1
-    ax.axvline(best, color="black", linestyle=":",
-               label=f"EarlyStopping keeps epoch {best} (patience {PATIENCE})")
+    ax.axvline(best, color="black", linestyle=":", label=f"EarlyStopping keeps epoch {best} (patience {PATIENCE})")
     ax.axhline(1.0, color="grey", linestyle="--", label="predict the mean (train MSE = 1)")
-    ax.set(xlabel="epoch", ylabel="MSE (standardized target, log scale)", yscale="log",
-           title=f"Regression on {data_name}: training past the best epoch")
+    ax.set(
+        xlabel="epoch",
+        ylabel="MSE (standardized target, log scale)",
+        yscale="log",
+        title=f"Regression on {data_name}: training past the best epoch",
+    )
     ax.legend(fontsize="small")
     return fig
 
 
 def build_parser():
-    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                       dataset="diabetes", table=True)
+    return cookbook.recipe.make_parser(
+        __doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS, dataset="diabetes", table=True
+    )
 
 
 # %%
@@ -163,9 +172,11 @@ def main(argv=None):
     X_train, X_test = encode(parts.train), encode(parts.test)
     target = TargetScaler(parts.y_train)
     y_train = target.scale(parts.y_train)
-    print(f"{len(y_train)} training rows (of which {VALIDATION_SPLIT:.0%} validation), {len(X_test)} test rows; "
-          f"{len(numeric)} numeric and {len(categorical)} categorical column(s) become {X_train.shape[1]} inputs; "
-          f"target {table.target_name!r}")
+    print(
+        f"{len(y_train)} training rows (of which {VALIDATION_SPLIT:.0%} validation), {len(X_test)} test rows; "
+        f"{len(numeric)} numeric and {len(categorical)} categorical column(s) become {X_train.shape[1]} inputs; "
+        f"target {table.target_name!r}"
+    )
 
     # %% [markdown]
     # ## Model
@@ -176,13 +187,16 @@ def main(argv=None):
 
     # %%
     def build_model():
-        model = keras.Sequential([
-            keras.Input((X_train.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(1),
-        ])
-        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                      loss="mean_squared_error", metrics=["mean_absolute_error"])
+        model = keras.Sequential(
+            [
+                keras.Input((X_train.shape[1],)),
+                keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mean_squared_error", metrics=["mean_absolute_error"]
+        )
         return model
 
     keras.utils.set_random_seed(args.seed)
@@ -197,11 +211,14 @@ def main(argv=None):
     # them) and reports ``val_loss`` after each epoch.
 
     # %%
-    full = model.fit(X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
-                     validation_split=VALIDATION_SPLIT, verbose=0)
+    full = model.fit(
+        X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE, validation_split=VALIDATION_SPLIT, verbose=0
+    )
     full_model = model
-    print(f"{len(full.history['loss'])} epochs: train MSE {full.history['loss'][-1]:.3f}, "
-          f"validation MSE {full.history['val_loss'][-1]:.3f} (standardized target)")
+    print(
+        f"{len(full.history['loss'])} epochs: train MSE {full.history['loss'][-1]:.3f}, "
+        f"validation MSE {full.history['val_loss'][-1]:.3f} (standardized target)"
+    )
 
     # %% [markdown]
     # Then the same model, from the same starting weights, with
@@ -213,13 +230,21 @@ def main(argv=None):
     # %%
     keras.utils.set_random_seed(args.seed)
     model = build_model()
-    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
-                                                   restore_best_weights=True)
-    stopped = model.fit(X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
-                        validation_split=VALIDATION_SPLIT, callbacks=[early_stopping], verbose=0)
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
+    stopped = model.fit(
+        X_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=BATCH_SIZE,
+        validation_split=VALIDATION_SPLIT,
+        callbacks=[early_stopping],
+        verbose=0,
+    )
     ran = len(stopped.history["loss"])
-    print(f"{'stopped after' if ran < args.epochs else 'ran all'} {ran} epochs; restored the weights of epoch "
-          f"{int(np.argmin(stopped.history['val_loss'])) + 1} (validation MSE {min(stopped.history['val_loss']):.3f})")
+    print(
+        f"{'stopped after' if ran < args.epochs else 'ran all'} {ran} epochs; restored the weights of epoch "
+        f"{int(np.argmin(stopped.history['val_loss'])) + 1} (validation MSE {min(stopped.history['val_loss']):.3f})"
+    )
 
     # %% [markdown]
     # ## Compare
@@ -236,24 +261,37 @@ def main(argv=None):
     val = np.asarray(full.history["val_loss"])
     best_epoch = int(np.argmin(val)) + 1
     rows = []
-    for name, fitted, epochs_run in (("MLP, all epochs", full_model, len(val)),
-                                     ("MLP, EarlyStopping", model, len(stopped.history["loss"]))):
+    for name, fitted, epochs_run in (
+        ("MLP, all epochs", full_model, len(val)),
+        ("MLP, EarlyStopping", model, len(stopped.history["loss"])),
+    ):
         for part, X_part, y_part in (("train", X_train, parts.y_train), ("test", X_test, parts.y_test)):
             mse, mae = mse_mae(y_part, target.unscale(fitted.predict(X_part, verbose=0)))
-            rows.append({"model": name, "epochs run": epochs_run, "part": part,
-                         "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
+            rows.append(
+                {"model": name, "epochs run": epochs_run, "part": part, "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae}
+            )
     for part, y_part in (("train", parts.y_train), ("test", parts.y_test)):
         mse, mae = mse_mae(y_part, np.full(len(y_part), target.mean))
-        rows.append({"model": "predict the mean", "epochs run": 0, "part": part,
-                     "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae})
+        rows.append(
+            {"model": "predict the mean", "epochs run": 0, "part": part, "MSE": mse, "RMSE": np.sqrt(mse), "MAE": mae}
+        )
     table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: errors in units of {table.target_name!r}")
     cookbook.recipe.save_table(table, args)
-    history = pd.concat([pd.DataFrame({"run": name, "epoch": np.arange(1, len(h.history["loss"]) + 1),
-                                       "train MSE": h.history["loss"], "validation MSE": h.history["val_loss"]})
-                         for name, h in (("all epochs", full), ("EarlyStopping", stopped))])
+    history = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "run": name,
+                    "epoch": np.arange(1, len(h.history["loss"]) + 1),
+                    "train MSE": h.history["loss"],
+                    "validation MSE": h.history["val_loss"],
+                }
+            )
+            for name, h in (("all epochs", full), ("EarlyStopping", stopped))
+        ]
+    )
     cookbook.recipe.save_table(history, args, "history")
-    cookbook.recipe.save_figure(plot_loss_curves(full, stopped, cookbook.recipe.data_name(args)),
-                                args, "loss_curve")
+    cookbook.recipe.save_figure(plot_loss_curves(full, stopped, cookbook.recipe.data_name(args)), args, "loss_curve")
 
     # %% [markdown]
     # Why MSE and not MAE? One residual ``e`` adds ``e**2`` to MSE and
@@ -261,8 +299,7 @@ def main(argv=None):
     # sets of residuals with the same MAE show it.
 
     # %%
-    contributions = cookbook.recipe.show(error_contributions(),
-                                         "One residual's share of each loss: MSE squares it")
+    contributions = cookbook.recipe.show(error_contributions(), "One residual's share of each loss: MSE squares it")
     same_mae = cookbook.recipe.show(same_mae_different_mse(), "Same MAE, different MSE")
     cookbook.recipe.save_table(contributions, args, "error_contributions")
     cookbook.recipe.save_table(same_mae, args, "same_mae")
@@ -274,21 +311,26 @@ def main(argv=None):
 
     # %%
     by = table.set_index(["model", "part"])["MSE"]
-    cookbook.recipe.remember([
-        f"Dense(1) with no activation + loss='mean_squared_error' is regression: test MSE "
-        f"{by['MLP, EarlyStopping', 'test']:.4g} against {by['predict the mean', 'test']:.4g} for "
-        f"predicting the mean.",
-        f"Validation MSE was lowest at epoch {best_epoch} ({val.min():.3g}) and {val[-1]:.3g} after "
-        f"epoch {len(val)}. Test MSE after all {len(val)} epochs: {by['MLP, all epochs', 'test']:.4g}, "
-        f"{'worse' if by['MLP, all epochs', 'test'] > by['MLP, EarlyStopping', 'test'] else 'not worse'} "
-        f"than the early-stopped model's {by['MLP, EarlyStopping', 'test']:.4g}.",
-        (f"EarlyStopping(restore_best_weights=True) stopped after {len(stopped.history['loss'])} of "
-         f"{args.epochs} epochs" if len(stopped.history["loss"]) < args.epochs else
-         f"EarlyStopping never ran out of patience in {args.epochs} epochs") +
-        " and restored the best epoch's weights; the test set was used once, at the end.",
-        f"MSE squares errors: residuals with the same MAE ({same_mae['MAE'].iloc[0]:.2g}) have MSE "
-        f"{same_mae['MSE'].iloc[0]:.3g} when spread out and {same_mae['MSE'].iloc[1]:.3g} with one miss of 10.",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"Dense(1) with no activation + loss='mean_squared_error' is regression: test MSE "
+            f"{by['MLP, EarlyStopping', 'test']:.4g} against {by['predict the mean', 'test']:.4g} for "
+            f"predicting the mean.",
+            f"Validation MSE was lowest at epoch {best_epoch} ({val.min():.3g}) and {val[-1]:.3g} after "
+            f"epoch {len(val)}. Test MSE after all {len(val)} epochs: {by['MLP, all epochs', 'test']:.4g}, "
+            f"{'worse' if by['MLP, all epochs', 'test'] > by['MLP, EarlyStopping', 'test'] else 'not worse'} "
+            f"than the early-stopped model's {by['MLP, EarlyStopping', 'test']:.4g}.",
+            (
+                f"EarlyStopping(restore_best_weights=True) stopped after {len(stopped.history['loss'])} of "
+                f"{args.epochs} epochs"
+                if len(stopped.history["loss"]) < args.epochs
+                else f"EarlyStopping never ran out of patience in {args.epochs} epochs"
+            )
+            + " and restored the best epoch's weights; the test set was used once, at the end.",
+            f"MSE squares errors: residuals with the same MAE ({same_mae['MAE'].iloc[0]:.2g}) have MSE "
+            f"{same_mae['MSE'].iloc[0]:.3g} when spread out and {same_mae['MSE'].iloc[1]:.3g} with one miss of 10.",
+        ]
+    )
     return table
 
 

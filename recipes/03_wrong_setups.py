@@ -26,13 +26,13 @@ import dataclasses
 import textwrap
 import warnings
 
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+
+import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-import keras
 
 EPOCHS = 20
 QUICK_EPOCHS = 5
@@ -49,6 +49,7 @@ WRONG_LOSS_UNITS = (2, 3)  # softmax widths for the silently wrong binary cross-
 # %% [markdown]
 # Helpers: the cases, and how an outcome is recorded and drawn. The Keras
 # code of the lesson is in ``main``.
+
 
 # %%
 @dataclasses.dataclass(frozen=True)
@@ -70,29 +71,40 @@ CASES = (
     Case("one sigmoid unit + categorical_crossentropy", "binary", 1, "sigmoid", "categorical_crossentropy"),
     Case("softmax on one unit + binary_crossentropy", "binary", 1, "softmax", "binary_crossentropy"),
     Case("linear output + binary_crossentropy", "binary", 1, None, "binary_crossentropy"),
-    Case("one sigmoid unit + sparse_categorical_crossentropy", "binary", 1, "sigmoid",
-         "sparse_categorical_crossentropy"),
+    Case(
+        "one sigmoid unit + sparse_categorical_crossentropy", "binary", 1, "sigmoid", "sparse_categorical_crossentropy"
+    ),
     Case("2-unit softmax + binary_crossentropy, integer labels", "binary", 2, "softmax", "binary_crossentropy"),
-    Case("2-unit softmax + binary_crossentropy, one-hot labels", "binary one-hot", 2, "softmax",
-         "binary_crossentropy"),
-    Case("one-hot labels + sparse_categorical_crossentropy", "onehot", "C", "softmax",
-         "sparse_categorical_crossentropy"),
+    Case("2-unit softmax + binary_crossentropy, one-hot labels", "binary one-hot", 2, "softmax", "binary_crossentropy"),
+    Case(
+        "one-hot labels + sparse_categorical_crossentropy", "onehot", "C", "softmax", "sparse_categorical_crossentropy"
+    ),
     Case("integer labels + categorical_crossentropy", "classes", "C", "softmax", "categorical_crossentropy"),
     Case("labels outside [0, units): C-1 units", "classes", "C-1", "softmax", "sparse_categorical_crossentropy"),
     Case("C classes into one sigmoid unit", "classes", 1, "sigmoid", "binary_crossentropy"),
-    Case("linear output + sparse_categorical_crossentropy", "classes", "C", None,
-         "sparse_categorical_crossentropy"),
-    Case("softmax + loss with from_logits=True", "classes", "C", "softmax",
-         "SparseCategoricalCrossentropy(from_logits=True)"),
+    Case("linear output + sparse_categorical_crossentropy", "classes", "C", None, "sparse_categorical_crossentropy"),
+    Case(
+        "softmax + loss with from_logits=True",
+        "classes",
+        "C",
+        "softmax",
+        "SparseCategoricalCrossentropy(from_logits=True)",
+    ),
     Case("NaN in the labels", "binary with a NaN", 1, "sigmoid", "binary_crossentropy"),
     # The two correct controls: the rows of cookbook.HEAD_RULES for two classes and for C classes.
     Case("control: Dense(1, 'sigmoid') + binary_crossentropy", "binary", 1, "sigmoid", "binary_crossentropy"),
-    Case("control: Dense(C, 'softmax') + sparse_categorical_crossentropy", "classes", "C", "softmax",
-         "sparse_categorical_crossentropy"),
+    Case(
+        "control: Dense(C, 'softmax') + sparse_categorical_crossentropy",
+        "classes",
+        "C",
+        "softmax",
+        "sparse_categorical_crossentropy",
+    ),
 )
 LOSS_OBJECTS = {
     "SparseCategoricalCrossentropy(from_logits=True)": lambda: keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True),
+        from_logits=True
+    ),
 }
 
 
@@ -101,9 +113,13 @@ def label_sets(y_classes, num_classes):
     binary = (y_classes < num_classes // 2).astype("float32")
     with_nan = binary.copy()
     with_nan[0] = np.nan  # one missing label, as a bad CSV merge leaves it
-    return {"classes": y_classes.astype("int32"), "binary": binary, "binary with a NaN": with_nan,
-            "binary one-hot": keras.utils.to_categorical(binary, 2),
-            "onehot": keras.utils.to_categorical(y_classes, num_classes)}
+    return {
+        "classes": y_classes.astype("int32"),
+        "binary": binary,
+        "binary with a NaN": with_nan,
+        "binary one-hot": keras.utils.to_categorical(binary, 2),
+        "onehot": keras.utils.to_categorical(y_classes, num_classes),
+    }
 
 
 def record_outcome(case, history, error, caught, outputs, truth):
@@ -121,10 +137,12 @@ def record_outcome(case, history, error, caught, outputs, truth):
         warned = sorted({str(w.message).strip().splitlines()[0] for w in caught})
         finite = not np.all(np.isnan(outputs))
         row.update(
-            keras_does=("trains" + (", warns" if warned else " silently")
-                        + (", loss is NaN" if np.isnan(losses[-1]) else "")),
+            keras_does=(
+                "trains" + (", warns" if warned else " silently") + (", loss is NaN" if np.isnan(losses[-1]) else "")
+            ),
             keras_message=_short(warned[0]) if warned else "",
-            first_loss=losses[0], last_loss=losses[-1],
+            first_loss=losses[0],
+            last_loss=losses[-1],
             output_min=float(np.nanmin(outputs)) if finite else np.nan,
             output_max=float(np.nanmax(outputs)) if finite else np.nan,
             test_accuracy=np.nan if meaningless else float(np.mean(predicted == truth)),
@@ -154,23 +172,41 @@ def plot_outcomes(table):
     accuracy = table["test_accuracy"].fillna(0.0)
     colours = ["tab:green" if verdict.startswith("silent") else "tab:red" for verdict in table["check_setup"]]
     ax.barh(positions, accuracy, color=colours)
-    ax.scatter(table["majority_class_accuracy"], positions, marker="|", s=200, color="black", zorder=3,
-               label="always the commonest class")
+    ax.scatter(
+        table["majority_class_accuracy"],
+        positions,
+        marker="|",
+        s=200,
+        color="black",
+        zorder=3,
+        label="always the commonest class",
+    )
     ax.legend(loc="lower right", fontsize=8)
     for y_pos, (_, row) in zip(positions, table.iterrows()):
-        label = (f"{row['keras_does']} (no meaningful accuracy)" if pd.isna(row["test_accuracy"])
-                 else f"{row['test_accuracy']:.2f}")
-        ax.text(0.01 if pd.isna(row["test_accuracy"]) else row["test_accuracy"] + 0.01, y_pos, label,
-                va="center", fontsize=8)
+        label = (
+            f"{row['keras_does']} (no meaningful accuracy)"
+            if pd.isna(row["test_accuracy"])
+            else f"{row['test_accuracy']:.2f}"
+        )
+        ax.text(
+            0.01 if pd.isna(row["test_accuracy"]) else row["test_accuracy"] + 0.01,
+            y_pos,
+            label,
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(positions, table["setup"], fontsize=8)
-    ax.set(xlim=(0, 1.25), xlabel="test accuracy (red: check_setup refuses the setup; green: correct)",
-           ylabel="setup (output layer + loss, labels)", title="What Keras does with each setup")
+    ax.set(
+        xlim=(0, 1.25),
+        xlabel="test accuracy (red: check_setup refuses the setup; green: correct)",
+        ylabel="setup (output layer + loss, labels)",
+        title="What Keras does with each setup",
+    )
     return fig
 
 
 def build_parser():
-    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                       dataset="digits")
+    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS, dataset="digits")
 
 
 # %%
@@ -192,16 +228,21 @@ def main(argv=None):
     X, y = cookbook.recipe.load_data(args)
     classes, names = cookbook.recipe.class_labels(args, y)
     if len(names) < 3:
-        cookbook.recipe.fail(args, f"target {y.name!r} has {len(names)} classes; this lesson needs at least 3 "
-                                   "(it shows multiclass mistakes too)")
+        cookbook.recipe.fail(
+            args,
+            f"target {y.name!r} has {len(names)} classes; this lesson needs at least 3 "
+            "(it shows multiclass mistakes too)",
+        )
     split = cookbook.recipe.split(args, X, classes, stratify=True)
     rows = QUICK_TRAIN_ROWS if args.quick else TRAIN_ROWS
     X_train, X_test = split.X_train[:rows], split.X_test  # the split is already shuffled
     num_classes = len(names)
     train_labels = label_sets(split.y_train[:rows], num_classes)
     test_labels = label_sets(split.y_test, num_classes)
-    print(f"{len(X_train)} training rows, {len(X_test)} test rows, {num_classes} classes; "
-          f"first labels: classes {train_labels['classes'][:5]}, yes/no {train_labels['binary'][:5]}")
+    print(
+        f"{len(X_train)} training rows, {len(X_test)} test rows, {num_classes} classes; "
+        f"first labels: classes {train_labels['classes'][:5]}, yes/no {train_labels['binary'][:5]}"
+    )
 
     # %% [markdown]
     # ## Model
@@ -210,8 +251,9 @@ def main(argv=None):
     # (a hidden layer of 16 units, Adam) is the same. The table of cases:
 
     # %%
-    cases = cookbook.recipe.show(pd.DataFrame([dataclasses.asdict(case) for case in CASES]),
-                                 "The setups: output layer, loss, labels")
+    cookbook.recipe.show(
+        pd.DataFrame([dataclasses.asdict(case) for case in CASES]), "The setups: output layer, loss, labels"
+    )
 
     # %% [markdown]
     # ## Train
@@ -226,11 +268,13 @@ def main(argv=None):
     for case in CASES:
         keras.utils.set_random_seed(args.seed)
         units = {"C": num_classes, "C-1": num_classes - 1}.get(case.units, case.units)
-        model = keras.Sequential([
-            keras.Input((X_train.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(units, activation=case.activation),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((X_train.shape[1],)),
+                keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+                keras.layers.Dense(units, activation=case.activation),
+            ]
+        )
         loss = LOSS_OBJECTS[case.loss]() if case.loss in LOSS_OBJECTS else case.loss
         model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss, run_eagerly=RUN_EAGERLY)
         y_train = train_labels[case.labels]
@@ -238,8 +282,9 @@ def main(argv=None):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                history = model.fit(X_train, y_train, batch_size=len(X_train), epochs=args.epochs,
-                                    shuffle=False, verbose=0)
+                history = model.fit(
+                    X_train, y_train, batch_size=len(X_train), epochs=args.epochs, shuffle=False, verbose=0
+                )
                 outputs = np.asarray(model.predict(X_test, verbose=0), dtype=np.float64)
             except Exception as exc:  # noqa: BLE001 - recording what Keras raises is the lesson
                 error = exc
@@ -275,14 +320,14 @@ def main(argv=None):
 
     # %%
     shown = ["setup", "keras_does", "first_loss", "last_loss", "output_min", "output_max", "test_accuracy"]
-    cookbook.recipe.show(table[shown], f"{args.recipe}: {len(X_train)} training rows, {args.epochs} "
-                                       "full-batch epochs per setup")
+    cookbook.recipe.show(
+        table[shown], f"{args.recipe}: {len(X_train)} training rows, {args.epochs} full-batch epochs per setup"
+    )
     print("\nWhat Keras said, and what check_setup says before training:")
     for _, row in table.iterrows():
         print(f"\n* {row['setup']}")
         if row["keras_message"]:
-            print(textwrap.fill(f"Keras: {row['keras_message']}", 110, initial_indent="    ",
-                                subsequent_indent="    "))
+            print(textwrap.fill(f"Keras: {row['keras_message']}", 110, initial_indent="    ", subsequent_indent="    "))
         print(textwrap.fill(row["check_setup"], 110, initial_indent="    ", subsequent_indent="    "))
     cookbook.recipe.save_table(table, args)
     cookbook.recipe.save_figure(plot_outcomes(table), args, "outcomes")
@@ -313,11 +358,19 @@ def main(argv=None):
         true_bce, true_cce = numpy_cross_entropies(y_onehot, model.predict(X_test, verbose=0))
         model.compile(loss=cookbook.losses.binary_crossentropy)
         twin_says = model.evaluate(X_test, y_onehot, verbose=0)
-        wrong.append({"softmax units": units, "Keras binary_crossentropy": keras_says,
-                      "true BCE of the probabilities": true_bce, "cookbook twin": twin_says,
-                      "true CCE": true_cce})
-    wrong = cookbook.recipe.show(pd.DataFrame(wrong), "Dense(k, 'softmax') scored by binary_crossentropy "
-                                                      "(untrained model, random one-hot labels)")
+        wrong.append(
+            {
+                "softmax units": units,
+                "Keras binary_crossentropy": keras_says,
+                "true BCE of the probabilities": true_bce,
+                "cookbook twin": twin_says,
+                "true CCE": true_cce,
+            }
+        )
+    wrong = cookbook.recipe.show(
+        pd.DataFrame(wrong),
+        "Dense(k, 'softmax') scored by binary_crossentropy (untrained model, random one-hot labels)",
+    )
     cookbook.recipe.save_table(wrong, args, "wrong_loss")
 
     # %% [markdown]
@@ -327,24 +380,30 @@ def main(argv=None):
 
     # %%
     by_setup = table.set_index("setup")
-    silent = [name for name, r in by_setup.iterrows()
-              if r["keras_does"] == "trains silently" and r["check_setup"].startswith("SetupError")]
+    silent = [
+        name
+        for name, r in by_setup.iterrows()
+        if r["keras_does"] == "trains silently" and r["check_setup"].startswith("SetupError")
+    ]
     two = wrong.iloc[0]
     mistakes = by_setup[~by_setup.index.str.startswith("control")]
     refused = int(mistakes["check_setup"].str.startswith("SetupError").sum())
-    passed_controls = int(by_setup.loc[by_setup.index.str.startswith("control"), "check_setup"]
-                          .str.startswith("silent").sum())
-    cookbook.recipe.remember([
-        f"{len(silent)} of the {len(mistakes)} mistakes train without a word from Keras "
-        f"({'; '.join(silent)}); check_setup refuses {refused} of the {len(mistakes)} before training "
-        f"and passes {passed_controls} of the {len(CASES) - len(mistakes)} correct controls.",
-        f"One sigmoid unit + categorical_crossentropy reports a loss of "
-        f"{by_setup.loc['one sigmoid unit + categorical_crossentropy', 'last_loss']:.3g}: it looks perfect "
-        "and learns nothing.",
-        f"Dense(2, 'softmax') + binary_crossentropy: Keras reports {two['Keras binary_crossentropy']:.4g} where "
-        f"the true loss of the predicted probabilities is {two['true BCE of the probabilities']:.4g}; use "
-        "categorical_crossentropy with a softmax.",
-    ])
+    passed_controls = int(
+        by_setup.loc[by_setup.index.str.startswith("control"), "check_setup"].str.startswith("silent").sum()
+    )
+    cookbook.recipe.remember(
+        [
+            f"{len(silent)} of the {len(mistakes)} mistakes train without a word from Keras "
+            f"({'; '.join(silent)}); check_setup refuses {refused} of the {len(mistakes)} before training "
+            f"and passes {passed_controls} of the {len(CASES) - len(mistakes)} correct controls.",
+            f"One sigmoid unit + categorical_crossentropy reports a loss of "
+            f"{by_setup.loc['one sigmoid unit + categorical_crossentropy', 'last_loss']:.3g}: it looks perfect "
+            "and learns nothing.",
+            f"Dense(2, 'softmax') + binary_crossentropy: Keras reports {two['Keras binary_crossentropy']:.4g} where "
+            f"the true loss of the predicted probabilities is {two['true BCE of the probabilities']:.4g}; use "
+            "categorical_crossentropy with a softmax.",
+        ]
+    )
     return table
 
 

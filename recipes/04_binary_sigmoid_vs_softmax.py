@@ -25,24 +25,24 @@ import re
 import time
 import warnings
 
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+from cookbook.binary_heads import head_parameter_count, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid
+
+import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-from cookbook.binary_heads import head_parameter_count, roc_auc, sigmoid_to_softmax, softmax_to_sigmoid
-import keras
-
 EPOCHS = 10
 QUICK_EPOCHS = 3
-NEAR_MISS_EPOCHS = 5          # enough to show each near-miss's symptom
+NEAR_MISS_EPOCHS = 5  # enough to show each near-miss's symptom
 BATCH_SIZE = 32
 LEARNING_RATE = 0.02
-HIDDEN_UNITS = 0              # 0: logistic regression; --hidden 8 adds a small relu body
-THRESHOLD = 0.5               # head A's decision rule: class 1 when P(class 1) > THRESHOLD
-SHIFT_SCALE = 1.0             # size of the common shift added to both softmax logits
+HIDDEN_UNITS = 0  # 0: logistic regression; --hidden 8 adds a small relu body
+THRESHOLD = 0.5  # head A's decision rule: class 1 when P(class 1) > THRESHOLD
+SHIFT_SCALE = 1.0  # size of the common shift added to both softmax logits
 
 # The three correct setups: (output units, activation, loss, label encoding).
 SETUPS = {
@@ -66,6 +66,7 @@ NEAR_MISSES = {
 # Helpers: label encodings, timing, probabilities, the comparison tables and
 # the figure. The Keras code of the lesson is in ``main``.
 
+
 # %%
 def prepare_data(args):
     """The encoded split and the labels in each encoding; class 1 is ``--positive`` (or the last name sorted)."""
@@ -82,8 +83,11 @@ def prepare_data(args):
 
 def encode(y01):
     """One label vector in the three encodings the setups use."""
-    return {"0/1": y01.astype("float32"), "integer": y01.astype("int32"),
-            "one-hot": keras.utils.to_categorical(y01, 2).astype("float32")}
+    return {
+        "0/1": y01.astype("float32"),
+        "integer": y01.astype("int32"),
+        "one-hot": keras.utils.to_categorical(y01, 2).astype("float32"),
+    }
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -130,6 +134,7 @@ def per_sample_loss(setup, labels, outputs):
         target = target.reshape(-1, 1)  # the loss functions want (N, 1) for a one-unit head; fit reshapes itself
     return keras.ops.convert_to_numpy(keras.losses.get(setup[2])(target, outputs))
 
+
 def compare_heads(models, epoch_seconds, split, labels):
     """The main table: head size, losses, accuracy, ROC AUC and epoch time of every run."""
     rows = []
@@ -137,28 +142,43 @@ def compare_heads(models, epoch_seconds, split, labels):
         setup = SETUPS[RUNS[name][0]]
         p_test, out_test = class1_probability(model, split.X_test)
         _, out_train = class1_probability(model, split.X_train)
-        rows.append({
-            "setup": name, "head": f"Dense({setup[0]}, {setup[1]})", "loss": setup[2], "labels": setup[3],
-            "learning rate": LEARNING_RATE * RUNS[name][1],
-            "head params": head_parameter_count(model),
-            "train loss": per_sample_loss(setup, labels["train"], out_train).mean(),
-            "test loss": per_sample_loss(setup, labels["test"], out_test).mean(),
-            "test accuracy": np.mean(decide(out_test) == split.y_test),
-            "majority-class accuracy": max(np.mean(split.y_test), 1 - np.mean(split.y_test)),
-            "test ROC AUC": roc_auc(split.y_test, p_test),
-            "epoch time (ms)": 1000 * epoch_seconds[name],
-        })
+        rows.append(
+            {
+                "setup": name,
+                "head": f"Dense({setup[0]}, {setup[1]})",
+                "loss": setup[2],
+                "labels": setup[3],
+                "learning rate": LEARNING_RATE * RUNS[name][1],
+                "head params": head_parameter_count(model),
+                "train loss": per_sample_loss(setup, labels["train"], out_train).mean(),
+                "test loss": per_sample_loss(setup, labels["test"], out_test).mean(),
+                "test accuracy": np.mean(decide(out_test) == split.y_test),
+                "majority-class accuracy": max(np.mean(split.y_test), 1 - np.mean(split.y_test)),
+                "test ROC AUC": roc_auc(split.y_test, p_test),
+                "epoch time (ms)": 1000 * epoch_seconds[name],
+            }
+        )
     return pd.DataFrame(rows)
+
 
 def curve_gaps(histories):
     """Largest per-epoch gap between training-loss curves that should coincide."""
-    pairs = (("B", "C", "sparse vs one-hot labels: the same loss"),
-             ("B", "A, 2x lr", "softmax head = sigmoid head at twice the lr (exact with no hidden layer)"))
-    return pd.DataFrame([{
-        "curves": f"{first} vs {second}", "why they match": why,
-        "max |d loss| over epochs": np.abs(np.subtract(histories[first].history["loss"],
-                                                        histories[second].history["loss"])).max(),
-    } for first, second, why in pairs])
+    pairs = (
+        ("B", "C", "sparse vs one-hot labels: the same loss"),
+        ("B", "A, 2x lr", "softmax head = sigmoid head at twice the lr (exact with no hidden layer)"),
+    )
+    return pd.DataFrame(
+        [
+            {
+                "curves": f"{first} vs {second}",
+                "why they match": why,
+                "max |d loss| over epochs": np.abs(
+                    np.subtract(histories[first].history["loss"], histories[second].history["loss"])
+                ).max(),
+            }
+            for first, second, why in pairs
+        ]
+    )
 
 
 def plot_heads(models, histories, split):
@@ -176,10 +196,18 @@ def plot_heads(models, histories, split):
     for name, style in (("A", "-"), ("B", "-"), ("C", "--"), ("A, 2x lr", ":")):
         losses = histories[name].history["loss"]
         setup = SETUPS[RUNS[name][0]]
-        right.plot(np.arange(1, len(losses) + 1), losses, style,
-                   label=f"{name}: Dense({setup[0]}, {setup[1]}) + {setup[2]}, lr {LEARNING_RATE * RUNS[name][1]:g}")
-    right.set(xlabel="epoch", ylabel="training loss (mean over the epoch, log scale)", yscale="log",
-              title="Training loss (C on B; B on A at 2x lr)")
+        right.plot(
+            np.arange(1, len(losses) + 1),
+            losses,
+            style,
+            label=f"{name}: Dense({setup[0]}, {setup[1]}) + {setup[2]}, lr {LEARNING_RATE * RUNS[name][1]:g}",
+        )
+    right.set(
+        xlabel="epoch",
+        ylabel="training loss (mean over the epoch, log scale)",
+        yscale="log",
+        title="Training loss (C on B; B on A at 2x lr)",
+    )
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.legend(fontsize="small")
     return fig
@@ -209,34 +237,53 @@ def compare_conversions(models, split, seed):
     """A -> B, B -> A and a common logit shift: how far predictions, losses and decisions move."""
     X = np.concatenate([split.X_train, split.X_test])
     y = encode(np.concatenate([split.y_train, split.y_test]))
-    cases = [("trained A -> B (W=[0,w], b=[0,b])", "A", "B", models["A"], sigmoid_to_softmax(models["A"])),
-             ("trained B -> A (w=w1-w0, b=b1-b0)", "B", "A", models["B"], softmax_to_sigmoid(models["B"])),
-             ("trained B -> same shift on both logits", "B", "B", models["B"],
-              shift_both_logits(models["B"], np.random.default_rng(seed)))]
+    cases = [
+        ("trained A -> B (W=[0,w], b=[0,b])", "A", "B", models["A"], sigmoid_to_softmax(models["A"])),
+        ("trained B -> A (w=w1-w0, b=b1-b0)", "B", "A", models["B"], softmax_to_sigmoid(models["B"])),
+        (
+            "trained B -> same shift on both logits",
+            "B",
+            "B",
+            models["B"],
+            shift_both_logits(models["B"], np.random.default_rng(seed)),
+        ),
+    ]
     rows = []
     for label, before, after, original, converted in cases:
         p0, out0 = class1_probability(original, X)
         p1, out1 = class1_probability(converted, X)
         loss0 = per_sample_loss(SETUPS[before], y, out0)
         loss1 = per_sample_loss(SETUPS[after], y, out1)
-        rows.append({
-            "conversion": label, "rows": len(X),
-            "head params": f"{head_parameter_count(original)} -> {head_parameter_count(converted)}",
-            "max |dP(class 1)|": np.abs(p0 - p1).max(),
-            "max |d loss|": np.abs(loss0 - loss1).max(),
-            "different decisions": int(np.sum(decide(out0) != decide(out1))),
-        })
+        rows.append(
+            {
+                "conversion": label,
+                "rows": len(X),
+                "head params": f"{head_parameter_count(original)} -> {head_parameter_count(converted)}",
+                "max |dP(class 1)|": np.abs(p0 - p1).max(),
+                "max |d loss|": np.abs(loss0 - loss1).max(),
+                "different decisions": int(np.sum(decide(out0) != decide(out1))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def build_parser():
-    parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                         dataset="breast_cancer", table=True)
-    parser.add_argument("--hidden", type=int, default=HIDDEN_UNITS,
-                        help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})")
-    parser.add_argument("--positive", default=None, metavar="CLASS",
-                        help="the class that becomes class 1, the one the sigmoid's P(class 1) is about "
-                             "(default: the last of the two in sorted order)")
+    parser = cookbook.recipe.make_parser(
+        __doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS, dataset="breast_cancer", table=True
+    )
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        default=HIDDEN_UNITS,
+        help=f"relu units in a body before the head; 0 = none (default: {HIDDEN_UNITS})",
+    )
+    parser.add_argument(
+        "--positive",
+        default=None,
+        metavar="CLASS",
+        help="the class that becomes class 1, the one the sigmoid's P(class 1) is about "
+        "(default: the last of the two in sorted order)",
+    )
     return parser
 
 
@@ -259,10 +306,16 @@ def main(argv=None):
 
     # %%
     split, labels, positive = prepare_data(args)
-    cookbook.recipe.show(pd.DataFrame({"0/1 (A)": labels["train"]["0/1"][:5],
-                                       "integer (B)": labels["train"]["integer"][:5],
-                                       "one-hot (C)": [str(row) for row in labels["train"]["one-hot"][:5]]}),
-                         f"The first five training labels, three ways (class 1: {positive})")
+    cookbook.recipe.show(
+        pd.DataFrame(
+            {
+                "0/1 (A)": labels["train"]["0/1"][:5],
+                "integer (B)": labels["train"]["integer"][:5],
+                "one-hot (C)": [str(row) for row in labels["train"]["one-hot"][:5]],
+            }
+        ),
+        f"The first five training labels, three ways (class 1: {positive})",
+    )
 
     # %% [markdown]
     # ## Model
@@ -295,8 +348,9 @@ def main(argv=None):
     # Start B and C from A's function: the body's weights as they are, the head as W = [0, w], b = [0, b].
     *body_weights, w, b = model_a.get_weights()
     for model in (model_b, model_c):
-        model.set_weights(body_weights + [np.concatenate([np.zeros_like(w), w], axis=1),
-                                          np.concatenate([np.zeros_like(b), b])])
+        model.set_weights(
+            body_weights + [np.concatenate([np.zeros_like(w), w], axis=1), np.concatenate([np.zeros_like(b), b])]
+        )
 
     model_a2 = keras.models.clone_model(model_a)  # A again, at twice the learning rate
     model_a2.set_weights(model_a.get_weights())
@@ -331,14 +385,19 @@ def main(argv=None):
     # ``2 lr`` step for step: the run ``"A, 2x lr"`` checks it.
 
     # %%
-    y_train = {"A": labels["train"]["0/1"], "B": labels["train"]["integer"],
-               "C": labels["train"]["one-hot"], "A, 2x lr": labels["train"]["0/1"]}
+    y_train = {
+        "A": labels["train"]["0/1"],
+        "B": labels["train"]["integer"],
+        "C": labels["train"]["one-hot"],
+        "A, 2x lr": labels["train"]["0/1"],
+    }
     histories, epoch_seconds = {}, {}
     for name, model in models.items():
         keras.utils.set_random_seed(args.seed)
         timer = EpochTimer()
-        histories[name] = model.fit(split.X_train, y_train[name], epochs=args.epochs, batch_size=BATCH_SIZE,
-                                    callbacks=[timer], verbose=0)
+        histories[name] = model.fit(
+            split.X_train, y_train[name], epochs=args.epochs, batch_size=BATCH_SIZE, callbacks=[timer], verbose=0
+        )
         epoch_seconds[name] = timer.typical()
 
     # %% [markdown]
@@ -352,13 +411,17 @@ def main(argv=None):
     # after a conversion no row changes class.
 
     # %%
-    table = cookbook.recipe.show(compare_heads(models, epoch_seconds, split, labels),
-                                 f"{args.recipe}: sigmoid vs softmax heads, class 1 = {positive}, "
-                                 f"{args.epochs} epochs")
-    gaps = cookbook.recipe.show(curve_gaps(histories), "Training curves that coincide "
-                                                       "(the 2x-lr match is exact without --hidden)")
-    conversions = cookbook.recipe.show(compare_conversions(models, split, args.seed),
-                                       "Exact conversions (all rows): same probabilities, losses, decisions")
+    table = cookbook.recipe.show(
+        compare_heads(models, epoch_seconds, split, labels),
+        f"{args.recipe}: sigmoid vs softmax heads, class 1 = {positive}, {args.epochs} epochs",
+    )
+    gaps = cookbook.recipe.show(
+        curve_gaps(histories), "Training curves that coincide (the 2x-lr match is exact without --hidden)"
+    )
+    conversions = cookbook.recipe.show(
+        compare_conversions(models, split, args.seed),
+        "Exact conversions (all rows): same probabilities, losses, decisions",
+    )
     cookbook.recipe.save_table(table, args)
     cookbook.recipe.save_table(gaps, args, "curves")
     cookbook.recipe.save_table(conversions, args, "conversions")
@@ -393,25 +456,33 @@ def main(argv=None):
                 messages[name] = str(exc)
             row = {"setup": name, "check_setup": "passes" if messages[name] == "passes" else "SetupError"}
             try:
-                history = model.fit(split.X_train, labels["train"][encoding], epochs=NEAR_MISS_EPOCHS,
-                                    batch_size=BATCH_SIZE, verbose=0)
+                history = model.fit(
+                    split.X_train, labels["train"][encoding], epochs=NEAR_MISS_EPOCHS, batch_size=BATCH_SIZE, verbose=0
+                )
                 row["Keras"] = "fit trains"
             except ValueError as exc:  # Keras 3 refuses some shape mismatches at the first batch
                 history, row["Keras"] = None, "fit raises ValueError: " + _first_sentence(str(exc))
             if history is not None:
                 _, out_test = class1_probability(model, split.X_test)
-                row.update({"first loss": history.history["loss"][0], "last loss": history.history["loss"][-1],
-                            "Keras test loss": model.evaluate(split.X_test, labels["test"][encoding], verbose=0),
-                            "true test BCE": numpy_binary_crossentropy(labels["test"][encoding], out_test),
-                            "min P(class 1)": out_test[:, -1].min(),
-                            "test accuracy": np.mean(decide(out_test) == split.y_test)})
+                row.update(
+                    {
+                        "first loss": history.history["loss"][0],
+                        "last loss": history.history["loss"][-1],
+                        "Keras test loss": model.evaluate(split.X_test, labels["test"][encoding], verbose=0),
+                        "true test BCE": numpy_binary_crossentropy(labels["test"][encoding], out_test),
+                        "min P(class 1)": out_test[:, -1].min(),
+                        "test accuracy": np.mean(decide(out_test) == split.y_test),
+                    }
+                )
         keras_warnings = {_first_sentence(str(w.message)) for w in caught if issubclass(w.category, UserWarning)}
         if keras_warnings:
             row["Keras"] += "; warns: " + " / ".join(sorted(keras_warnings))
         rows.append(row)
     near_misses = cookbook.recipe.show(pd.DataFrame(rows), f"Near-miss setups ({NEAR_MISS_EPOCHS} epochs)")
-    print(f"(always naming the commonest class scores {max(np.mean(split.y_test), 1 - np.mean(split.y_test)):.3f} "
-          "on the test rows)")
+    print(
+        f"(always naming the commonest class scores {max(np.mean(split.y_test), 1 - np.mean(split.y_test)):.3f} "
+        "on the test rows)"
+    )
     for name, message in messages.items():
         print(f"- check_setup on {name!r}: {message}")
     cookbook.recipe.save_table(near_misses, args, "near_misses")
@@ -425,24 +496,26 @@ def main(argv=None):
     by_setup = table.set_index("setup")
     by_miss = near_misses.set_index("setup")
     onehot_bce = by_miss.loc["2-unit softmax + binary CE, one-hot labels"]
-    cookbook.recipe.remember([
-        f"Dense(1, 'sigmoid') + binary_crossentropy and Dense(2, 'softmax') + sparse_categorical_crossentropy "
-        f"are one model: test accuracy {by_setup.loc['A', 'test accuracy']:.3f} vs "
-        f"{by_setup.loc['B', 'test accuracy']:.3f}, and converting a trained head (or shifting both logits) moves "
-        f"P(class 1) by at most "
-        f"{conversions['max |dP(class 1)|'].max():.2g}.",
-        f"The softmax head has {by_setup.loc['B', 'head params']} head parameters to the sigmoid's "
-        f"{by_setup.loc['A', 'head params']}; B at learning rate {LEARNING_RATE:g} and A at "
-        f"{2 * LEARNING_RATE:g} train along curves that differ by at most "
-        f"{gaps['max |d loss| over epochs'].iloc[1]:.2g}" + (" (a hidden layer breaks the exact match)."
-                                                             if args.hidden else "."),
-        f"Sparse (integer) and one-hot labels: the two curves differ by at most "
-        f"{gaps['max |d loss| over epochs'].iloc[0]:.2g}.",
-        f"Dense(2, 'softmax') + binary_crossentropy on one-hot labels: Keras reports a test loss of "
-        f"{onehot_bce.get('Keras test loss', np.nan):.4g} where the binary cross-entropy of its probabilities "
-        f"is {onehot_bce.get('true test BCE', np.nan):.4g}; check_setup "
-        f"{'refuses' if onehot_bce['check_setup'] == 'SetupError' else 'passes'} it.",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"Dense(1, 'sigmoid') + binary_crossentropy and Dense(2, 'softmax') + sparse_categorical_crossentropy "
+            f"are one model: test accuracy {by_setup.loc['A', 'test accuracy']:.3f} vs "
+            f"{by_setup.loc['B', 'test accuracy']:.3f}, and converting a trained head (or shifting both logits) moves "
+            f"P(class 1) by at most "
+            f"{conversions['max |dP(class 1)|'].max():.2g}.",
+            f"The softmax head has {by_setup.loc['B', 'head params']} head parameters to the sigmoid's "
+            f"{by_setup.loc['A', 'head params']}; B at learning rate {LEARNING_RATE:g} and A at "
+            f"{2 * LEARNING_RATE:g} train along curves that differ by at most "
+            f"{gaps['max |d loss| over epochs'].iloc[1]:.2g}"
+            + (" (a hidden layer breaks the exact match)." if args.hidden else "."),
+            f"Sparse (integer) and one-hot labels: the two curves differ by at most "
+            f"{gaps['max |d loss| over epochs'].iloc[0]:.2g}.",
+            f"Dense(2, 'softmax') + binary_crossentropy on one-hot labels: Keras reports a test loss of "
+            f"{onehot_bce.get('Keras test loss', np.nan):.4g} where the binary cross-entropy of its probabilities "
+            f"is {onehot_bce.get('true test BCE', np.nan):.4g}; check_setup "
+            f"{'refuses' if onehot_bce['check_setup'] == 'SetupError' else 'passes'} it.",
+        ]
+    )
     return table
 
 

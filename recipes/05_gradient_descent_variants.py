@@ -30,16 +30,16 @@ Run it: ``python recipes/05_gradient_descent_variants.py`` (about 30 s;
 # %%
 import math
 
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
-from cookbook import gd_variants
+from cookbook.lessons import gradient_descent
+
 import keras
+import numpy as np
+import pandas as pd
 import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
 N_TRAIN = 128  # training rows of the lesson (4 full mini-batches of 32)
 QUICK_N_TRAIN = 64
@@ -68,8 +68,9 @@ MEMORY_STEPS = 3  # updates per probe (steps_per_epoch keeps the small-batch pro
 
 # %% [markdown]
 # Helpers that summarise and draw. They are not the lesson: the Keras code
-# is in ``main`` below, one cell per step; ``cookbook.gd_variants`` holds the
+# is in ``main`` below, one cell per step; ``cookbook.lessons.gradient_descent`` holds the
 # measuring callbacks and the float64 NumPy references.
+
 
 # %%
 def grid_table(runs, batch_sizes):
@@ -77,15 +78,17 @@ def grid_table(runs, batch_sizes):
     rows = []
     for variant, by_rate in runs.items():
         for learning_rate, rec in by_rate.items():
-            rows.append({
-                "variant": variant,
-                "batch_size": batch_sizes[variant],
-                "learning_rate": learning_rate,
-                "updates": rec.updates[-1],
-                "diverged": rec.diverged,
-                "train MSE": np.inf if rec.diverged else rec.epoch_train_loss[-1],
-                "val MSE": np.inf if rec.diverged else rec.epoch_val_loss[-1],
-            })
+            rows.append(
+                {
+                    "variant": variant,
+                    "batch_size": batch_sizes[variant],
+                    "learning_rate": learning_rate,
+                    "updates": rec.updates[-1],
+                    "diverged": rec.diverged,
+                    "train MSE": np.inf if rec.diverged else rec.epoch_train_loss[-1],
+                    "val MSE": np.inf if rec.diverged else rec.epoch_val_loss[-1],
+                }
+            )
     table = pd.DataFrame(rows)
     best = table[~table["diverged"]].groupby("variant", sort=False)["val MSE"].idxmin()
     table["chosen"] = table.index.isin(best.values)
@@ -98,19 +101,20 @@ def variant_table(runs, batch_sizes, chosen, n_train, minimum, lstsq_kernel, lst
     for variant, learning_rate in chosen.items():
         rec = runs[variant][learning_rate]
         per_epoch = np.diff(rec.epoch_updates)
-        rows.append({
-            "variant": variant,
-            "batch_size": batch_sizes[variant],
-            "learning_rate": learning_rate,
-            "updates/epoch": int(per_epoch[0]) if np.all(per_epoch == per_epoch[0]) else -1,
-            "ceil(N/batch)": gd_variants.updates_per_epoch(n_train, batch_sizes[variant]),
-            "excess MSE after epoch 1": rec.epoch_train_loss[1] - minimum,
-            "excess MSE at end": rec.epoch_train_loss[-1] - minimum,
-            "val MSE": rec.epoch_val_loss[-1],
-            "max |w - w_lstsq|": float(np.abs(np.append(rec.kernel - lstsq_kernel,
-                                                        rec.bias - lstsq_bias)).max()),
-            "training s": rec.seconds[-1],
-        })
+        rows.append(
+            {
+                "variant": variant,
+                "batch_size": batch_sizes[variant],
+                "learning_rate": learning_rate,
+                "updates/epoch": int(per_epoch[0]) if np.all(per_epoch == per_epoch[0]) else -1,
+                "ceil(N/batch)": gradient_descent.updates_per_epoch(n_train, batch_sizes[variant]),
+                "excess MSE after epoch 1": rec.epoch_train_loss[1] - minimum,
+                "excess MSE at end": rec.epoch_train_loss[-1] - minimum,
+                "val MSE": rec.epoch_val_loss[-1],
+                "max |w - w_lstsq|": float(np.abs(np.append(rec.kernel - lstsq_kernel, rec.bias - lstsq_bias)).max()),
+                "training s": rec.seconds[-1],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -119,26 +123,41 @@ def same_rate_table(same_rate, batch_sizes, learning_rate, minimum, noise):
     at_minimum = noise[noise["weights"] == "lstsq minimum"].set_index("variant")
     rows = []
     for variant, rec in same_rate.items():
-        wobble = gd_variants.trajectory_wobble(np.asarray(rec.train_loss) - minimum)
-        rows.append({"variant": variant, "batch_size": batch_sizes[variant], "learning_rate": learning_rate,
-                     "epochs": len(rec.epoch_updates) - 1, "updates": rec.updates[-1],
-                     "updates in last half": wobble["updates"],
-                     "mean excess MSE, last half": wobble["mean"],
-                     "std of train MSE around trend": wobble["std_around_trend"],
-                     "share of updates raising train MSE": wobble["rises"],
-                     "E||g_B - g||^2 at the minimum": at_minimum.loc[variant, "E||g_B - g||^2 measured"]})
+        wobble = gradient_descent.trajectory_wobble(np.asarray(rec.train_loss) - minimum)
+        rows.append(
+            {
+                "variant": variant,
+                "batch_size": batch_sizes[variant],
+                "learning_rate": learning_rate,
+                "epochs": len(rec.epoch_updates) - 1,
+                "updates": rec.updates[-1],
+                "updates in last half": wobble["updates"],
+                "mean excess MSE, last half": wobble["mean"],
+                "std of train MSE around trend": wobble["std_around_trend"],
+                "share of updates raising train MSE": wobble["rises"],
+                "E||g_B - g||^2 at the minimum": at_minimum.loc[variant, "E||g_B - g||^2 measured"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def timing_row(variant, batch_size, spe, timer, model, X, y, minimum):
     """Seconds per update, per epoch (updates/epoch x s/update) and per sample, and the progress made."""
     per_update = timer.seconds_per_update
-    updates = gd_variants.updates_per_epoch(len(X), batch_size)
-    return {"variant": variant, "batch_size": batch_size, "steps_per_execution": spe, "rows": len(X),
-            "updates timed": timer.updates, "s/update": per_update, "updates/epoch": updates,
-            "s/epoch": updates * per_update, "us/sample": 1e6 * per_update / batch_size,
-            "epochs of data": timer.updates * batch_size / len(X),
-            "excess MSE after them": gd_variants.mse(X, y, *gd_variants.linear_weights(model)) - minimum}
+    updates = gradient_descent.updates_per_epoch(len(X), batch_size)
+    return {
+        "variant": variant,
+        "batch_size": batch_size,
+        "steps_per_execution": spe,
+        "rows": len(X),
+        "updates timed": timer.updates,
+        "s/update": per_update,
+        "updates/epoch": updates,
+        "s/epoch": updates * per_update,
+        "us/sample": 1e6 * per_update / batch_size,
+        "epochs of data": timer.updates * batch_size / len(X),
+        "excess MSE after them": gradient_descent.mse(X, y, *gradient_descent.linear_weights(model)) - minimum,
+    }
 
 
 def times(ratio):
@@ -158,14 +177,18 @@ def overhead_summary(timing):
     per_row = timed.loc["batch GD", "s/update"] / rows  # one full-batch update, shared by every row
     one, mini = timed.loc["stochastic GD", "s/update"], timed.loc["mini-batch GD", "s/update"]
     mini_rows = int(timed.loc["mini-batch GD", "batch_size"])
-    text = (f"a batch_size={mini_rows} update took {mini / one:.2g}x the time of a batch_size=1 update "
-            f"({1e3 * mini:.3g} vs {1e3 * one:.3g} ms) for {mini_rows}x the rows, and a full-batch update spent "
-            f"{1e6 * per_row:.2g} us per row")
+    text = (
+        f"a batch_size={mini_rows} update took {mini / one:.2g}x the time of a batch_size=1 update "
+        f"({1e3 * mini:.3g} vs {1e3 * one:.3g} ms) for {mini_rows}x the rows, and a full-batch update spent "
+        f"{1e6 * per_row:.2g} us per row"
+    )
     if one <= per_row:
         return text + ", no less than a batch_size=1 update: per-update overhead did not show"
-    return (text + f"; counting a row's arithmetic at that price, {1 - per_row / one:.2%} of a batch_size=1 "
-            f"update ({times(one / per_row)} one row's share of a full-batch update) is per-update overhead, "
-            f"which stochastic GD's epoch pays {rows:,} times")
+    return (
+        text + f"; counting a row's arithmetic at that price, {1 - per_row / one:.2%} of a batch_size=1 "
+        f"update ({times(one / per_row)} one row's share of a full-batch update) is per-update overhead, "
+        f"which stochastic GD's epoch pays {rows:,} times"
+    )
 
 
 def claims_table(variants, timing, memory, shuffle_orders, noise, same_rate, *, epochs, n_train, minimum, eig):
@@ -179,50 +202,77 @@ def claims_table(variants, timing, memory, shuffle_orders, noise, same_rate, *, 
     counts = ", ".join(f"{v} {int(r['updates/epoch'])}" for v, r in by.iterrows())
     expected = ", ".join(f"{int(r['ceil(N/batch)'])}" for _, r in by.iterrows())
     exact = bool((by["updates/epoch"] == by["ceil(N/batch)"]).all())
-    rows.append(("batch GD makes one update per epoch, stochastic GD (batch_size=1) one per sample, "
-                 "mini-batch GD one per 32 samples",
-                 f"optimizer.iterations per epoch, {n_train} training rows",
-                 f"{counts} (ceil(N/batch_size): {expected})",
-                 "holds: updates/epoch = ceil(N / batch_size)" if exact else "does not hold: see the counts"))
+    rows.append(
+        (
+            "batch GD makes one update per epoch, stochastic GD (batch_size=1) one per sample, "
+            "mini-batch GD one per 32 samples",
+            f"optimizer.iterations per epoch, {n_train} training rows",
+            f"{counts} (ceil(N/batch_size): {expected})",
+            "holds: updates/epoch = ceil(N / batch_size)" if exact else "does not hold: see the counts",
+        )
+    )
 
     epoch_s = timed["s/epoch"]
     others = epoch_s.drop("batch GD")
     if epoch_s["batch GD"] > others.max():
         wall = f"holds here: batch GD's epoch ({epoch_s['batch GD']:.3g} s) took the longest"
     elif epoch_s["batch GD"] < others.min():
-        wall = (f"does not hold as wall time: batch GD's epoch ({epoch_s['batch GD']:.3g} s) was the fastest; "
-                + overhead_summary(timing))
+        wall = (
+            f"does not hold as wall time: batch GD's epoch ({epoch_s['batch GD']:.3g} s) was the fastest; "
+            + overhead_summary(timing)
+        )
     else:
-        wall = (f"partly: batch GD's epoch ({epoch_s['batch GD']:.3g} s) was slower than "
-                f"{others.idxmin()}'s and faster than {others.idxmax()}'s; " + overhead_summary(timing))
-    rows.append(("batch GD has slow epochs -- read as wall time of one epoch",
-                 f"{rows_timed:,} rows, updates/epoch x median s/update; stochastic and mini-batch GD with "
-                 f"steps_per_execution={FAST_STEPS_PER_EXECUTION}, timed over "
-                 f"{int(timed['updates timed'].max())} updates (a whole epoch would take minutes)",
-                 ", ".join(f"{v} {r['s/epoch']:.3g} s ({int(r['updates/epoch']):,} x {1e3 * r['s/update']:.3g} ms)"
-                           for v, r in timed.iterrows()),
-                 wall))
+        wall = (
+            f"partly: batch GD's epoch ({epoch_s['batch GD']:.3g} s) was slower than "
+            f"{others.idxmin()}'s and faster than {others.idxmax()}'s; " + overhead_summary(timing)
+        )
+    rows.append(
+        (
+            "batch GD has slow epochs -- read as wall time of one epoch",
+            f"{rows_timed:,} rows, updates/epoch x median s/update; stochastic and mini-batch GD with "
+            f"steps_per_execution={FAST_STEPS_PER_EXECUTION}, timed over "
+            f"{int(timed['updates timed'].max())} updates (a whole epoch would take minutes)",
+            ", ".join(
+                f"{v} {r['s/epoch']:.3g} s ({int(r['updates/epoch']):,} x {1e3 * r['s/update']:.3g} ms)"
+                for v, r in timed.iterrows()
+            ),
+            wall,
+        )
+    )
 
     slowest_update = bool(timed.loc["batch GD", "s/update"] > timed.drop("batch GD")["s/update"].max())
-    rows.append(("batch GD has slow epochs -- read as time per update",
-                 f"{rows_timed:,} rows, median seconds per update",
-                 ", ".join(f"{v} {1e3 * s:.3g} ms" for v, s in timed["s/update"].items()),
-                 "holds: one batch GD update reads every row" if slowest_update
-                 else "does not hold here: a full-batch update was not the slowest"))
+    rows.append(
+        (
+            "batch GD has slow epochs -- read as time per update",
+            f"{rows_timed:,} rows, median seconds per update",
+            ", ".join(f"{v} {1e3 * s:.3g} ms" for v, s in timed["s/update"].items()),
+            "holds: one batch GD update reads every row"
+            if slowest_update
+            else "does not hold here: a full-batch update was not the slowest",
+        )
+    )
 
     big = timed["excess MSE after them"]
     reference = f"batch GD's {big['batch GD']:.2g} after {timed.loc['batch GD', 'epochs of data']:.2g} epochs"
     passed = [v for v in big.index if v != "batch GD" and big[v] < big["batch GD"]]
-    outcome = ("holds" if len(passed) == len(big) - 1 else "partly" if passed else "not shown by this run")
+    outcome = "holds" if len(passed) == len(big) - 1 else "partly" if passed else "not shown by this run"
     details = "; ".join(
         f"{v} {'got below' if v in passed else 'did not get below'} it within "
-        f"{timed.loc[v, 'epochs of data']:.2g} epochs ({big[v]:.2g})" for v in big.index if v != "batch GD")
-    rows.append(("batch GD has slow epochs -- read as progress per epoch, big data",
-                 f"{rows_timed:,} rows: training MSE above the lstsq minimum after the timed updates "
-                 f"(the fraction of an epoch they cover in brackets)",
-                 ", ".join(f"{v} {r['excess MSE after them']:.2g} ({r['epochs of data']:.2g} epochs)"
-                           for v, r in timed.iterrows()),
-                 f"{outcome}: against {reference}, {details}"))
+        f"{timed.loc[v, 'epochs of data']:.2g} epochs ({big[v]:.2g})"
+        for v in big.index
+        if v != "batch GD"
+    )
+    rows.append(
+        (
+            "batch GD has slow epochs -- read as progress per epoch, big data",
+            f"{rows_timed:,} rows: training MSE above the lstsq minimum after the timed updates "
+            f"(the fraction of an epoch they cover in brackets)",
+            ", ".join(
+                f"{v} {r['excess MSE after them']:.2g} ({r['epochs of data']:.2g} epochs)" for v, r in timed.iterrows()
+            ),
+            f"{outcome}: against {reference}, {details}",
+        )
+    )
 
     after_one = by["excess MSE after epoch 1"]
     ahead = [v for v in after_one.index if v != "batch GD" and after_one[v] < after_one["batch GD"]]
@@ -230,106 +280,157 @@ def claims_table(variants, timing, memory, shuffle_orders, noise, same_rate, *, 
     if not not_ahead:
         verdict = "holds: with one update per epoch, batch GD made the least progress in epoch 1"
     else:
-        verdict = (f"{'partly' if ahead else 'does not hold'} on {n_train} rows: "
-                   + (f"{' and '.join(ahead)} got further, " if ahead else "")
-                   + " and ".join(f"{v} ({int(by.loc[v, 'updates/epoch'])} updates x lr "
-                                  f"{by.loc[v, 'learning_rate']:g}, "
-                                  f"{by.loc[v, 'updates/epoch'] * by.loc[v, 'learning_rate']:.3g} in all)"
-                                  for v in not_ahead)
-                   + f" did not get further than one full-batch update x lr {batch['learning_rate']:g}")
-    rows.append(("batch GD has slow epochs -- read as progress per epoch, the lesson's data",
-                 f"{n_train} rows: training MSE above the lstsq minimum after epoch 1, each variant at its "
-                 f"chosen rate",
-                 ", ".join(f"{v} {r['excess MSE after epoch 1']:.3g}" for v, r in by.iterrows()), verdict))
+        verdict = (
+            f"{'partly' if ahead else 'does not hold'} on {n_train} rows: "
+            + (f"{' and '.join(ahead)} got further, " if ahead else "")
+            + " and ".join(
+                f"{v} ({int(by.loc[v, 'updates/epoch'])} updates x lr "
+                f"{by.loc[v, 'learning_rate']:g}, "
+                f"{by.loc[v, 'updates/epoch'] * by.loc[v, 'learning_rate']:.3g} in all)"
+                for v in not_ahead
+            )
+            + f" did not get further than one full-batch update x lr {batch['learning_rate']:g}"
+        )
+    rows.append(
+        (
+            "batch GD has slow epochs -- read as progress per epoch, the lesson's data",
+            f"{n_train} rows: training MSE above the lstsq minimum after epoch 1, each variant at its chosen rate",
+            ", ".join(f"{v} {r['excess MSE after epoch 1']:.3g}" for v, r in by.iterrows()),
+            verdict,
+        )
+    )
 
     if memory is None:
-        rows.append(("batch GD needs much memory", "not measured in this run",
-                     "run with --memory", "not measured: --memory runs one fresh process per batch size"))
+        rows.append(
+            (
+                "batch GD needs much memory",
+                "not measured in this run",
+                "run with --memory",
+                "not measured: --memory runs one fresh process per batch size",
+            )
+        )
     else:
         added = memory.set_index("variant")["MB added by fit"]
         most = bool(added["batch GD"] > added.drop("batch GD").max())
-        rows.append(("batch GD needs much memory",
-                     f"peak MB that fit adds, same {int(memory['rows'].iloc[0]):,} rows for every batch "
-                     f"size, {MEMORY_STEPS} updates or fewer, one fresh process each",
-                     ", ".join(f"{v} {mb:.1f} MB" for v, mb in added.items()),
-                     "holds: one full-batch step holds every row's activations and gradients" if most
-                     else "does not hold here: the full-batch step added no more than the others"))
+        rows.append(
+            (
+                "batch GD needs much memory",
+                f"peak MB that fit adds, same {int(memory['rows'].iloc[0]):,} rows for every batch "
+                f"size, {MEMORY_STEPS} updates or fewer, one fresh process each",
+                ", ".join(f"{v} {mb:.1f} MB" for v, mb in added.items()),
+                "holds: one full-batch step holds every row's activations and gradients"
+                if most
+                else "does not hold here: the full-batch step added no more than the others",
+            )
+        )
 
     relative = batch["excess MSE at end"] / minimum
     reached = bool(relative <= MINIMUM_TOLERANCE)
-    rows.append(("batch GD reaches the minimum of a convex loss",
-                 f"after {epochs} epochs at lr {batch['learning_rate']:g}: training MSE above the lstsq minimum "
-                 f"({minimum:.4g}), relative to it; largest weight difference from lstsq",
-                 f"batch GD {relative:.1e} (max |w - w_lstsq| {batch['max |w - w_lstsq|']:.1e}); "
-                 f"stochastic GD {sgd['excess MSE at end'] / minimum:.1e}, "
-                 f"mini-batch GD {mini['excess MSE at end'] / minimum:.1e}",
-                 f"holds: within {MINIMUM_TOLERANCE:.0e} of the minimum (condition number {eig[-1] / eig[0]:.2g})"
-                 if reached else
-                 f"not yet after {epochs} epochs: not within {MINIMUM_TOLERANCE:.0e} (condition number "
-                 f"{eig[-1] / eig[0]:.2g}; more epochs needed)"))
+    rows.append(
+        (
+            "batch GD reaches the minimum of a convex loss",
+            f"after {epochs} epochs at lr {batch['learning_rate']:g}: training MSE above the lstsq minimum "
+            f"({minimum:.4g}), relative to it; largest weight difference from lstsq",
+            f"batch GD {relative:.1e} (max |w - w_lstsq| {batch['max |w - w_lstsq|']:.1e}); "
+            f"stochastic GD {sgd['excess MSE at end'] / minimum:.1e}, "
+            f"mini-batch GD {mini['excess MSE at end'] / minimum:.1e}",
+            f"holds: within {MINIMUM_TOLERANCE:.0e} of the minimum (condition number {eig[-1] / eig[0]:.2g})"
+            if reached
+            else f"not yet after {epochs} epochs: not within {MINIMUM_TOLERANCE:.0e} (condition number "
+            f"{eig[-1] / eig[0]:.2g}; more epochs needed)",
+        )
+    )
 
     repeated = all(order == shuffle_orders[0] for order in shuffle_orders)
-    rows.append(("stochastic GD (batch_size=1) uses one random sample per update",
-                 "updates per epoch; the rows fit(shuffle=True) visits in 3 epochs of 8 "
-                 "rows after keras.utils.set_random_seed",
-                 f"{int(sgd['updates/epoch'])} updates of one row per epoch; epoch orders "
-                 + ("identical" if repeated else "different") + f": {shuffle_orders[0]}",
-                 "partly: one row per update, but under a global seed Keras (TensorFlow backend) repeats "
-                 "the same random order every epoch (tensorflow/tensorflow#35682)" if repeated
-                 else "holds: one row per update, a new random order every epoch"))
+    rows.append(
+        (
+            "stochastic GD (batch_size=1) uses one random sample per update",
+            "updates per epoch; the rows fit(shuffle=True) visits in 3 epochs of 8 "
+            "rows after keras.utils.set_random_seed",
+            f"{int(sgd['updates/epoch'])} updates of one row per epoch; epoch orders "
+            + ("identical" if repeated else "different")
+            + f": {shuffle_orders[0]}",
+            "partly: one row per update, but under a global seed Keras (TensorFlow backend) repeats "
+            "the same random order every epoch (tensorflow/tensorflow#35682)"
+            if repeated
+            else "holds: one row per update, a new random order every epoch",
+        )
+    )
 
     same = same_rate.set_index("variant")
     lr, same_epochs = same["learning_rate"].iloc[0], int(same["epochs"].iloc[0])
     rises = same["share of updates raising train MSE"]
     wobble = same["std of train MSE around trend"]
     zigzag = bool(rises["stochastic GD"] > rises["batch GD"])
-    rows.append(("stochastic GD (batch_size=1) zig-zags",
-                 f"all three at lr {lr:g} for {same_epochs} epochs from the lstsq minimum: share of the "
-                 f"last half's updates after which the whole training set's MSE went up",
-                 ", ".join(f"{v} {r:.0%}" for v, r in rises.items()),
-                 (f"holds: {rises['stochastic GD']:.0%} of stochastic GD's updates went uphill for the whole "
-                  f"training set, {rises['batch GD']:.0%} of batch GD's" if zigzag
-                  else "does not hold here: stochastic GD went uphill no more often than batch GD")
-                 + f"; the share says nothing about the size of the steps (mini-batch GD: {rises['mini-batch GD']:.0%}"
-                   f", with a std {times_more(wobble['mini-batch GD'], wobble['stochastic GD'])} stochastic GD's)"))
+    rows.append(
+        (
+            "stochastic GD (batch_size=1) zig-zags",
+            f"all three at lr {lr:g} for {same_epochs} epochs from the lstsq minimum: share of the "
+            f"last half's updates after which the whole training set's MSE went up",
+            ", ".join(f"{v} {r:.0%}" for v, r in rises.items()),
+            (
+                f"holds: {rises['stochastic GD']:.0%} of stochastic GD's updates went uphill for the whole "
+                f"training set, {rises['batch GD']:.0%} of batch GD's"
+                if zigzag
+                else "does not hold here: stochastic GD went uphill no more often than batch GD"
+            )
+            + f"; the share says nothing about the size of the steps (mini-batch GD: {rises['mini-batch GD']:.0%}"
+            f", with a std {times_more(wobble['mini-batch GD'], wobble['stochastic GD'])} stochastic GD's)",
+        )
+    )
 
     grad = noise.pivot(index="weights", columns="variant", values="E||g_B - g||^2 measured")
     theory = noise.pivot(index="weights", columns="variant", values="sampling theory")
     measured_ratio = grad["mini-batch GD"] / grad["stochastic GD"]
     theory_ratio = theory["mini-batch GD"] / theory["stochastic GD"]
     quieter = bool((measured_ratio < 1).all())
-    rows.append(("mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the noise in each "
-                 "update's gradient (the reason)",
-                 f"mean of ||g_B - g||^2 over {int(noise['draws'].max())} random batches per batch size, "
-                 "with the same weights for every batch size (two weight points); sampling theory "
-                 "sigma^2 / b x (N - b) / (N - 1) in brackets",
-                 "; ".join(f"at the {w}: " + ", ".join(
-                     f"batch_size={int(r['batch_size'])} {r['E||g_B - g||^2 measured']:.3g} "
-                     f"({r['sampling theory']:.3g})"
-                     for _, r in rows_w.iterrows()) for w, rows_w in noise.groupby("weights", sort=False)),
-                 (f"holds: a batch of {int(mini['batch_size'])} carried "
-                  + " and ".join(f"{measured_ratio[w]:.3g}" for w in measured_ratio.index)
-                  + " of one row's squared gradient noise (sampling theory: "
-                  + " and ".join(f"{theory_ratio[w]:.3g}" for w in theory_ratio.index) + ")")
-                 if quieter else
-                 "does not hold here: at " + " and ".join(f"the {w}" for w in measured_ratio.index
-                                                           if measured_ratio[w] >= 1)
-                 + f" a batch of {int(mini['batch_size'])} was no less noisy than one row"))
+    rows.append(
+        (
+            "mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the noise in each "
+            "update's gradient (the reason)",
+            f"mean of ||g_B - g||^2 over {int(noise['draws'].max())} random batches per batch size, "
+            "with the same weights for every batch size (two weight points); sampling theory "
+            "sigma^2 / b x (N - b) / (N - 1) in brackets",
+            "; ".join(
+                f"at the {w}: "
+                + ", ".join(
+                    f"batch_size={int(r['batch_size'])} {r['E||g_B - g||^2 measured']:.3g} ({r['sampling theory']:.3g})"
+                    for _, r in rows_w.iterrows()
+                )
+                for w, rows_w in noise.groupby("weights", sort=False)
+            ),
+            (
+                f"holds: a batch of {int(mini['batch_size'])} carried "
+                + " and ".join(f"{measured_ratio[w]:.3g}" for w in measured_ratio.index)
+                + " of one row's squared gradient noise (sampling theory: "
+                + " and ".join(f"{theory_ratio[w]:.3g}" for w in theory_ratio.index)
+                + ")"
+            )
+            if quieter
+            else "does not hold here: at "
+            + " and ".join(f"the {w}" for w in measured_ratio.index if measured_ratio[w] >= 1)
+            + f" a batch of {int(mini['batch_size'])} was no less noisy than one row",
+        )
+    )
 
     steadier = bool(wobble["mini-batch GD"] < wobble["stochastic GD"])
-    rows.append(("mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the training loss "
-                 "along the run (this row decides)",
-                 f"all three at lr {lr:g} for {same_epochs} epochs from the lstsq minimum: std of the whole "
-                 f"training set's MSE around a straight-line trend, last half of the updates (their number in "
-                 f"brackets)",
-                 ", ".join(f"{v} {wobble[v]:.2g} ({int(same.loc[v, 'updates in last half'])} updates)"
-                           for v in same.index),
-                 f"holds: at the same rate, mini-batch GD's training MSE wobbled "
-                 f"{times(wobble['stochastic GD'] / wobble['mini-batch GD'])} less than stochastic GD's "
-                 f"(its mean excess over the minimum: {same.loc['mini-batch GD', 'mean excess MSE, last half']:.2g} vs "
-                 f"{same.loc['stochastic GD', 'mean excess MSE, last half']:.2g})" if steadier else
-                 f"does not hold here: at the same rate mini-batch GD's std ({wobble['mini-batch GD']:.2g}) was not "
-                 f"below stochastic GD's ({wobble['stochastic GD']:.2g})"))
+    rows.append(
+        (
+            "mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the training loss "
+            "along the run (this row decides)",
+            f"all three at lr {lr:g} for {same_epochs} epochs from the lstsq minimum: std of the whole "
+            f"training set's MSE around a straight-line trend, last half of the updates (their number in "
+            f"brackets)",
+            ", ".join(f"{v} {wobble[v]:.2g} ({int(same.loc[v, 'updates in last half'])} updates)" for v in same.index),
+            f"holds: at the same rate, mini-batch GD's training MSE wobbled "
+            f"{times(wobble['stochastic GD'] / wobble['mini-batch GD'])} less than stochastic GD's "
+            f"(its mean excess over the minimum: {same.loc['mini-batch GD', 'mean excess MSE, last half']:.2g} vs "
+            f"{same.loc['stochastic GD', 'mean excess MSE, last half']:.2g})"
+            if steadier
+            else f"does not hold here: at the same rate mini-batch GD's std ({wobble['mini-batch GD']:.2g}) was not "
+            f"below stochastic GD's ({wobble['stochastic GD']:.2g})",
+        )
+    )
     return pd.DataFrame(rows, columns=["the note says", "measured how", "measured", "verdict"])
 
 
@@ -341,16 +442,24 @@ def plot_loss_curves(runs, batch_sizes, chosen, minimum, n_train):
         rec = runs[variant][learning_rate]
         color = f"C{i}"
         label = f"{variant}: batch_size={batch_sizes[variant]}, lr={learning_rate:g}"
-        per_epoch = gd_variants.updates_per_epoch(n_train, batch_sizes[variant])
+        per_epoch = gradient_descent.updates_per_epoch(n_train, batch_sizes[variant])
         excess = np.maximum(np.asarray(rec.train_loss) - minimum, 1e-12)
         epochs = np.asarray(rec.updates) / per_epoch  # update k of the run is at epoch k / (updates per epoch)
         marker = "." if per_epoch <= 4 else None
         by_epoch.plot(epochs, excess, lw=1, marker=marker, color=color, label=label)
         by_time.plot(rec.seconds, excess, lw=1, marker="." if per_epoch == 1 else None, color=color, label=label)
-    by_epoch.set(xlabel=f"epochs (passes over the {n_train} training rows)",
-                 ylabel="training MSE - lstsq minimum (log scale)", yscale="log", title="Progress per epoch")
-    by_time.set(xlabel="training seconds (wall clock; measuring and compiling excluded)",
-                ylabel="training MSE - lstsq minimum (log scale)", yscale="log", title="Progress per second")
+    by_epoch.set(
+        xlabel=f"epochs (passes over the {n_train} training rows)",
+        ylabel="training MSE - lstsq minimum (log scale)",
+        yscale="log",
+        title="Progress per epoch",
+    )
+    by_time.set(
+        xlabel="training seconds (wall clock; measuring and compiling excluded)",
+        ylabel="training MSE - lstsq minimum (log scale)",
+        yscale="log",
+        title="Progress per second",
+    )
     for ax in (by_epoch, by_time):
         ax.yaxis.set_major_locator(LogLocator(numticks=8))
         ax.yaxis.set_minor_formatter(NullFormatter())
@@ -366,16 +475,32 @@ def plot_noise(noise, same_rate_runs, batch_sizes, learning_rate, minimum, n_tra
     for i, (weights, rows) in enumerate(noise.groupby("weights", sort=False)):
         color = f"C{i + 3}"
         sigma2 = rows.loc[rows["batch_size"] == 1, "sampling theory"].iloc[0]  # b = 1 gives sigma^2 itself
-        by_size.plot(sizes, sigma2 / sizes * (n_train - sizes) / (n_train - 1), color=color, lw=1,
-                     label=f"sampling theory at the {weights}")
+        by_size.plot(
+            sizes,
+            sigma2 / sizes * (n_train - sizes) / (n_train - 1),
+            color=color,
+            lw=1,
+            label=f"sampling theory at the {weights}",
+        )
         shown = rows[rows["batch_size"] < n_train]
-        by_size.errorbar(shown["batch_size"], shown["E||g_B - g||^2 measured"], yerr=2 * shown["standard error"],
-                         fmt="o", color=color, capsize=4, label=f"measured at the {weights} (+-2 standard errors)")
+        by_size.errorbar(
+            shown["batch_size"],
+            shown["E||g_B - g||^2 measured"],
+            yerr=2 * shown["standard error"],
+            fmt="o",
+            color=color,
+            capsize=4,
+            label=f"measured at the {weights} (+-2 standard errors)",
+        )
         full = rows[rows["batch_size"] == n_train]["E||g_B - g||^2 measured"].iloc[0]
         by_size.plot([], [], " ", label=f"batch_size={n_train} at the {weights}: {full:.1g} (theory 0)")
-    by_size.set(xscale="log", yscale="log", xlabel="batch_size (rows per update, log scale)",
-                ylabel="E ||g_B - g||^2, squared gradient units (log scale)",
-                title="Noise in one update's gradient")
+    by_size.set(
+        xscale="log",
+        yscale="log",
+        xlabel="batch_size (rows per update, log scale)",
+        ylabel="E ||g_B - g||^2, squared gradient units (log scale)",
+        title="Noise in one update's gradient",
+    )
     by_size.xaxis.set_major_locator(FixedLocator([1, 2, 4, 8, 16, 32, 64, 128][: int(math.log2(n_train)) + 1]))
     by_size.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     by_size.xaxis.set_minor_formatter(NullFormatter())
@@ -383,15 +508,24 @@ def plot_noise(noise, same_rate_runs, batch_sizes, learning_rate, minimum, n_tra
 
     floor = 1e-9  # excess below this is float32 rounding; drawn at the bottom edge
     for i, (variant, rec) in enumerate(same_rate_runs.items()):
-        per_epoch = gd_variants.updates_per_epoch(n_train, batch_sizes[variant])
+        per_epoch = gradient_descent.updates_per_epoch(n_train, batch_sizes[variant])
         excess = np.asarray(rec.train_loss) - minimum
         note = " (stays below 1e-9: drawn at the bottom)" if np.all(excess[1:] < floor) else ""
-        along.plot(np.asarray(rec.updates) / per_epoch, np.maximum(excess, floor), lw=1,
-                   marker="." if per_epoch <= 4 else None, color=f"C{i}",
-                   label=f"{variant}: batch_size={batch_sizes[variant]}, lr={learning_rate:g}{note}")
-    along.set(yscale="log", ylim=(floor / 3, None), xlabel=f"epochs (passes over the {n_train} training rows)",
-              ylabel="training MSE - lstsq minimum (log scale)",
-              title="One rate for all three, starting at the minimum")
+        along.plot(
+            np.asarray(rec.updates) / per_epoch,
+            np.maximum(excess, floor),
+            lw=1,
+            marker="." if per_epoch <= 4 else None,
+            color=f"C{i}",
+            label=f"{variant}: batch_size={batch_sizes[variant]}, lr={learning_rate:g}{note}",
+        )
+    along.set(
+        yscale="log",
+        ylim=(floor / 3, None),
+        xlabel=f"epochs (passes over the {n_train} training rows)",
+        ylabel="training MSE - lstsq minimum (log scale)",
+        title="One rate for all three, starting at the minimum",
+    )
     along.yaxis.set_major_locator(LogLocator(numticks=8))
     along.yaxis.set_minor_formatter(NullFormatter())
     along.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14))  # below: no line hidden
@@ -406,8 +540,13 @@ def plot_grid(grid, val_at_minimum):
     for i, (variant, rows) in enumerate(grid.groupby("variant", sort=False)):
         color = f"C{i}"
         ok = rows[~rows["diverged"]]
-        ax.plot(ok["learning_rate"], ok["val MSE"], marker="o", color=color,
-                label=f"{variant} (batch_size={rows['batch_size'].iloc[0]})")
+        ax.plot(
+            ok["learning_rate"],
+            ok["val MSE"],
+            marker="o",
+            color=color,
+            label=f"{variant} (batch_size={rows['batch_size'].iloc[0]})",
+        )
         bad = rows[rows["diverged"]]
         ax.plot(bad["learning_rate"], np.full(len(bad), top * 1.15**i), "x", color=color, ms=9, mew=2)
         pick = rows[rows["chosen"]]
@@ -415,9 +554,13 @@ def plot_grid(grid, val_at_minimum):
     ax.axhline(val_at_minimum, color="grey", linestyle="--", label="validation MSE of the lstsq weights")
     ax.plot([], [], "k*", ms=12, ls="none", label="chosen rate (lowest validation MSE)")
     ax.plot([], [], "kx", ms=9, ls="none", label="diverged (stopped; drawn at the top)")
-    ax.set(xscale="log", yscale="log", xlabel="learning rate (log scale)",
-           ylabel="validation MSE after the last epoch (log scale)",
-           title="One grid, a different best rate per batch size")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="learning rate (log scale)",
+        ylabel="validation MSE after the last epoch (log scale)",
+        title="One grid, a different best rate per batch size",
+    )
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     ax.xaxis.set_major_locator(FixedLocator(sorted(grid["learning_rate"].unique())))  # a tick per grid rate
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -433,13 +576,16 @@ def plot_timing(timing):
     """Seconds per update and per epoch on the timing rows, one bar per variant (log scale)."""
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     per_update, per_epoch = fig.subplots(1, 2)
-    labels = [f"{r.variant}\nbatch_size={r.batch_size}\nsteps_per_execution={r.steps_per_execution}"
-              for r in timing.itertuples()]
+    labels = [
+        f"{r.variant}\nbatch_size={r.batch_size}\nsteps_per_execution={r.steps_per_execution}"
+        for r in timing.itertuples()
+    ]
     positions = np.arange(len(timing))
     rows = int(timing["rows"].iloc[0])
-    for ax, column, title in ((per_update, "s/update", f"Seconds per update, {rows:,} rows (median)"),
-                              (per_epoch, "s/epoch", f"Seconds per epoch, {rows:,} rows\n"
-                                                     "(updates per epoch x seconds per update)")):
+    for ax, column, title in (
+        (per_update, "s/update", f"Seconds per update, {rows:,} rows (median)"),
+        (per_epoch, "s/epoch", f"Seconds per epoch, {rows:,} rows\n(updates per epoch x seconds per update)"),
+    ):
         bars = ax.bar(positions, timing[column], color=[f"C{i}" for i in range(len(timing))])
         ax.bar_label(bars, labels=[f"{v:.2g} s" for v in timing[column]], fontsize="small")
         ax.set_xticks(positions, labels, fontsize="x-small")
@@ -450,9 +596,12 @@ def plot_timing(timing):
 
 def build_parser():
     parser = cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS)
-    parser.add_argument("--memory", action="store_true",
-                        help=f"also measure the peak memory of fit per batch size on {MEMORY_ROWS:,} rows, "
-                             "one fresh process each (about 10 s per batch size)")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help=f"also measure the peak memory of fit per batch size on {MEMORY_ROWS:,} rows, "
+        "one fresh process each (about 10 s per batch size)",
+    )
     return parser
 
 
@@ -484,27 +633,35 @@ def main(argv=None):
     # of recipe 01 shows below.
 
     # %%
-    X_train, y_train = gd_variants.make_linear_data(n_train, N_FEATURES, correlation=CORRELATION,
-                                                    noise=NOISE, seed=args.seed)
-    X_val, y_val = gd_variants.make_linear_data(N_VAL, N_FEATURES, correlation=CORRELATION,
-                                                noise=NOISE, seed=args.seed + 1)
-    lstsq_kernel, lstsq_bias = gd_variants.least_squares(X_train, y_train)
-    minimum = gd_variants.mse(X_train, y_train, lstsq_kernel, lstsq_bias)
-    val_at_minimum = gd_variants.mse(X_val, y_val, lstsq_kernel, lstsq_bias)
-    eig = gd_variants.hessian_eigenvalues(X_train)
+    X_train, y_train = gradient_descent.make_linear_data(
+        n_train, N_FEATURES, correlation=CORRELATION, noise=NOISE, seed=args.seed
+    )
+    X_val, y_val = gradient_descent.make_linear_data(
+        N_VAL, N_FEATURES, correlation=CORRELATION, noise=NOISE, seed=args.seed + 1
+    )
+    lstsq_kernel, lstsq_bias = gradient_descent.least_squares(X_train, y_train)
+    minimum = gradient_descent.mse(X_train, y_train, lstsq_kernel, lstsq_bias)
+    val_at_minimum = gradient_descent.mse(X_val, y_val, lstsq_kernel, lstsq_bias)
+    eig = gradient_descent.hessian_eigenvalues(X_train)
     print(f"{n_train} training rows, {N_VAL} validation rows, {N_FEATURES} features")
-    print(f"lstsq minimum of the training MSE: {minimum:.4f} (validation MSE of those weights: "
-          f"{val_at_minimum:.4f}; the noise alone gives {NOISE**2:.2f})")
-    print(f"Hessian eigenvalues {eig[0]:.2f} to {eig[-1]:.2f}: condition number {eig[-1] / eig[0]:.2f}; "
-          f"batch GD diverges above lr = 2 / lambda_max = {2 / eig[-1]:.2f}; its best constant rate is "
-          f"2 / (lambda_min + lambda_max) = {gd_variants.optimal_learning_rate(X_train):.2f}")
+    print(
+        f"lstsq minimum of the training MSE: {minimum:.4f} (validation MSE of those weights: "
+        f"{val_at_minimum:.4f}; the noise alone gives {NOISE**2:.2f})"
+    )
+    print(
+        f"Hessian eigenvalues {eig[0]:.2f} to {eig[-1]:.2f}: condition number {eig[-1] / eig[0]:.2f}; "
+        f"batch GD diverges above lr = 2 / lambda_max = {2 / eig[-1]:.2f}; its best constant rate is "
+        f"2 / (lambda_min + lambda_max) = {gradient_descent.optimal_learning_rate(X_train):.2f}"
+    )
     diabetes = cookbook.split_and_standardize(*cookbook.load_dataset("diabetes"), seed=args.seed).X_train
     for name, data in (("these features", X_train), ("recipe 01's standardized Diabetes features", diabetes)):
-        cond = np.divide(*gd_variants.hessian_eigenvalues(data)[[-1, 0]])
+        cond = np.divide(*gradient_descent.hessian_eigenvalues(data)[[-1, 0]])
         shrink = (cond - 1) / (cond + 1)  # per update, along the worst direction, at the best constant rate
-        print(f"{name}: condition number {cond:.3g}; at its best constant rate batch GD multiplies its distance "
-              f"to the minimum by at most {shrink:.3f} per update, so shrinking it 1000-fold takes "
-              f"{math.log(1e-3) / math.log(shrink):,.0f} updates")
+        print(
+            f"{name}: condition number {cond:.3g}; at its best constant rate batch GD multiplies its distance "
+            f"to the minimum by at most {shrink:.3f} per update, so shrinking it 1000-fold takes "
+            f"{math.log(1e-3) / math.log(shrink):,.0f} updates"
+        )
 
     # %% [markdown]
     # ## Model
@@ -534,8 +691,11 @@ def main(argv=None):
     # %%
     def build_model(learning_rate, steps_per_execution=1):
         model = keras.Sequential([keras.Input((N_FEATURES,)), keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-                      loss="mean_squared_error", steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+            loss="mean_squared_error",
+            steps_per_execution=steps_per_execution,
+        )
         return model
 
     keras.utils.set_random_seed(args.seed)
@@ -552,9 +712,9 @@ def main(argv=None):
     # for momentum or Adam, build a fresh model per rate.) Re-using the model
     # saves compiling its training step once per rate.
     #
-    # Two helpers measure and do not train: ``gd_variants.warm_up`` compiles
+    # Two helpers measure and do not train: ``gradient_descent.warm_up`` compiles
     # the training step before the clock starts (then puts the weights back),
-    # and ``gd_variants.UpdateRecorder``, a callback, records after every
+    # and ``gradient_descent.UpdateRecorder``, a callback, records after every
     # update the loss on the whole training set, the loss of the batch the
     # update used, and the training seconds; at each epoch's end it adds the
     # validation loss. It stops a run whose loss has grown 1000-fold
@@ -564,23 +724,32 @@ def main(argv=None):
     # full batch, so ``shuffle=False``.
 
     # %%
-    batch_sizes = gd_variants.variant_batch_sizes(n_train, MINIBATCH_SIZE)
+    batch_sizes = gradient_descent.variant_batch_sizes(n_train, MINIBATCH_SIZE)
     runs = {variant: {} for variant in batch_sizes}
     keras.utils.set_random_seed(args.seed)
     model = build_model(learning_rates[0])
     start = model.get_weights()
-    gd_variants.warm_up(model, X_train, y_train, batch_size=len(X_train))
+    gradient_descent.warm_up(model, X_train, y_train, batch_size=len(X_train))
     for learning_rate in learning_rates:
         model.set_weights(start)
         model.optimizer.learning_rate = learning_rate
         model.optimizer.iterations.assign(0)
         keras.utils.set_random_seed(args.seed)  # the same shuffling for every rate
-        recorder = gd_variants.UpdateRecorder(X_train, y_train, X_val, y_val)
-        model.fit(X_train, y_train, batch_size=len(X_train), epochs=args.epochs, shuffle=False,
-                  callbacks=[recorder], verbose=0)
+        recorder = gradient_descent.UpdateRecorder(X_train, y_train, X_val, y_val)
+        model.fit(
+            X_train,
+            y_train,
+            batch_size=len(X_train),
+            epochs=args.epochs,
+            shuffle=False,
+            callbacks=[recorder],
+            verbose=0,
+        )
         runs["batch GD"][learning_rate] = recorder
-        print(f"batch GD      lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
-              f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else ""))
+        print(
+            f"batch GD      lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
+            f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else "")
+        )
 
     # %% [markdown]
     # Stochastic GD: ``batch_size=1``, so each update uses one row, in the
@@ -590,17 +759,19 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     model = build_model(learning_rates[0])
     start = model.get_weights()
-    gd_variants.warm_up(model, X_train, y_train, batch_size=1)
+    gradient_descent.warm_up(model, X_train, y_train, batch_size=1)
     for learning_rate in learning_rates:
         model.set_weights(start)
         model.optimizer.learning_rate = learning_rate
         model.optimizer.iterations.assign(0)
         keras.utils.set_random_seed(args.seed)  # the same shuffling for every rate
-        recorder = gd_variants.UpdateRecorder(X_train, y_train, X_val, y_val)
+        recorder = gradient_descent.UpdateRecorder(X_train, y_train, X_val, y_val)
         model.fit(X_train, y_train, batch_size=1, epochs=args.epochs, callbacks=[recorder], verbose=0)
         runs["stochastic GD"][learning_rate] = recorder
-        print(f"stochastic GD lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
-              f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else ""))
+        print(
+            f"stochastic GD lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
+            f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else "")
+        )
 
     # %% [markdown]
     # A trap this lesson ran into: which rows does each epoch visit, in
@@ -614,7 +785,7 @@ def main(argv=None):
     # uses a single row, but the zig-zag repeats from epoch to epoch.
 
     # %%
-    orders = gd_variants.fit_shuffle_orders(n_rows=8, epochs=3, seed=args.seed)
+    orders = gradient_descent.fit_shuffle_orders(n_rows=8, epochs=3, seed=args.seed)
     print("rows visited by fit(batch_size=1, shuffle=True) after set_random_seed, 8 rows, epoch by epoch:")
     for epoch, order in enumerate(orders, start=1):
         print(f"  epoch {epoch}: {order}")
@@ -627,17 +798,19 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     model = build_model(learning_rates[0])
     start = model.get_weights()
-    gd_variants.warm_up(model, X_train, y_train, batch_size=32)
+    gradient_descent.warm_up(model, X_train, y_train, batch_size=32)
     for learning_rate in learning_rates:
         model.set_weights(start)
         model.optimizer.learning_rate = learning_rate
         model.optimizer.iterations.assign(0)
         keras.utils.set_random_seed(args.seed)  # the same shuffling for every rate
-        recorder = gd_variants.UpdateRecorder(X_train, y_train, X_val, y_val)
+        recorder = gradient_descent.UpdateRecorder(X_train, y_train, X_val, y_val)
         model.fit(X_train, y_train, batch_size=32, epochs=args.epochs, callbacks=[recorder], verbose=0)
         runs["mini-batch GD"][learning_rate] = recorder
-        print(f"mini-batch GD lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
-              f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else ""))
+        print(
+            f"mini-batch GD lr={learning_rate:<6g} optimizer.iterations={int(model.optimizer.iterations):5d}  "
+            f"validation MSE {recorder.epoch_val_loss[-1]:.4g}" + ("  (diverged)" if recorder.diverged else "")
+        )
 
     # %% [markdown]
     # ## Compare
@@ -655,8 +828,9 @@ def main(argv=None):
     # grid's 0.01 row shows where that leaves it).
 
     # %%
-    grid = cookbook.recipe.show(grid_table(runs, batch_sizes),
-                                f"{args.recipe}: every learning rate, {args.epochs} epochs")
+    grid = cookbook.recipe.show(
+        grid_table(runs, batch_sizes), f"{args.recipe}: every learning rate, {args.epochs} epochs"
+    )
     chosen = {row.variant: row.learning_rate for row in grid[grid["chosen"]].itertuples()}
     print("chosen rates:", ", ".join(f"{v} (batch_size={batch_sizes[v]}) {lr:g}" for v, lr in chosen.items()))
     by_size = [chosen[v] for v in sorted(chosen, key=batch_sizes.get)]
@@ -695,10 +869,10 @@ def main(argv=None):
     # %%
     variants = cookbook.recipe.show(
         variant_table(runs, batch_sizes, chosen, n_train, minimum, lstsq_kernel, lstsq_bias),
-        f"{args.recipe}: each variant at its chosen rate ({n_train} rows, {args.epochs} epochs)")
+        f"{args.recipe}: each variant at its chosen rate ({n_train} rows, {args.epochs} epochs)",
+    )
     cookbook.recipe.save_table(variants, args)
-    cookbook.recipe.save_figure(plot_loss_curves(runs, batch_sizes, chosen, minimum, n_train), args,
-                                "loss_curves")
+    cookbook.recipe.save_figure(plot_loss_curves(runs, batch_sizes, chosen, minimum, n_train), args, "loss_curves")
 
     # %% [markdown]
     # What one update carries. Each update follows the gradient of its
@@ -709,7 +883,7 @@ def main(argv=None):
     # at the same weights for every batch size (once at the starting
     # weights, once at the least-squares minimum). ``tf.map_fn`` runs that
     # computation for thousands of random batches in one compiled call, and
-    # ``gd_variants.gradient_noise`` draws the batches and averages.
+    # ``gradient_descent.gradient_noise`` draws the batches and averages.
     # Sampling theory predicts it: if ``sigma^2`` is the mean over the N
     # rows of ``||g_i - g||^2``, a batch of ``b`` distinct rows gives
     #
@@ -731,8 +905,9 @@ def main(argv=None):
 
     @tf.function(reduce_retracing=True)
     def gradients_of_batches(X_batches, y_batches):  # one gradient per batch, in one compiled call
-        return tf.map_fn(batch_gradient, (X_batches, y_batches),
-                         fn_output_signature=[w.dtype for w in model.trainable_weights])
+        return tf.map_fn(
+            batch_gradient, (X_batches, y_batches), fn_output_signature=[w.dtype for w in model.trainable_weights]
+        )
 
     def batch_gradients(rows):  # rows: (batches, batch_size) row indices -> (batches, 6) flat gradients
         gradients = gradients_of_batches(X_train[rows], y_train[rows][..., None])
@@ -743,22 +918,33 @@ def main(argv=None):
     noise_rows = []
     for weights, values in (("starting weights", start), ("lstsq minimum", at_minimum)):
         model.set_weights(values)
-        kernel, bias = gd_variants.linear_weights(model)
+        kernel, bias = gradient_descent.linear_weights(model)
         for variant, batch_size in batch_sizes.items():
-            measured = gd_variants.gradient_noise(batch_gradients, n_train, batch_size, draws=draws, seed=args.seed)
-            noise_rows.append({"weights": weights, "variant": variant, "batch_size": batch_size,
-                               "draws": measured["draws"], "E||g_B - g||^2 measured": measured["mean"],
-                               "standard error": measured["standard_error"],
-                               "sampling theory": gd_variants.sampling_noise(X_train, y_train, kernel, bias,
-                                                                             batch_size)})
-    noise = cookbook.recipe.show(pd.DataFrame(noise_rows),
-                                 f"Gradient noise per update: mean of ||g_B - g||^2 over random batches, "
-                                 f"{n_train} rows")
+            measured = gradient_descent.gradient_noise(
+                batch_gradients, n_train, batch_size, draws=draws, seed=args.seed
+            )
+            noise_rows.append(
+                {
+                    "weights": weights,
+                    "variant": variant,
+                    "batch_size": batch_size,
+                    "draws": measured["draws"],
+                    "E||g_B - g||^2 measured": measured["mean"],
+                    "standard error": measured["standard_error"],
+                    "sampling theory": gradient_descent.sampling_noise(X_train, y_train, kernel, bias, batch_size),
+                }
+            )
+    noise = cookbook.recipe.show(
+        pd.DataFrame(noise_rows),
+        f"Gradient noise per update: mean of ||g_B - g||^2 over random batches, {n_train} rows",
+    )
     for weights, rows in noise.groupby("weights", sort=False):
         per = rows.set_index("variant")["E||g_B - g||^2 measured"]
-        print(f"at the {weights}: a batch of {batch_sizes['mini-batch GD']} carried "
-              f"{per['mini-batch GD'] / per['stochastic GD']:.3g} of one row's noise "
-              f"(1/{per['stochastic GD'] / per['mini-batch GD']:.3g})")
+        print(
+            f"at the {weights}: a batch of {batch_sizes['mini-batch GD']} carried "
+            f"{per['mini-batch GD'] / per['stochastic GD']:.3g} of one row's noise "
+            f"(1/{per['stochastic GD'] / per['mini-batch GD']:.3g})"
+        )
     cookbook.recipe.save_table(noise, args, "noise")
 
     # %% [markdown]
@@ -785,24 +971,25 @@ def main(argv=None):
     row_curvature = 2 * (np.sum(X_train.astype(np.float64) ** 2, axis=1) + 1)
     limit = min(2 / eig[-1], 2 / row_curvature.max())
     common_rate = max((lr for lr in learning_rates if lr < limit), default=min(learning_rates))
-    print(f"batch GD diverges above lr {2 / eig[-1]:.3g}; a single-row update grows its row's error above lr "
-          f"{2 / row_curvature.max():.3g}; the shared rate is {common_rate:g}"
-          + ("" if common_rate < limit else " (the grid's smallest: none is below both limits)"))
+    print(
+        f"batch GD diverges above lr {2 / eig[-1]:.3g}; a single-row update grows its row's error above lr "
+        f"{2 / row_curvature.max():.3g}; the shared rate is {common_rate:g}"
+        + ("" if common_rate < limit else " (the grid's smallest: none is below both limits)")
+    )
     same_rate = {}
     for variant, batch_size in batch_sizes.items():
         keras.utils.set_random_seed(args.seed)
         model = build_model(common_rate)
         model.set_weights(at_minimum)
-        recorder = gd_variants.UpdateRecorder(X_train, y_train)
-        model.fit(X_train, y_train, batch_size=batch_size, epochs=SAME_RATE_EPOCHS, callbacks=[recorder],
-                  verbose=0)
+        recorder = gradient_descent.UpdateRecorder(X_train, y_train)
+        model.fit(X_train, y_train, batch_size=batch_size, epochs=SAME_RATE_EPOCHS, callbacks=[recorder], verbose=0)
         same_rate[variant] = recorder
     stability = cookbook.recipe.show(
         same_rate_table(same_rate, batch_sizes, common_rate, minimum, noise),
-        f"All three at lr {common_rate:g}, {SAME_RATE_EPOCHS} epochs from the lstsq minimum")
+        f"All three at lr {common_rate:g}, {SAME_RATE_EPOCHS} epochs from the lstsq minimum",
+    )
     cookbook.recipe.save_table(stability, args, "same_rate")
-    cookbook.recipe.save_figure(plot_noise(noise, same_rate, batch_sizes, common_rate, minimum, n_train),
-                                args, "noise")
+    cookbook.recipe.save_figure(plot_noise(noise, same_rate, batch_sizes, common_rate, minimum, n_train), args, "noise")
 
     # %% [markdown]
     # The timing so far is on the lesson's few rows, where a second
@@ -830,19 +1017,26 @@ def main(argv=None):
     # %%
     timing_rows = QUICK_TIMING_ROWS if args.quick else TIMING_ROWS
     timed_steps = QUICK_TIMED_STEPS if args.quick else TIMED_STEPS
-    X_big, y_big = gd_variants.make_linear_data(timing_rows, N_FEATURES, correlation=CORRELATION,
-                                                noise=NOISE, seed=args.seed + 2)
-    big_minimum = gd_variants.mse(X_big, y_big, *gd_variants.least_squares(X_big, y_big))
+    X_big, y_big = gradient_descent.make_linear_data(
+        timing_rows, N_FEATURES, correlation=CORRELATION, noise=NOISE, seed=args.seed + 2
+    )
+    big_minimum = gradient_descent.mse(X_big, y_big, *gradient_descent.least_squares(X_big, y_big))
     timings = []
-    for variant, batch_size in gd_variants.variant_batch_sizes(timing_rows, MINIBATCH_SIZE).items():
+    for variant, batch_size in gradient_descent.variant_batch_sizes(timing_rows, MINIBATCH_SIZE).items():
         for spe in (1,) if batch_size == timing_rows else (FAST_STEPS_PER_EXECUTION,):
             keras.utils.set_random_seed(args.seed)
             model = build_model(chosen[variant], steps_per_execution=spe)
-            gd_variants.warm_up(model, X_big, y_big, batch_size=batch_size)
-            timer = gd_variants.StepTimer()
-            model.fit(X_big, y_big, batch_size=batch_size, epochs=TIMED_EPOCHS,
-                      steps_per_epoch=min(timed_steps, math.ceil(timing_rows / batch_size)),
-                      callbacks=[timer], verbose=0)
+            gradient_descent.warm_up(model, X_big, y_big, batch_size=batch_size)
+            timer = gradient_descent.StepTimer()
+            model.fit(
+                X_big,
+                y_big,
+                batch_size=batch_size,
+                epochs=TIMED_EPOCHS,
+                steps_per_epoch=min(timed_steps, math.ceil(timing_rows / batch_size)),
+                callbacks=[timer],
+                verbose=0,
+            )
             timings.append(timing_row(variant, batch_size, spe, timer, model, X_big, y_big, big_minimum))
     timing = cookbook.recipe.show(pd.DataFrame(timings), f"Time per update and per epoch, {timing_rows:,} rows")
     print(f"On {timing_rows:,} rows, " + overhead_summary(timing) + ".")
@@ -861,11 +1055,19 @@ def main(argv=None):
     memory = None
     if args.memory:
         probes = []
-        for variant, batch_size in gd_variants.variant_batch_sizes(MEMORY_ROWS, MINIBATCH_SIZE).items():
-            added, peak = gd_variants.peak_fit_memory(batch_size, MEMORY_ROWS, N_FEATURES,
-                                                      steps=MEMORY_STEPS, seed=args.seed)
-            probes.append({"variant": variant, "batch_size": batch_size, "rows": MEMORY_ROWS,
-                           "MB added by fit": added, "peak MB": peak})
+        for variant, batch_size in gradient_descent.variant_batch_sizes(MEMORY_ROWS, MINIBATCH_SIZE).items():
+            added, peak = gradient_descent.peak_fit_memory(
+                batch_size, MEMORY_ROWS, N_FEATURES, steps=MEMORY_STEPS, seed=args.seed
+            )
+            probes.append(
+                {
+                    "variant": variant,
+                    "batch_size": batch_size,
+                    "rows": MEMORY_ROWS,
+                    "MB added by fit": added,
+                    "peak MB": peak,
+                }
+            )
         memory = cookbook.recipe.show(pd.DataFrame(probes), "Peak memory of fit (fresh process each)")
         cookbook.recipe.save_table(memory, args, "memory")
     else:
@@ -882,9 +1084,20 @@ def main(argv=None):
 
     # %%
     claims = cookbook.recipe.show(
-        claims_table(variants, timing, memory, orders, noise, stability, epochs=args.epochs, n_train=n_train,
-                     minimum=minimum, eig=eig),
-        "The note's claims, measured")
+        claims_table(
+            variants,
+            timing,
+            memory,
+            orders,
+            noise,
+            stability,
+            epochs=args.epochs,
+            n_train=n_train,
+            minimum=minimum,
+            eig=eig,
+        ),
+        "The note's claims, measured",
+    )
     cookbook.recipe.save_table(claims, args, "claims")
 
     # %% [markdown]
@@ -899,30 +1112,35 @@ def main(argv=None):
     order = sorted(chosen, key=chosen.get)
     steady = stability.set_index("variant")["std of train MSE around trend"]
     noise_min = noise[noise["weights"] == "lstsq minimum"].set_index("variant")
-    measured_share = (noise_min.loc["mini-batch GD", "E||g_B - g||^2 measured"]
-                      / noise_min.loc["stochastic GD", "E||g_B - g||^2 measured"])
+    measured_share = (
+        noise_min.loc["mini-batch GD", "E||g_B - g||^2 measured"]
+        / noise_min.loc["stochastic GD", "E||g_B - g||^2 measured"]
+    )
     theory_share = noise_min.loc["mini-batch GD", "sampling theory"] / noise_min.loc["stochastic GD", "sampling theory"]
-    cookbook.recipe.remember([
-        f"batch_size alone picks the variant: optimizer.iterations grew by "
-        + ", ".join(f"{int(r['updates/epoch'])} ({v}, batch_size={int(r['batch_size'])})" for v, r in by.iterrows())
-        + f" per epoch on {n_train} rows, ceil(N / batch_size).",
-        f"Tune the rate per batch size: from the grid {', '.join(f'{lr:g}' for lr in learning_rates)}, "
-        f"validation chose " + ", ".join(f"{chosen[v]:g} for {v}" for v in order)
-        + f"; after {args.epochs} epochs at those rates the training MSE was "
-        + ", ".join(f"{by.loc[v, 'excess MSE at end']:.1e} ({v})" for v in by.index)
-        + " above the least-squares minimum.",
-        f"One epoch on {timing_rows:,} rows took batch GD {fast.loc['batch GD', 's/epoch']:.2g} s, mini-batch GD "
-        f"{fast.loc['mini-batch GD', 's/epoch']:.2g} s and stochastic GD {fast.loc['stochastic GD', 's/epoch']:.2g} s "
-        f"(the last two estimated as updates per epoch x median seconds per update); one batch_size=1 update "
-        f"took {1e3 * fast.loc['stochastic GD', 's/update']:.2g} ms, "
-        f"{times_more(fast.loc['stochastic GD', 's/update'], per_row)} one row's share of a full-batch update "
-        f"({1e6 * per_row:.2g} us); what a single row's update costs beyond its share is per-update overhead, "
-        f"and stochastic GD pays it once per row.",
-        f"At one shared rate ({common_rate:g}, from the minimum) the training MSE wobbled with a std of "
-        f"{steady['stochastic GD']:.2g} for stochastic GD, {steady['mini-batch GD']:.2g} for mini-batch GD and "
-        f"{steady['batch GD']:.2g} for batch GD; at the minimum a batch of {batch_sizes['mini-batch GD']} carried "
-        f"{measured_share:.3g} of one row's squared gradient noise (sampling theory: {theory_share:.3g}).",
-    ])
+    cookbook.recipe.remember(
+        [
+            "batch_size alone picks the variant: optimizer.iterations grew by "
+            + ", ".join(f"{int(r['updates/epoch'])} ({v}, batch_size={int(r['batch_size'])})" for v, r in by.iterrows())
+            + f" per epoch on {n_train} rows, ceil(N / batch_size).",
+            f"Tune the rate per batch size: from the grid {', '.join(f'{lr:g}' for lr in learning_rates)}, "
+            f"validation chose "
+            + ", ".join(f"{chosen[v]:g} for {v}" for v in order)
+            + f"; after {args.epochs} epochs at those rates the training MSE was "
+            + ", ".join(f"{by.loc[v, 'excess MSE at end']:.1e} ({v})" for v in by.index)
+            + " above the least-squares minimum.",
+            f"One epoch on {timing_rows:,} rows took batch GD {fast.loc['batch GD', 's/epoch']:.2g} s, mini-batch GD "
+            f"{fast.loc['mini-batch GD', 's/epoch']:.2g} s and stochastic GD {fast.loc['stochastic GD', 's/epoch']:.2g} s "
+            f"(the last two estimated as updates per epoch x median seconds per update); one batch_size=1 update "
+            f"took {1e3 * fast.loc['stochastic GD', 's/update']:.2g} ms, "
+            f"{times_more(fast.loc['stochastic GD', 's/update'], per_row)} one row's share of a full-batch update "
+            f"({1e6 * per_row:.2g} us); what a single row's update costs beyond its share is per-update overhead, "
+            f"and stochastic GD pays it once per row.",
+            f"At one shared rate ({common_rate:g}, from the minimum) the training MSE wobbled with a std of "
+            f"{steady['stochastic GD']:.2g} for stochastic GD, {steady['mini-batch GD']:.2g} for mini-batch GD and "
+            f"{steady['batch GD']:.2g} for batch GD; at the minimum a batch of {batch_sizes['mini-batch GD']} carried "
+            f"{measured_share:.3g} of one row's squared gradient noise (sampling theory: {theory_share:.3g}).",
+        ]
+    )
     return variants
 
 

@@ -37,25 +37,25 @@ grid, ``--sweep`` to re-derive the learning rates of the runs shown).
 # setting is not picked from a list: it is computed from the theory below.
 
 # %%
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
-from cookbook import landscapes
-import keras
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
+from cookbook.lessons import landscapes
 
-START = (-7.0, 2.0)      # far along the flat x direction, up the steep y wall
-STEPS = 150              # every optimizer gets the same budget of steps
-QUICK_STEPS = 150        # a path costs a fraction of a second: --quick keeps the budget, shrinks the grid
-TOLERANCE = 1e-3         # gradient norm below this counts as "at the minimum"
-LR_GRID = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.5, 2.0)   # what --sweep tries
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
+from matplotlib.figure import Figure
+
+START = (-7.0, 2.0)  # far along the flat x direction, up the steep y wall
+STEPS = 150  # every optimizer gets the same budget of steps
+QUICK_STEPS = 150  # a path costs a fraction of a second: --quick keeps the budget, shrinks the grid
+TOLERANCE = 1e-3  # gradient norm below this counts as "at the minimum"
+LR_GRID = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.5, 2.0)  # what --sweep tries
 # The rates --sweep picked, and the two runs with the customary 0.9 (Keras's default beta_1 for Adam).
 SGD_LR, ADAGRAD_LR, RMSPROP_LR = 0.9, 2.0, 0.7
 ADAM_LR, ADAM_BETA_1 = 1.0, 0.5
-RINGING_MOMENTUM, RINGING_LR = 0.9, 0.5        # the customary momentum / beta_1, at its fastest LR_GRID rate
+RINGING_MOMENTUM, RINGING_LR = 0.9, 0.5  # the customary momentum / beta_1, at its fastest LR_GRID rate
 # Momentum's grid search, measured next to the theory.
 GRID_LEARNING_RATES = (0.3, 0.5, 0.7, 0.9, 1.1, 1.3)
 GRID_MOMENTA = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9)
@@ -65,6 +65,7 @@ QUICK_GRID_MOMENTA = (0.0, 0.4, 0.6, 0.9)
 
 # %% [markdown]
 # Helpers that measure and draw. The Keras code is in ``main`` below.
+
 
 # %%
 def settings(optimizer):
@@ -84,7 +85,7 @@ def fitted_rate(path, until):
     ``exp`` of the least-squares slope of log(distance) against the step: a
     fit, so a path that swings is not judged by where one swing happens to end.
     """
-    distance = np.linalg.norm(path.points[:until + 1], axis=1)
+    distance = np.linalg.norm(path.points[: until + 1], axis=1)
     slope = np.polyfit(np.arange(until + 1), np.log(distance), 1)[0]
     return float(np.exp(slope))
 
@@ -115,33 +116,45 @@ def describe_roots(roots):
 
 def grid_search(f, steps, learning_rates, momenta):
     """Steps to the tolerance for every (learning rate, momentum), with the theory's rate beside each."""
-    runs = {(lr, m): keras.optimizers.SGD(learning_rate=lr, momentum=m)
-            for m in momenta for lr in learning_rates}
+    runs = {(lr, m): keras.optimizers.SGD(learning_rate=lr, momentum=m) for m in momenta for lr in learning_rates}
     paths = landscapes.run_paths(runs, START, f, steps)
     rows = []
     for (lr, m), path in paths.items():
         reached = landscapes.steps_to_tolerance(path, TOLERANCE)
         rate = max(abs(landscapes.heavy_ball_roots(lr, m, h)[0]) for h in landscapes.BOWL_CURVATURES)
-        rows.append({"learning rate": lr, "momentum": m, "predicted rate per step": rate,
-                     "steps to the tolerance": reached if reached is not None else np.nan})
+        rows.append(
+            {
+                "learning rate": lr,
+                "momentum": m,
+                "predicted rate per step": rate,
+                "steps to the tolerance": reached if reached is not None else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def sweep_learning_rates(f, steps):
     """``--sweep``: steps to the tolerance, and whether the path stays, for each optimizer x LR_GRID."""
-    factories = {"SGD": lambda lr: keras.optimizers.SGD(learning_rate=lr),
-                 "Adagrad": lambda lr: keras.optimizers.Adagrad(learning_rate=lr),
-                 "RMSprop": lambda lr: keras.optimizers.RMSprop(learning_rate=lr),
-                 f"Adam beta_1 {ADAM_BETA_1:g}": lambda lr: keras.optimizers.Adam(lr, beta_1=ADAM_BETA_1),
-                 f"Momentum {RINGING_MOMENTUM:g}": lambda lr: keras.optimizers.SGD(lr, momentum=RINGING_MOMENTUM),
-                 f"Adam beta_1 {RINGING_MOMENTUM:g}": lambda lr: keras.optimizers.Adam(lr, beta_1=RINGING_MOMENTUM)}
+    factories = {
+        "SGD": lambda lr: keras.optimizers.SGD(learning_rate=lr),
+        "Adagrad": lambda lr: keras.optimizers.Adagrad(learning_rate=lr),
+        "RMSprop": lambda lr: keras.optimizers.RMSprop(learning_rate=lr),
+        f"Adam beta_1 {ADAM_BETA_1:g}": lambda lr: keras.optimizers.Adam(lr, beta_1=ADAM_BETA_1),
+        f"Momentum {RINGING_MOMENTUM:g}": lambda lr: keras.optimizers.SGD(lr, momentum=RINGING_MOMENTUM),
+        f"Adam beta_1 {RINGING_MOMENTUM:g}": lambda lr: keras.optimizers.Adam(lr, beta_1=RINGING_MOMENTUM),
+    }
     rows = []
     for name, make in factories.items():
         for lr, path in landscapes.run_paths({lr: make(lr) for lr in LR_GRID}, START, f, steps).items():
             reached = landscapes.steps_to_tolerance(path, TOLERANCE)
-            rows.append({"optimizer": name, "learning rate": lr,
-                         "steps to the tolerance": reached if reached is not None else f"not within {steps}",
-                         "stays at the minimum": bool(np.linalg.norm(path.gradients[-1]) < TOLERANCE)})
+            rows.append(
+                {
+                    "optimizer": name,
+                    "learning rate": lr,
+                    "steps to the tolerance": reached if reached is not None else f"not within {steps}",
+                    "stays at the minimum": bool(np.linalg.norm(path.gradients[-1]) < TOLERANCE),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -152,17 +165,19 @@ def plot_paths(f, paths, labels):
     xs, ys = np.meshgrid(np.linspace(-8, 8, 161), np.linspace(-3.5, 3.5, 71))
     for ax, (name, path) in zip(axes, paths.items()):
         ax.contour(xs, ys, f(xs, ys), levels=np.geomspace(0.02, 12, 10), colors="lightgrey", linewidths=0.8)
-        ax.plot(path.points[:, 0], path.points[:, 1], "o-", color="tab:red", markersize=2.5, linewidth=1,
-                label=labels[name])
+        ax.plot(
+            path.points[:, 0], path.points[:, 1], "o-", color="tab:red", markersize=2.5, linewidth=1, label=labels[name]
+        )
         ax.plot(*START, "s", color="black", markersize=5)
         ax.plot(0, 0, "+", color="black", markersize=12, markeredgewidth=2)
         ax.set(xlim=(-8, 8), ylim=(-3.5, 3.5), aspect="equal", xlabel="x", ylabel="y", title=name)
         ax.tick_params(labelbottom=True, labelleft=True)
         ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
-    for ax in axes[len(paths):]:
+    for ax in axes[len(paths) :]:
         ax.set_axis_off()
-    fig.suptitle("f(x, y) = x^2/20 + y^2: each optimizer's path from the square (-7, 2) to the cross (0, 0), "
-                 "one dot per step")
+    fig.suptitle(
+        "f(x, y) = x^2/20 + y^2: each optimizer's path from the square (-7, 2) to the cross (0, 0), one dot per step"
+    )
     return fig
 
 
@@ -170,30 +185,47 @@ def plot_rates(paths, labels, predicted, grid, beta_star, names):
     """Left: distance to the minimum per step, with the theory's rate. Right: the grid's steps vs momentum."""
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2)
-    for (name, color) in zip(names, ("tab:blue", "tab:orange", "tab:green")):
+    for name, color in zip(names, ("tab:blue", "tab:orange", "tab:green")):
         distance = np.linalg.norm(paths[name].points, axis=1)
         t = np.arange(len(distance))
         left.plot(t, distance, color=color, label=f"{name} ({labels[name]}): measured")
-        left.plot(t, distance[0] * predicted[name] ** t, color=color, linestyle="--",
-                  label=f"theory: distance(0) x {predicted[name]:.3f}^step")
-    left.set(yscale="log", ylim=(1e-7, 20), xlabel="step", ylabel="distance to the minimum (log scale)",
-             title="Convergence rate: measured vs heavy-ball theory")
+        left.plot(
+            t,
+            distance[0] * predicted[name] ** t,
+            color=color,
+            linestyle="--",
+            label=f"theory: distance(0) x {predicted[name]:.3f}^step",
+        )
+    left.set(
+        yscale="log",
+        ylim=(1e-7, 20),
+        xlabel="step",
+        ylabel="distance to the minimum (log scale)",
+        title="Convergence rate: measured vs heavy-ball theory",
+    )
     left.legend(fontsize="small")
     for lr, rows in grid.groupby("learning rate"):
         right.plot(rows["momentum"], rows["steps to the tolerance"], "o-", label=f"lr {lr:g}")
     right.axvline(beta_star, color="black", linestyle=":", label=f"theory's best momentum {beta_star:.2f}")
-    right.set(xlabel="momentum", ylabel=f"steps to grad norm < {TOLERANCE:g}",
-              ylim=(0, 1.5 * grid["steps to the tolerance"].max()),
-              title="Momentum's grid search (missing point: not within the budget)")
+    right.set(
+        xlabel="momentum",
+        ylabel=f"steps to grad norm < {TOLERANCE:g}",
+        ylim=(0, 1.5 * grid["steps to the tolerance"].max()),
+        title="Momentum's grid search (missing point: not within the budget)",
+    )
     right.legend(fontsize="small", ncol=2)
     return fig
 
 
 def build_parser():
-    parser = cookbook.recipe.make_parser(__doc__, __file__, steps=STEPS, quick_steps=QUICK_STEPS,
-                                         steps_help="optimizer steps per path")
-    parser.add_argument("--sweep", action="store_true",
-                        help="also run every optimizer at every learning rate of LR_GRID (about 5 s more)")
+    parser = cookbook.recipe.make_parser(
+        __doc__, __file__, steps=STEPS, quick_steps=QUICK_STEPS, steps_help="optimizer steps per path"
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also run every optimizer at every learning rate of LR_GRID (about 5 s more)",
+    )
     return parser
 
 
@@ -220,8 +252,10 @@ def main(argv=None):
 
     mu, L = landscapes.BOWL_CURVATURES  # f's second derivatives along x and y
     k = L / mu
-    print(f"curvature along x {mu:g}, along y {L:g}: condition number k = {k:g}; start {START}, "
-          f"f(start) = {f(*START):.3g}")
+    print(
+        f"curvature along x {mu:g}, along y {L:g}: condition number k = {k:g}; start {START}, "
+        f"f(start) = {f(*START):.3g}"
+    )
 
     # %% [markdown]
     # ## Model
@@ -271,10 +305,10 @@ def main(argv=None):
             "Adagrad": keras.optimizers.Adagrad(learning_rate=ADAGRAD_LR),
             "RMSprop": keras.optimizers.RMSprop(learning_rate=RMSPROP_LR),
             "Adam": keras.optimizers.Adam(learning_rate=ADAM_LR, beta_1=ADAM_BETA_1),
-            f"Momentum {RINGING_MOMENTUM:g}": keras.optimizers.SGD(learning_rate=RINGING_LR,
-                                                                  momentum=RINGING_MOMENTUM),
-            f"Adam beta_1 {RINGING_MOMENTUM:g}": keras.optimizers.Adam(learning_rate=RINGING_LR,
-                                                                      beta_1=RINGING_MOMENTUM),
+            f"Momentum {RINGING_MOMENTUM:g}": keras.optimizers.SGD(learning_rate=RINGING_LR, momentum=RINGING_MOMENTUM),
+            f"Adam beta_1 {RINGING_MOMENTUM:g}": keras.optimizers.Adam(
+                learning_rate=RINGING_LR, beta_1=RINGING_MOMENTUM
+            ),
         }
 
     # %% [markdown]
@@ -305,15 +339,23 @@ def main(argv=None):
     # %%
     beta_star = ((np.sqrt(k) - 1) / (np.sqrt(k) + 1)) ** 2
     lr_star = 4 / (np.sqrt(mu) + np.sqrt(L)) ** 2
-    theory = cookbook.recipe.show(pd.DataFrame([
-        {"quantity": "best momentum", "formula": "((sqrt(k)-1)/(sqrt(k)+1))^2", "value": beta_star},
-        {"quantity": "its learning rate", "formula": "4/(sqrt(mu)+sqrt(L))^2", "value": lr_star},
-        {"quantity": "its rate per step", "formula": "sqrt(momentum*)", "value": np.sqrt(beta_star)},
-        {"quantity": "SGD's best rate per step", "formula": "(k-1)/(k+1)", "value": (k - 1) / (k + 1)},
-        {"quantity": "its learning rate", "formula": "2/(mu+L)", "value": 2 / (mu + L)},
-        {"quantity": f"best rate with momentum {RINGING_MOMENTUM:g}", "formula": "sqrt(0.9)",
-         "value": np.sqrt(RINGING_MOMENTUM)},
-    ]), f"Heavy-ball theory for k = {k:g}")
+    theory = cookbook.recipe.show(
+        pd.DataFrame(
+            [
+                {"quantity": "best momentum", "formula": "((sqrt(k)-1)/(sqrt(k)+1))^2", "value": beta_star},
+                {"quantity": "its learning rate", "formula": "4/(sqrt(mu)+sqrt(L))^2", "value": lr_star},
+                {"quantity": "its rate per step", "formula": "sqrt(momentum*)", "value": np.sqrt(beta_star)},
+                {"quantity": "SGD's best rate per step", "formula": "(k-1)/(k+1)", "value": (k - 1) / (k + 1)},
+                {"quantity": "its learning rate", "formula": "2/(mu+L)", "value": 2 / (mu + L)},
+                {
+                    "quantity": f"best rate with momentum {RINGING_MOMENTUM:g}",
+                    "formula": "sqrt(0.9)",
+                    "value": np.sqrt(RINGING_MOMENTUM),
+                },
+            ]
+        ),
+        f"Heavy-ball theory for k = {k:g}",
+    )
     cookbook.recipe.save_table(theory, args, "theory")
 
     # %% [markdown]
@@ -327,15 +369,21 @@ def main(argv=None):
     # "Momentum" run drawn below uses the grid's fastest cell.
 
     # %%
-    grid = grid_search(f, args.steps,
-                       QUICK_GRID_LEARNING_RATES if args.quick else GRID_LEARNING_RATES,
-                       QUICK_GRID_MOMENTA if args.quick else GRID_MOMENTA)
+    grid = grid_search(
+        f,
+        args.steps,
+        QUICK_GRID_LEARNING_RATES if args.quick else GRID_LEARNING_RATES,
+        QUICK_GRID_MOMENTA if args.quick else GRID_MOMENTA,
+    )
     best = grid.loc[grid["steps to the tolerance"].idxmin()]
-    cookbook.recipe.show(grid.pivot(index="momentum", columns="learning rate", values="steps to the tolerance"),
-                         f"Steps to grad norm < {TOLERANCE:g} (rows: momentum, columns: learning rate; "
-                         f"NaN: not within {args.steps})")
-    print(f"grid's fastest: lr {best['learning rate']:g}, momentum {best['momentum']:g}, "
-          f"{best['steps to the tolerance']:.0f} steps; theory's best: lr {lr_star:.3f}, momentum {beta_star:.3f}")
+    cookbook.recipe.show(
+        grid.pivot(index="momentum", columns="learning rate", values="steps to the tolerance"),
+        f"Steps to grad norm < {TOLERANCE:g} (rows: momentum, columns: learning rate; NaN: not within {args.steps})",
+    )
+    print(
+        f"grid's fastest: lr {best['learning rate']:g}, momentum {best['momentum']:g}, "
+        f"{best['steps to the tolerance']:.0f} steps; theory's best: lr {lr_star:.3f}, momentum {beta_star:.3f}"
+    )
     cookbook.recipe.save_table(grid, args, "momentum_grid")
     if args.sweep:
         sweep = cookbook.recipe.show(sweep_learning_rates(f, args.steps), "--sweep: every learning rate of LR_GRID")
@@ -366,7 +414,7 @@ def main(argv=None):
             optimizer.apply_gradients([(tape.gradient(loss, xy), xy)])
 
         points = [keras.ops.convert_to_numpy(xy)]
-        for step in range(args.steps):
+        for _ in range(args.steps):
             train_step()
             points.append(keras.ops.convert_to_numpy(xy))
         paths[name] = landscapes.Path.from_points(points, f, landscapes.anisotropic_bowl_gradient)
@@ -384,19 +432,32 @@ def main(argv=None):
     # that only passed through it.
 
     # %%
-    table = cookbook.recipe.show(pd.DataFrame(
-        [{"optimizer": name, "settings": labels[name], **measure(path, args.steps)}
-         for name, path in paths.items()]), f"{args.recipe}: {args.steps} steps from {START}")
+    table = cookbook.recipe.show(
+        pd.DataFrame(
+            [{"optimizer": name, "settings": labels[name], **measure(path, args.steps)} for name, path in paths.items()]
+        ),
+        f"{args.recipe}: {args.steps} steps from {START}",
+    )
     cookbook.recipe.save_table(table, args)
-    cookbook.recipe.save_table(pd.DataFrame([{"optimizer": name, "step": step, "x": x, "y": y}
-                                             for name, path in paths.items()
-                                             for step, (x, y) in enumerate(path.points)]), args, "points")
+    cookbook.recipe.save_table(
+        pd.DataFrame(
+            [
+                {"optimizer": name, "step": step, "x": x, "y": y}
+                for name, path in paths.items()
+                for step, (x, y) in enumerate(path.points)
+            ]
+        ),
+        args,
+        "points",
+    )
     cookbook.recipe.save_figure(plot_paths(f, paths, labels), args, "paths")
     g = np.array(landscapes.anisotropic_bowl_gradient(*START))
     first = paths["Adagrad"].points[1]
-    print(f"Adagrad's first step, -lr * g / sqrt(0.1 + g^2) with g = ({g[0]:g}, {g[1]:g}), scales lr = "
-          f"{ADAGRAD_LR:g} by ({g[0] / np.sqrt(0.1 + g[0]**2):.3f}, {g[1] / np.sqrt(0.1 + g[1]**2):.3f}): "
-          f"from {START} to ({first[0]:.3f}, {first[1]:.3f}), nearly onto the valley floor y = 0")
+    print(
+        f"Adagrad's first step, -lr * g / sqrt(0.1 + g^2) with g = ({g[0]:g}, {g[1]:g}), scales lr = "
+        f"{ADAGRAD_LR:g} by ({g[0] / np.sqrt(0.1 + g[0] ** 2):.3f}, {g[1] / np.sqrt(0.1 + g[1] ** 2):.3f}): "
+        f"from {START} to ({first[0]:.3f}, {first[1]:.3f}), nearly onto the valley floor y = 0"
+    )
 
     # %% [markdown]
     # The theory's rate for each run with SGD's rule (momentum 0 or not),
@@ -414,15 +475,21 @@ def main(argv=None):
         roots = [landscapes.heavy_ball_roots(lr, m, h) for h in (mu, L)]
         predicted[name] = max(abs(r[0]) for r in roots)
         reached = landscapes.steps_to_tolerance(paths[name], TOLERANCE)
-        rows.append({"run": name, "learning rate": lr, "momentum": m,
-                     "roots along x": describe_roots(roots[0]), "roots along y": describe_roots(roots[1]),
-                     "predicted rate per step": predicted[name],
-                     "fitted rate per step": fitted_rate(paths[name], reached or args.steps),
-                     "steps to the tolerance": reached})
+        rows.append(
+            {
+                "run": name,
+                "learning rate": lr,
+                "momentum": m,
+                "roots along x": describe_roots(roots[0]),
+                "roots along y": describe_roots(roots[1]),
+                "predicted rate per step": predicted[name],
+                "fitted rate per step": fitted_rate(paths[name], reached or args.steps),
+                "steps to the tolerance": reached,
+            }
+        )
     rates = cookbook.recipe.show(pd.DataFrame(rows), "Heavy-ball theory next to the measured paths")
     cookbook.recipe.save_table(rates, args, "rates")
-    cookbook.recipe.save_figure(plot_rates(paths, labels, predicted, grid, beta_star, momentum_runs),
-                                args, "rates")
+    cookbook.recipe.save_figure(plot_rates(paths, labels, predicted, grid, beta_star, momentum_runs), args, "rates")
 
     # %% [markdown]
     # ## What to remember
@@ -435,27 +502,32 @@ def main(argv=None):
     share = "share of steps reversing"
     ringing = f"Momentum {RINGING_MOMENTUM:g}"
     zig_zaggers = [n for n in by.index if by.loc[n, share] > 0.5]
-    faster = [n for n in by.index if n != "SGD" and isinstance(by.loc[n, arrive], (int, np.integer))
-              and by.loc[n, arrive] < by.loc["SGD", arrive]]
+    faster = [
+        n
+        for n in by.index
+        if n != "SGD" and isinstance(by.loc[n, arrive], (int, np.integer)) and by.loc[n, arrive] < by.loc["SGD", arrive]
+    ]
     unsettled = [n for n in by.index if not by.loc[n, "stays at the minimum"]]
-    cookbook.recipe.remember([
-        f"On a bowl with condition number {k:g} the y-step reversed on more than half of the steps of: "
-        f"{', '.join(zig_zaggers) or 'none'}; SGD reversed on {by.loc['SGD', 'y-step reversals']} of its "
-        f"{by.loc['SGD', arrive]} steps to the minimum.",
-        f"Fewer steps than SGD's {by.loc['SGD', arrive]} to grad norm < {TOLERANCE:g}: "
-        f"{', '.join(f'{n} ({by.loc[n, arrive]})' for n in faster) or 'none'}; still away from the minimum "
-        f"after the last step: {', '.join(unsettled) or 'none'}.",
-        f"Heavy-ball theory for k = {k:g}: best momentum {beta_star:.2f} (at lr {lr_star:.2f}), rate "
-        f"sqrt(momentum) = {np.sqrt(beta_star):.3f} per step against SGD's best {(k - 1) / (k + 1):.3f}. The "
-        f"grid's fastest cell, momentum {best['momentum']:g} at lr {best['learning rate']:g} "
-        f"({best['steps to the tolerance']:.0f} steps), has predicted rate {fit.loc['Momentum', 'predicted rate per step']:.3f} "
-        f"and fitted {fit.loc['Momentum', 'fitted rate per step']:.3f}.",
-        f"Momentum {RINGING_MOMENTUM:g} ({labels[ringing]}): roots along x {fit.loc[ringing, 'roots along x']}, "
-        f"along y {fit.loc[ringing, 'roots along y']}; predicted rate {fit.loc[ringing, 'predicted rate per step']:.3f} "
-        f"(sqrt({RINGING_MOMENTUM:g}) = {np.sqrt(RINGING_MOMENTUM):.3f}), fitted "
-        f"{fit.loc[ringing, 'fitted rate per step']:.3f}: it needed {by.loc[ringing, arrive]} steps, SGD "
-        f"{by.loc['SGD', arrive]}.",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"On a bowl with condition number {k:g} the y-step reversed on more than half of the steps of: "
+            f"{', '.join(zig_zaggers) or 'none'}; SGD reversed on {by.loc['SGD', 'y-step reversals']} of its "
+            f"{by.loc['SGD', arrive]} steps to the minimum.",
+            f"Fewer steps than SGD's {by.loc['SGD', arrive]} to grad norm < {TOLERANCE:g}: "
+            f"{', '.join(f'{n} ({by.loc[n, arrive]})' for n in faster) or 'none'}; still away from the minimum "
+            f"after the last step: {', '.join(unsettled) or 'none'}.",
+            f"Heavy-ball theory for k = {k:g}: best momentum {beta_star:.2f} (at lr {lr_star:.2f}), rate "
+            f"sqrt(momentum) = {np.sqrt(beta_star):.3f} per step against SGD's best {(k - 1) / (k + 1):.3f}. The "
+            f"grid's fastest cell, momentum {best['momentum']:g} at lr {best['learning rate']:g} "
+            f"({best['steps to the tolerance']:.0f} steps), has predicted rate {fit.loc['Momentum', 'predicted rate per step']:.3f} "
+            f"and fitted {fit.loc['Momentum', 'fitted rate per step']:.3f}.",
+            f"Momentum {RINGING_MOMENTUM:g} ({labels[ringing]}): roots along x {fit.loc[ringing, 'roots along x']}, "
+            f"along y {fit.loc[ringing, 'roots along y']}; predicted rate {fit.loc[ringing, 'predicted rate per step']:.3f} "
+            f"(sqrt({RINGING_MOMENTUM:g}) = {np.sqrt(RINGING_MOMENTUM):.3f}), fitted "
+            f"{fit.loc[ringing, 'fitted rate per step']:.3f}: it needed {by.loc[ringing, arrive]} steps, SGD "
+            f"{by.loc['SGD', arrive]}.",
+        ]
+    )
     return table
 
 

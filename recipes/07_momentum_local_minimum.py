@@ -26,29 +26,30 @@ few seconds with fewer settings).
 # diverged) is counted per start in the Compare cells, not promised here.
 
 # %%
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.recipe
-from cookbook import landscapes
-import keras
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
+from cookbook.lessons import landscapes
 
-STARTS = (-1.5, 2.0)             # left of the shallow minimum, right of the deep one
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
+from matplotlib.figure import Figure
+
+STARTS = (-1.5, 2.0)  # left of the shallow minimum, right of the deep one
 STEPS = 300
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3)
 MOMENTA = (0.0, 0.5, 0.9, 0.95)  # 0.0 is plain SGD
 QUICK_LEARNING_RATES = (0.03, 0.3)
 QUICK_MOMENTA = (0.0, 0.9)
-PLOT_LEARNING_RATE = 0.03        # the runs drawn step by step (in both grids)
-MINIMUM_TOLERANCE = 0.05         # |x - minimum| that counts as "in" it
-DIVERGED_BEYOND = 10.0           # |x| beyond this (or NaN) counts as diverged
+PLOT_LEARNING_RATE = 0.03  # the runs drawn step by step (in both grids)
+MINIMUM_TOLERANCE = 0.05  # |x - minimum| that counts as "in" it
+DIVERGED_BEYOND = 10.0  # |x| beyond this (or NaN) counts as diverged
 
 
 # %% [markdown]
 # Helpers that measure and draw; the Keras code is in ``main`` below.
+
 
 # %%
 def where_it_ended(x, local_min, global_min):
@@ -117,12 +118,23 @@ def main(argv=None):
         return x**4 / 4 - x**2 / 2 - 0.2 * x
 
     local_min, hump, global_min = landscapes.double_well_critical_points(0.2)
-    landmarks = {"local minimum": local_min, "hump": hump, "global minimum": global_min,
-                 "start left": STARTS[0], "start right": STARTS[1]}
-    cookbook.recipe.show(pd.DataFrame({"point": list(landmarks), "x": list(landmarks.values()),
-                                       "f(x)": [f(x) for x in landmarks.values()]}), "The landscape")
-    print(f"the hump is {f(hump) - f(local_min):.3f} above the shallow minimum and "
-          f"{f(hump) - f(global_min):.3f} above the deep one")
+    landmarks = {
+        "local minimum": local_min,
+        "hump": hump,
+        "global minimum": global_min,
+        "start left": STARTS[0],
+        "start right": STARTS[1],
+    }
+    cookbook.recipe.show(
+        pd.DataFrame(
+            {"point": list(landmarks), "x": list(landmarks.values()), "f(x)": [f(x) for x in landmarks.values()]}
+        ),
+        "The landscape",
+    )
+    print(
+        f"the hump is {f(hump) - f(local_min):.3f} above the shallow minimum and "
+        f"{f(hump) - f(global_min):.3f} above the deep one"
+    )
 
     # %% [markdown]
     # ## Model
@@ -177,7 +189,7 @@ def main(argv=None):
                 optimizer.apply_gradients([(tape.gradient(loss, x), x)])
 
             xs = [keras.ops.convert_to_numpy(x)]
-            for step in range(args.steps):
+            for _ in range(args.steps):
                 train_step()
                 xs.append(keras.ops.convert_to_numpy(x))
             positions[lr, momentum] = np.array(xs, dtype=np.float64)  # shape (steps + 1, 2 starts)
@@ -200,16 +212,36 @@ def main(argv=None):
         for column, start in enumerate(STARTS):
             path = xs[:, column]
             final = path[-1]
-            rows.append({"optimizer": "SGD" if momentum == 0 else "Momentum", "learning rate": lr,
-                         "momentum": momentum, "start": start, "final x": final,
-                         "ends in": where_it_ended(final, local_min, global_min),
-                         "hump crossings": hump_crossings(path, hump),
-                         "final f": f(final) if np.isfinite(final) else np.nan})
+            rows.append(
+                {
+                    "optimizer": "SGD" if momentum == 0 else "Momentum",
+                    "learning rate": lr,
+                    "momentum": momentum,
+                    "start": start,
+                    "final x": final,
+                    "ends in": where_it_ended(final, local_min, global_min),
+                    "hump crossings": hump_crossings(path, hump),
+                    "final f": f(final) if np.isfinite(final) else np.nan,
+                }
+            )
     table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: where each run ended after {args.steps} steps")
     cookbook.recipe.save_table(table, args)
-    cookbook.recipe.save_table(pd.DataFrame(
-        [{"learning rate": lr, "momentum": m, "step": t, **{f"x from {s:g}": xs[t, c] for c, s in enumerate(STARTS)}}
-         for (lr, m), xs in positions.items() for t in range(len(xs))]), args, "positions")
+    cookbook.recipe.save_table(
+        pd.DataFrame(
+            [
+                {
+                    "learning rate": lr,
+                    "momentum": m,
+                    "step": t,
+                    **{f"x from {s:g}": xs[t, c] for c, s in enumerate(STARTS)},
+                }
+                for (lr, m), xs in positions.items()
+                for t in range(len(xs))
+            ]
+        ),
+        args,
+        "positions",
+    )
 
     # %% [markdown]
     # Counted by start, then paired: each Momentum setting's ending from the
@@ -221,25 +253,38 @@ def main(argv=None):
     # %%
     counts = cookbook.recipe.show(
         table.groupby(["optimizer", "start"])["ends in"].value_counts().unstack(fill_value=0).reset_index(),
-        "Endings per optimizer and start (runs over the learning rates and momenta above)")
+        "Endings per optimizer and start (runs over the learning rates and momenta above)",
+    )
     cookbook.recipe.save_table(counts, args, "endings")
     momentum_runs = table[table["optimizer"] == "Momentum"]
-    paired = momentum_runs.pivot_table(index=["learning rate", "momentum"], columns="start", values="ends in",
-                                       aggfunc="first")
+    paired = momentum_runs.pivot_table(
+        index=["learning rate", "momentum"], columns="start", values="ends in", aggfunc="first"
+    )
     pairs = cookbook.recipe.show(
-        paired.value_counts([STARTS[0], STARTS[1]]).rename("Momentum settings").reset_index().rename(
-            columns={STARTS[0]: f"ends in, from x = {STARTS[0]:g}", STARTS[1]: f"ends in, from x = {STARTS[1]:g}"}),
-        "Each Momentum setting's two endings, paired")
+        paired.value_counts([STARTS[0], STARTS[1]])
+        .rename("Momentum settings")
+        .reset_index()
+        .rename(columns={STARTS[0]: f"ends in, from x = {STARTS[0]:g}", STARTS[1]: f"ends in, from x = {STARTS[1]:g}"}),
+        "Each Momentum setting's two endings, paired",
+    )
     cookbook.recipe.save_table(pairs, args, "paired_endings")
     deep_from_left = paired[paired[STARTS[0]] == "global minimum"]
     from_right = deep_from_left[STARTS[1]].value_counts()
-    print(f"The {len(deep_from_left)} Momentum setting(s) that ended in the deep minimum from x = {STARTS[0]:g}, "
-          f"started at x = {STARTS[1]:g}: " + ", ".join(
-              f"{from_right.get(ending, 0)} {text}" for ending, text in (
-                  ("local minimum", "rolled out of the deep minimum into the shallow one"),
-                  ("global minimum", "stayed in the deep minimum"), ("diverged", "diverged"),
-                  ("still moving", "were still moving after all steps"))
-              if ending != "still moving" or from_right.get(ending, 0)) + ".")
+    print(
+        f"The {len(deep_from_left)} Momentum setting(s) that ended in the deep minimum from x = {STARTS[0]:g}, "
+        f"started at x = {STARTS[1]:g}: "
+        + ", ".join(
+            f"{from_right.get(ending, 0)} {text}"
+            for ending, text in (
+                ("local minimum", "rolled out of the deep minimum into the shallow one"),
+                ("global minimum", "stayed in the deep minimum"),
+                ("diverged", "diverged"),
+                ("still moving", "were still moving after all steps"),
+            )
+            if ending != "still moving" or from_right.get(ending, 0)
+        )
+        + "."
+    )
     cookbook.recipe.save_figure(plot_runs(f, landmarks, positions, PLOT_LEARNING_RATE), args, "positions")
 
     # %% [markdown]
@@ -256,27 +301,30 @@ def main(argv=None):
     left_deep = count("Momentum", STARTS[0], "global minimum")
     right_shallow = count("Momentum", STARTS[1], "local minimum")
     diverged = int((table["ends in"] == "diverged").sum())
-    crossed = table[table["hump crossings"] > 0].groupby("optimizer").size().reindex(["SGD", "Momentum"],
-                                                                                     fill_value=0)
-    cookbook.recipe.remember([
-        f"SGD ended in the first minimum it met in {sgd_home[0][0] + sgd_home[1][0]} of its "
-        f"{sgd_home[0][1] + sgd_home[1][1]} runs (from x = {STARTS[0]:g}: the shallow one; from x = "
-        f"{STARTS[1]:g}: the deep one).",
-        f"Momentum carried the ball over the hump into the deep minimum in {left_deep[0]} of {left_deep[1]} "
-        f"runs from x = {STARTS[0]:g}, and through the deep minimum, over the hump, into the shallow one in "
-        f"{right_shallow[0]} of {right_shallow[1]} runs from x = {STARTS[1]:g}; {diverged} run(s) diverged.",
-        f"Momentum's velocity sums past steps (on a steady slope up to 1/(1 - momentum) = "
-        f"{1 / (1 - max(momenta)):g}x SGD's step for momentum {max(momenta):g}): {crossed['Momentum']} of "
-        f"{int((table['optimizer'] == 'Momentum').sum())} Momentum runs crossed the hump, "
-        f"{crossed['SGD']} of {int((table['optimizer'] == 'SGD').sum())} SGD runs did.",
-        (f"Of the {len(deep_from_left)} Momentum setting(s) that reached the deep minimum "
-         f"from x = {STARTS[0]:g}, {from_right.get('local minimum', 0)} rolled out of it into the shallow one "
-         f"from x = {STARTS[1]:g} (same setting, opposite direction), {from_right.get('global minimum', 0)} "
-         f"stayed in it and "
-         f"{from_right.get('diverged', 0)} diverged."
-         if len(deep_from_left) else
-         f"No Momentum setting reached the deep minimum from x = {STARTS[0]:g} in this grid."),
-    ])
+    crossed = table[table["hump crossings"] > 0].groupby("optimizer").size().reindex(["SGD", "Momentum"], fill_value=0)
+    cookbook.recipe.remember(
+        [
+            f"SGD ended in the first minimum it met in {sgd_home[0][0] + sgd_home[1][0]} of its "
+            f"{sgd_home[0][1] + sgd_home[1][1]} runs (from x = {STARTS[0]:g}: the shallow one; from x = "
+            f"{STARTS[1]:g}: the deep one).",
+            f"Momentum carried the ball over the hump into the deep minimum in {left_deep[0]} of {left_deep[1]} "
+            f"runs from x = {STARTS[0]:g}, and through the deep minimum, over the hump, into the shallow one in "
+            f"{right_shallow[0]} of {right_shallow[1]} runs from x = {STARTS[1]:g}; {diverged} run(s) diverged.",
+            f"Momentum's velocity sums past steps (on a steady slope up to 1/(1 - momentum) = "
+            f"{1 / (1 - max(momenta)):g}x SGD's step for momentum {max(momenta):g}): {crossed['Momentum']} of "
+            f"{int((table['optimizer'] == 'Momentum').sum())} Momentum runs crossed the hump, "
+            f"{crossed['SGD']} of {int((table['optimizer'] == 'SGD').sum())} SGD runs did.",
+            (
+                f"Of the {len(deep_from_left)} Momentum setting(s) that reached the deep minimum "
+                f"from x = {STARTS[0]:g}, {from_right.get('local minimum', 0)} rolled out of it into the shallow one "
+                f"from x = {STARTS[1]:g} (same setting, opposite direction), {from_right.get('global minimum', 0)} "
+                f"stayed in it and "
+                f"{from_right.get('diverged', 0)} diverged."
+                if len(deep_from_left)
+                else f"No Momentum setting reached the deep minimum from x = {STARTS[0]:g} in this grid."
+            ),
+        ]
+    )
     return table
 
 

@@ -25,25 +25,25 @@ label`` for your own classes, which needs features that are 0 in most rows).
 # choice on validation is still a choice.
 
 # %%
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+
+import keras
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-import keras
-
 EPOCHS = 12
 QUICK_EPOCHS = 2
 BATCH_SIZE = 32
 HIDDEN_UNITS = 32
-VALIDATION_SPLIT = 0.2   # the last 20% of the (shuffled) training rows choose the learning rate
+VALIDATION_SPLIT = 0.2  # the last 20% of the (shuffled) training rows choose the learning rate
 LEARNING_RATES = {"Adagrad": (0.03, 0.1, 0.3), "RMSprop": (0.003, 0.01, 0.03)}
 QUICK_LEARNING_RATES = {"Adagrad": (0.1, 0.3), "RMSprop": (0.003, 0.01)}
-RARE_BELOW = 0.10        # "rare" input: nonzero in under 10% of the training rows (border pixels)
-BUSY_FROM = 0.50         # "busy" input: nonzero in at least half of them (centre pixels)
+RARE_BELOW = 0.10  # "rare" input: nonzero in under 10% of the training rows (border pixels)
+BUSY_FROM = 0.50  # "busy" input: nonzero in at least half of them (centre pixels)
 
 # Where each optimizer keeps a weight's squared gradients: Keras names the variable
 # "<optimizer>/<weight path with _>_<slot>", e.g. "adagrad/sequential_dense_kernel_accumulator".
@@ -53,6 +53,7 @@ SQUARED_GRADIENT_SLOT = {"Adagrad": "accumulator", "RMSprop": "velocity"}
 # %% [markdown]
 # Helpers that load, measure and draw; the Keras code the lesson teaches is
 # in ``main`` below.
+
 
 # %%
 def to_unit_range(split):
@@ -65,8 +66,10 @@ def to_unit_range(split):
     raw_test = split.X_test * split.std + split.mean
     low, high = raw_train.min(axis=0), raw_train.max(axis=0)
     width = np.where(high > low, high - low, 1.0)
-    return (((raw_train - low) / width).astype("float32"),
-            np.clip((raw_test - low) / width, 0.0, None).astype("float32"))
+    return (
+        ((raw_train - low) / width).astype("float32"),
+        np.clip((raw_test - low) / width, 0.0, None).astype("float32"),
+    )
 
 
 def squared_gradient_state(optimizer, weight):
@@ -79,8 +82,9 @@ def squared_gradient_state(optimizer, weight):
     suffix = "/" + weight.path.replace("/", "_") + "_" + slot
     found = [v for v in optimizer.variables if v.path.endswith(suffix)]
     if len(found) != 1:
-        raise LookupError(f"no single optimizer variable ending in {suffix!r} in "
-                          f"{[v.path for v in optimizer.variables]}")
+        raise LookupError(
+            f"no single optimizer variable ending in {suffix!r} in {[v.path for v in optimizer.variables]}"
+        )
     return found[0]
 
 
@@ -119,7 +123,7 @@ def cross_entropy(model, X, y):
 
 def rate_ceiling(optimizer):
     """The largest rate a weight can have, ``lr / sqrt(start + eps)``: its rate while it gets no gradient."""
-    start = getattr(optimizer, "initial_accumulator_value", 0.0)   # RMSprop's v starts at 0
+    start = getattr(optimizer, "initial_accumulator_value", 0.0)  # RMSprop's v starts at 0
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate)) / np.sqrt(start + optimizer.epsilon)
 
 
@@ -141,20 +145,41 @@ def plot_over_training(runs, groups):
     for (label, run), color in zip(runs.items(), ("tab:blue", "tab:orange", "tab:green")):
         epochs = np.arange(1, len(run["history"]["loss"]) + 1)
         for (group, rows), style in zip(groups.items(), ("-", "--")):
-            left.plot(epochs, median_rates(run["recorder"], rows), style, marker="o", markersize=3, color=color,
-                      label=f"{label}: {group}")
+            left.plot(
+                epochs,
+                median_rates(run["recorder"], rows),
+                style,
+                marker="o",
+                markersize=3,
+                color=color,
+                label=f"{label}: {group}",
+            )
         ceiling = rate_ceiling(run["model"].optimizer)
         left.axhline(ceiling, color=color, linestyle=":", label=f"{label}: ceiling lr / sqrt(eps) = {ceiling:.3g}")
-        right.plot(epochs, run["history"]["loss"], "-", marker="o", markersize=3, color=color,
-                   label=f"{label}: train")
-        right.plot(epochs, run["history"]["val_loss"], "--", marker="o", markersize=3, color=color,
-                   label=f"{label}: validation (test after training {run['test loss']:.3f})")
-    left.set(xlabel="epoch", ylabel="median lr / sqrt(acc + eps), per unit gradient", yscale="log",
-             title="Each weight's effective rate over training")
-    right.set(xlabel="epoch", ylabel="cross-entropy (train: mean during the epoch)", yscale="log",
-              title="Loss, each optimizer at its chosen learning rate")
+        right.plot(epochs, run["history"]["loss"], "-", marker="o", markersize=3, color=color, label=f"{label}: train")
+        right.plot(
+            epochs,
+            run["history"]["val_loss"],
+            "--",
+            marker="o",
+            markersize=3,
+            color=color,
+            label=f"{label}: validation (test after training {run['test loss']:.3f})",
+        )
+    left.set(
+        xlabel="epoch",
+        ylabel="median lr / sqrt(acc + eps), per unit gradient",
+        yscale="log",
+        title="Each weight's effective rate over training",
+    )
+    right.set(
+        xlabel="epoch",
+        ylabel="cross-entropy (train: mean during the epoch)",
+        yscale="log",
+        title="Loss, each optimizer at its chosen learning rate",
+    )
     for ax in (left, right):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs only
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
         ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
@@ -173,39 +198,64 @@ def plot_per_weight(runs, activity, groups, image_side=None):
         ax = axes.pop(0)
         rate_map = np.median(adagrad["recorder"].rates[-1], axis=1).reshape(image_side, image_side)
         active = activity.reshape(image_side, image_side) > 0
-        shown = np.where(active, rate_map, np.nan)   # never-inked pixels: no gradient, no rate to speak of
+        shown = np.where(active, rate_map, np.nan)  # never-inked pixels: no gradient, no rate to speak of
         image = ax.imshow(shown, cmap="viridis", norm=LogNorm())
         fig.colorbar(image, ax=ax, format="%g", label="median effective rate of the pixel's weights (log scale)")
-        ax.set(title=f"{adagrad_label}: rate per input pixel\n(blank: never inked)",
-               xlabel="pixel column", ylabel="pixel row", aspect="equal")
+        ax.set(
+            title=f"{adagrad_label}: rate per input pixel\n(blank: never inked)",
+            xlabel="pixel column",
+            ylabel="pixel row",
+            aspect="equal",
+        )
     scatter, box = axes
     for (label, run), color in zip(runs.items(), ("tab:blue", "tab:orange", "tab:green")):
         seen = activity > 0
-        scatter.scatter(activity[seen], np.median(run["recorder"].rates[-1][seen], axis=1), s=14,
-                        color=color, label=label)
+        scatter.scatter(
+            activity[seen], np.median(run["recorder"].rates[-1][seen], axis=1), s=14, color=color, label=label
+        )
     scatter.axvspan(0, RARE_BELOW, color="grey", alpha=0.15, label=f"rare: inked in < {RARE_BELOW:.0%}")
     scatter.axvspan(BUSY_FROM, 1, color="gold", alpha=0.15, label=f"busy: inked in >= {BUSY_FROM:.0%}")
-    scatter.set(xlabel="share of training images in which the input is nonzero",
-                ylabel="median effective rate of its weights", yscale="log",
-                title="Each input's rate vs how often it is nonzero")
+    scatter.set(
+        xlabel="share of training images in which the input is nonzero",
+        ylabel="median effective rate of its weights",
+        yscale="log",
+        title="Each input's rate vs how often it is nonzero",
+    )
     scatter.legend(fontsize="small")
     colors = ("tab:blue", "tab:orange", "tab:green")
     for index, ((label, run), color) in enumerate(zip(runs.items(), colors)):
         data = [run["recorder"].rates[-1][rows].ravel() for rows in groups.values()]
         positions = index * (len(groups) + 1) + np.arange(1, len(groups) + 1)
-        parts = box.boxplot(data, positions=positions, whis=(5, 95), showfliers=False, widths=0.7,
-                            patch_artist=True, medianprops={"color": "black"})
+        parts = box.boxplot(
+            data,
+            positions=positions,
+            whis=(5, 95),
+            showfliers=False,
+            widths=0.7,
+            patch_artist=True,
+            medianprops={"color": "black"},
+        )
         for patch in parts["boxes"]:
             patch.set(facecolor=color, alpha=0.6)
         for position, values in zip(positions, data):
-            box.annotate(f"{np.median(values):.3g}", (position, np.median(values)), xytext=(0, 4),
-                         textcoords="offset points", ha="center", fontsize="small",
-                         bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1})
+            box.annotate(
+                f"{np.median(values):.3g}",
+                (position, np.median(values)),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                fontsize="small",
+                bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0, "pad": 1},
+            )
         box.plot([], [], "s", color=color, alpha=0.6, label=label)
     ticks = [i * (len(groups) + 1) + j + 1 for i in range(len(runs)) for j in range(len(groups))]
     box.set_xticks(ticks, [group.split(" ")[0] for _ in runs for group in groups])
-    box.set(ylabel="effective rate (box: quartiles, whiskers: 5-95%)", yscale="log",
-            xlabel="weights leaving rare / busy inputs", title="Every first-layer weight after training")
+    box.set(
+        ylabel="effective rate (box: quartiles, whiskers: 5-95%)",
+        yscale="log",
+        xlabel="weights leaving rare / busy inputs",
+        title="Every first-layer weight after training",
+    )
     box.legend(fontsize="small", loc="upper right")
     for ax in (scatter, box):
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
@@ -213,8 +263,7 @@ def plot_per_weight(runs, activity, groups, image_side=None):
 
 
 def build_parser():
-    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                       dataset="digits")
+    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS, dataset="digits")
 
 
 # %%
@@ -245,12 +294,17 @@ def main(argv=None):
     busy = activity >= BUSY_FROM
     groups = {f"rare inputs ({rare.sum()})": rare, f"busy inputs ({busy.sum()})": busy}
     if not rare.any() or not busy.any():
-        cookbook.recipe.fail(args, f"{cookbook.recipe.data_name(args)} has {rare.sum()} features that are nonzero "
-                                   f"in under {RARE_BELOW:.0%} of rows and {busy.sum()} nonzero in at least "
-                                   f"{BUSY_FROM:.0%}: this lesson needs both (sparse features, like blank pixels)")
-    print(f"{len(X_train)} training rows ({VALIDATION_SPLIT:.0%} of them for validation), {len(X_test)} test rows, "
-          f"{X_train.shape[1]} inputs: {(activity == 0).sum()} never nonzero, {rare.sum()} rare "
-          f"(nonzero in < {RARE_BELOW:.0%} of rows), {busy.sum()} busy (>= {BUSY_FROM:.0%})")
+        cookbook.recipe.fail(
+            args,
+            f"{cookbook.recipe.data_name(args)} has {rare.sum()} features that are nonzero "
+            f"in under {RARE_BELOW:.0%} of rows and {busy.sum()} nonzero in at least "
+            f"{BUSY_FROM:.0%}: this lesson needs both (sparse features, like blank pixels)",
+        )
+    print(
+        f"{len(X_train)} training rows ({VALIDATION_SPLIT:.0%} of them for validation), {len(X_test)} test rows, "
+        f"{X_train.shape[1]} inputs: {(activity == 0).sum()} never nonzero, {rare.sum()} rare "
+        f"(nonzero in < {RARE_BELOW:.0%} of rows), {busy.sum()} busy (>= {BUSY_FROM:.0%})"
+    )
 
     # %% [markdown]
     # ## Model
@@ -261,11 +315,13 @@ def main(argv=None):
 
     # %%
     def build_model():
-        return keras.Sequential([
-            keras.Input((X_train.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(len(classes), activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((X_train.shape[1],)),
+                keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+                keras.layers.Dense(len(classes), activation="softmax"),
+            ]
+        )
 
     keras.utils.set_random_seed(args.seed)
     build_model().summary()
@@ -293,12 +349,22 @@ def main(argv=None):
         model = build_model()
         model.compile(optimizer=make_optimizer(learning_rate), loss="sparse_categorical_crossentropy")
         recorder = RateRecorder(model.layers[0])
-        history = model.fit(X_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
-                            validation_split=VALIDATION_SPLIT, callbacks=[recorder], verbose=0)
+        history = model.fit(
+            X_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=BATCH_SIZE,
+            validation_split=VALIDATION_SPLIT,
+            callbacks=[recorder],
+            verbose=0,
+        )
         return {"model": model, "recorder": recorder, "history": history.history}
 
-    grid = {(name, lr): train(make_optimizer, lr)
-            for name, make_optimizer in OPTIMIZERS.items() for lr in learning_rates[name]}
+    grid = {
+        (name, lr): train(make_optimizer, lr)
+        for name, make_optimizer in OPTIMIZERS.items()
+        for lr in learning_rates[name]
+    }
     optimizer = grid[next(iter(grid))]["model"].optimizer
     print("An Adagrad optimizer's variables:", [v.path for v in optimizer.variables])
 
@@ -307,15 +373,25 @@ def main(argv=None):
     # after the last epoch. The test rows play no part in that choice.
 
     # %%
-    grid_table = pd.DataFrame([
-        {"optimizer": name, "learning rate": lr, "train loss": run["history"]["loss"][-1],
-         "validation loss": run["history"]["val_loss"][-1]} for (name, lr), run in grid.items()])
+    grid_table = pd.DataFrame(
+        [
+            {
+                "optimizer": name,
+                "learning rate": lr,
+                "train loss": run["history"]["loss"][-1],
+                "validation loss": run["history"]["val_loss"][-1],
+            }
+            for (name, lr), run in grid.items()
+        ]
+    )
     best = grid_table.loc[grid_table.groupby("optimizer", sort=False)["validation loss"].idxmin()]
     chosen = dict(zip(best["optimizer"], best["learning rate"]))
-    grid_table["chosen"] = [chosen[name] == lr for name, lr in zip(grid_table["optimizer"],
-                                                                   grid_table["learning rate"])]
-    cookbook.recipe.show(grid_table, f"{args.recipe}: validation loss after {args.epochs} epochs, "
-                                     f"batch_size={BATCH_SIZE}")
+    grid_table["chosen"] = [
+        chosen[name] == lr for name, lr in zip(grid_table["optimizer"], grid_table["learning rate"])
+    ]
+    cookbook.recipe.show(
+        grid_table, f"{args.recipe}: validation loss after {args.epochs} epochs, batch_size={BATCH_SIZE}"
+    )
     cookbook.recipe.save_table(grid_table, args, "grid")
 
     # %% [markdown]
@@ -356,8 +432,10 @@ def main(argv=None):
     # the train and validation curves.
 
     # %%
-    runs = {f"Adagrad lr {chosen['Adagrad']:g}": grid["Adagrad", chosen["Adagrad"]],
-            f"RMSprop lr {chosen['RMSprop']:g}": grid["RMSprop", chosen["RMSprop"]]}
+    runs = {
+        f"Adagrad lr {chosen['Adagrad']:g}": grid["Adagrad", chosen["Adagrad"]],
+        f"RMSprop lr {chosen['RMSprop']:g}": grid["RMSprop", chosen["RMSprop"]],
+    }
     for run in runs.values():
         run["test loss"] = cross_entropy(run["model"], X_test, y_test)
     default_start["test loss"] = cross_entropy(default_start["model"], X_test, y_test)
@@ -384,22 +462,30 @@ def main(argv=None):
     # %%
     all_runs = {**runs, f"Adagrad lr {chosen['Adagrad']:g}, start 0.1": default_start}
     side = int(round(np.sqrt(X_train.shape[1])))
-    cookbook.recipe.save_figure(plot_per_weight(all_runs, activity, groups,
-                                                image_side=side if side * side == X_train.shape[1] else None),
-                                args, "per_weight_rates")
+    cookbook.recipe.save_figure(
+        plot_per_weight(all_runs, activity, groups, image_side=side if side * side == X_train.shape[1] else None),
+        args,
+        "per_weight_rates",
+    )
     for label, run in all_runs.items():
         near = run["recorder"].rates[-1][rare] >= 0.9 * rate_ceiling(run["model"].optimizer)
-        print(f"{label}: {near.mean():.0%} of the {near.size} rare-input weights are within 10% of their "
-              f"ceiling {rate_ceiling(run['model'].optimizer):.3g}")
+        print(
+            f"{label}: {near.mean():.0%} of the {near.size} rare-input weights are within 10% of their "
+            f"ceiling {rate_ceiling(run['model'].optimizer):.3g}"
+        )
     ada0 = runs[f"Adagrad lr {chosen['Adagrad']:g}"]
     eps = ada0["model"].optimizer.epsilon
-    sums = {name: (chosen["Adagrad"] / median_rates(ada0["recorder"], rows)[-1]) ** 2 - eps
-            for name, rows in (("rare", rare), ("busy", busy))}
+    sums = {
+        name: (chosen["Adagrad"] / median_rates(ada0["recorder"], rows)[-1]) ** 2 - eps
+        for name, rows in (("rare", rare), ("busy", busy))
+    }
     predicted = np.sqrt(0.1 + sums["busy"] + eps) / np.sqrt(0.1 + sums["rare"] + eps)
     measured = median_rates(default_start["recorder"], rare)[-1] / median_rates(default_start["recorder"], busy)[-1]
-    print(f"Adagrad start 0 ended with median sums G = {sums['rare']:.3g} (rare) and {sums['busy']:.3g} (busy); "
-          f"with 0.1 added they predict a rare / busy ratio of {predicted:.3g}, the start-0.1 run measured "
-          f"{measured:.3g} ({abs(measured / predicted - 1):.1%} apart: the two runs take different paths)")
+    print(
+        f"Adagrad start 0 ended with median sums G = {sums['rare']:.3g} (rare) and {sums['busy']:.3g} (busy); "
+        f"with 0.1 added they predict a rare / busy ratio of {predicted:.3g}, the start-0.1 run measured "
+        f"{measured:.3g} ({abs(measured / predicted - 1):.1%} apart: the two runs take different paths)"
+    )
 
     # %% [markdown]
     # The key table: each run's losses (the test loss measured once, after
@@ -414,12 +500,19 @@ def main(argv=None):
     for label, run in all_runs.items():
         rare_rates, busy_rates = median_rates(run["recorder"], rare), median_rates(run["recorder"], busy)
         movement = weight_movement(run["recorder"], activity > 0)
-        rows.append({"run": label, "train loss": run["history"]["loss"][-1],
-                     "validation loss": run["history"]["val_loss"][-1], "test loss": run["test loss"],
-                     "median rate, rare": rare_rates[-1], "median rate, busy": busy_rates[-1],
-                     "rare / busy": rare_rates[-1] / busy_rates[-1],
-                     "busy rate, end / epoch 1": busy_rates[-1] / busy_rates[0],
-                     "weight change, last / first epoch": movement[-1] / movement[0]})
+        rows.append(
+            {
+                "run": label,
+                "train loss": run["history"]["loss"][-1],
+                "validation loss": run["history"]["val_loss"][-1],
+                "test loss": run["test loss"],
+                "median rate, rare": rare_rates[-1],
+                "median rate, busy": busy_rates[-1],
+                "rare / busy": rare_rates[-1] / busy_rates[-1],
+                "busy rate, end / epoch 1": busy_rates[-1] / busy_rates[0],
+                "weight change, last / first epoch": movement[-1] / movement[0],
+            }
+        )
     table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: after {args.epochs} epochs")
     cookbook.recipe.save_table(table, args)
 
@@ -435,27 +528,32 @@ def main(argv=None):
     rms_loss = runs[rms]["history"]["loss"]
     grid_text = lambda name: ", ".join(f"{lr:g}" for lr in learning_rates[name])  # noqa: E731
     test_ada, test_rms = by.loc[ada, "test loss"], by.loc[rms, "test loss"]
-    test_verdict = (f"within 5% of each other" if abs(test_ada - test_rms) < 0.05 * min(test_ada, test_rms)
-                    else f"lower: {'Adagrad' if test_ada < test_rms else 'RMSprop'}")
-    cookbook.recipe.remember([
-        f"Each at its best learning rate on validation ({ada}, from {grid_text('Adagrad')}; {rms}, from "
-        f"{grid_text('RMSprop')}): train loss {by.loc[ada, 'train loss']:.3g} vs "
-        f"{by.loc[rms, 'train loss']:.3g}, test loss {by.loc[ada, 'test loss']:.3g} vs "
-        f"{by.loc[rms, 'test loss']:.3g} ({test_verdict}).",
-        f"A rate per weight: after {args.epochs} epochs the median Adagrad rate of weights leaving rarely "
-        f"nonzero inputs was {by.loc[ada, 'rare / busy']:.3g}x that of busy inputs "
-        f"({by.loc[rms, 'rare / busy']:.3g}x for RMSprop); with Keras's default start G = 0.1 the ratio was "
-        f"{by.loc[ada01, 'rare / busy']:.3g}x.",
-        f"Adagrad's sum only grows: its median busy-weight rate ended at {by.loc[ada, 'busy rate, end / epoch 1']:.3g}x "
-        f"its epoch-1 value. RMSprop's ended at {by.loc[rms, 'busy rate, end / epoch 1']:.3g}x "
-        f"({rms_rate[0]:.3g} -> {rms_rate[-1]:.3g}) while its train loss went {rms_loss[0]:.3g} -> "
-        f"{rms_loss[-1]:.3g}: its rate is lr / RMS of the recent gradients, so it "
-        f"{'rises' if rms_rate[-1] > rms_rate[0] else 'falls'} exactly as they "
-        f"{'shrink' if rms_rate[-1] > rms_rate[0] else 'grow'}.",
-        f"How far the first-layer weights moved in the last epoch, relative to the first: "
-        f"{by.loc[ada, 'weight change, last / first epoch']:.3g}x with Adagrad, "
-        f"{by.loc[rms, 'weight change, last / first epoch']:.3g}x with RMSprop.",
-    ])
+    test_verdict = (
+        "within 5% of each other"
+        if abs(test_ada - test_rms) < 0.05 * min(test_ada, test_rms)
+        else f"lower: {'Adagrad' if test_ada < test_rms else 'RMSprop'}"
+    )
+    cookbook.recipe.remember(
+        [
+            f"Each at its best learning rate on validation ({ada}, from {grid_text('Adagrad')}; {rms}, from "
+            f"{grid_text('RMSprop')}): train loss {by.loc[ada, 'train loss']:.3g} vs "
+            f"{by.loc[rms, 'train loss']:.3g}, test loss {by.loc[ada, 'test loss']:.3g} vs "
+            f"{by.loc[rms, 'test loss']:.3g} ({test_verdict}).",
+            f"A rate per weight: after {args.epochs} epochs the median Adagrad rate of weights leaving rarely "
+            f"nonzero inputs was {by.loc[ada, 'rare / busy']:.3g}x that of busy inputs "
+            f"({by.loc[rms, 'rare / busy']:.3g}x for RMSprop); with Keras's default start G = 0.1 the ratio was "
+            f"{by.loc[ada01, 'rare / busy']:.3g}x.",
+            f"Adagrad's sum only grows: its median busy-weight rate ended at {by.loc[ada, 'busy rate, end / epoch 1']:.3g}x "
+            f"its epoch-1 value. RMSprop's ended at {by.loc[rms, 'busy rate, end / epoch 1']:.3g}x "
+            f"({rms_rate[0]:.3g} -> {rms_rate[-1]:.3g}) while its train loss went {rms_loss[0]:.3g} -> "
+            f"{rms_loss[-1]:.3g}: its rate is lr / RMS of the recent gradients, so it "
+            f"{'rises' if rms_rate[-1] > rms_rate[0] else 'falls'} exactly as they "
+            f"{'shrink' if rms_rate[-1] > rms_rate[0] else 'grow'}.",
+            f"How far the first-layer weights moved in the last epoch, relative to the first: "
+            f"{by.loc[ada, 'weight change, last / first epoch']:.3g}x with Adagrad, "
+            f"{by.loc[rms, 'weight change, last / first epoch']:.3g}x with RMSprop.",
+        ]
+    )
     return table
 
 

@@ -25,55 +25,66 @@ Run it: ``python recipes/09_adam_bias_correction.py`` (``--quick`` for a few sec
 # every run: steps are reported in units of it.
 
 # %%
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+from cookbook.lessons import bias_correction
+
+import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-from cookbook import lessons
-import keras
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
-
 LEARNING_RATE = 0.05
-BETA_1, BETA_2 = 0.9, 0.999      # Keras's defaults
-GRADIENT = 0.5                   # the constant gradient: any value gives the same steps / lr
-START = 1.0                      # w at step 0, for both losses
-STEPS = 20                       # measured with the optimizer itself
-LONG_RUN = (1, 2, 12, 100, 1000, 3000, 5000)   # steps for the closed-form table
+BETA_1, BETA_2 = 0.9, 0.999  # Keras's defaults
+GRADIENT = 0.5  # the constant gradient: any value gives the same steps / lr
+START = 1.0  # w at step 0, for both losses
+STEPS = 20  # measured with the optimizer itself
+LONG_RUN = (1, 2, 12, 100, 1000, 3000, 5000)  # steps for the closed-form table
 
 
 # %% [markdown]
 # Helpers that compute the closed form and draw; the Keras code is in
 # ``main`` below.
 
+
 # %%
 def closed_form_ratio(t):
     """Uncorrected / corrected step for a constant gradient: ``(1 - b1^t) / sqrt(1 - b2^t)``."""
-    return lessons.bias_correction_ratio(t, BETA_1, BETA_2)
+    return bias_correction.bias_correction_ratio(t, BETA_1, BETA_2)
 
 
 def plot_steps(table, curved_w):
     """Left: step / lr on a constant gradient. Middle: the ratio, measured and closed form. Right: w on w^2/2."""
     fig = Figure(figsize=(15, 4.4), layout="constrained")
     left, middle, right = fig.subplots(1, 3)
-    styles = {"constant g: corrected step / lr": "Keras Adam (corrected)",
-              "constant g: uncorrected step / lr": "uncorrected (schedule)",
-              "m only uncorrected (NumPy)": "only m uncorrected (NumPy)",
-              "v only uncorrected (NumPy)": "only v uncorrected (NumPy)"}
+    styles = {
+        "constant g: corrected step / lr": "Keras Adam (corrected)",
+        "constant g: uncorrected step / lr": "uncorrected (schedule)",
+        "m only uncorrected (NumPy)": "only m uncorrected (NumPy)",
+        "v only uncorrected (NumPy)": "only v uncorrected (NumPy)",
+    }
     for column, label in styles.items():
         left.plot(table["step"], table[column], "o-", markersize=3, label=f"{label}, lr {LEARNING_RATE:g}")
-    left.set(xlabel="step t", ylabel="step size / lr (log scale)", yscale="log",
-             title=f"Constant gradient g = {GRADIENT:g}: each step's size")
+    left.set(
+        xlabel="step t",
+        ylabel="step size / lr (log scale)",
+        yscale="log",
+        title=f"Constant gradient g = {GRADIENT:g}: each step's size",
+    )
     left.legend(fontsize="small")
     t = np.unique(np.geomspace(1, 10_000, 300).astype(int))
     middle.plot(t, closed_form_ratio(t), color="black", label="(1 - b1^t) / sqrt(1 - b2^t)")
     middle.plot(table["step"], table["constant g: ratio"], "o", markersize=4, label="measured, constant gradient")
     middle.plot(table["step"], table["curved: ratio"], "x", markersize=6, label="measured, curved loss w^2/2")
     middle.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-    middle.set(xlabel="step t (log scale)", xscale="log", ylabel="uncorrected step / corrected step",
-               title=f"Ratio of the two steps (b1 = {BETA_1:g}, b2 = {BETA_2:g})")
+    middle.set(
+        xlabel="step t (log scale)",
+        xscale="log",
+        ylabel="uncorrected step / corrected step",
+        title=f"Ratio of the two steps (b1 = {BETA_1:g}, b2 = {BETA_2:g})",
+    )
     middle.legend(fontsize="small")
     steps = np.arange(len(next(iter(curved_w.values()))))
     for name, w in curved_w.items():
@@ -147,14 +158,18 @@ def main(argv=None):
 
     def make_optimizers():
         """Fresh Adams, the same but for the schedule that undoes the correction."""
-        return {"corrected": keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2),
-                "uncorrected": keras.optimizers.Adam(UndoBiasCorrection(), beta_1=BETA_1, beta_2=BETA_2)}
+        return {
+            "corrected": keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2),
+            "uncorrected": keras.optimizers.Adam(UndoBiasCorrection(), beta_1=BETA_1, beta_2=BETA_2),
+        }
 
     undo = UndoBiasCorrection()
     for step in (0, 11, 999):  # optimizer.iterations before steps 1, 12 and 1000
         keras_factor = np.sqrt(1 - BETA_2 ** (step + 1)) / (1 - BETA_1 ** (step + 1))
-        print(f"step {step + 1}: Keras's Adam multiplies lr by {keras_factor:.4f}, the schedule gives lr x "
-              f"{float(undo(step)) / LEARNING_RATE:.4f}; product {keras_factor * float(undo(step)) / LEARNING_RATE:.6f}")
+        print(
+            f"step {step + 1}: Keras's Adam multiplies lr by {keras_factor:.4f}, the schedule gives lr x "
+            f"{float(undo(step)) / LEARNING_RATE:.4f}; product {keras_factor * float(undo(step)) / LEARNING_RATE:.6f}"
+        )
 
     # %% [markdown]
     # ## Train
@@ -177,7 +192,7 @@ def main(argv=None):
                 optimizer.apply_gradients([(tape.gradient(loss, w), w)])
 
             ws = [keras.ops.convert_to_numpy(w)]
-            for step in range(args.steps):
+            for _ in range(args.steps):
                 train_step()
                 ws.append(keras.ops.convert_to_numpy(w))
             weights[loss_name, name] = np.array(ws, dtype=np.float64)
@@ -196,14 +211,17 @@ def main(argv=None):
     # straight line, but on the curved loss only at step 1: the uncorrected
     # run moves further, sees a smaller (later a reversed) gradient, and its
     # ratio leaves the formula. The two last columns correct only one moment
-    # (float64 NumPy, ``cookbook.lessons.adam_step_sizes``): correcting only
+    # (float64 NumPy, ``cookbook.lessons.bias_correction.adam_step_sizes``): correcting only
     # ``v`` leaves ``m`` too small and the first step 10x too *small*;
     # correcting only ``m`` makes it 31.6x too large.
 
     # %%
     t = np.arange(1, args.steps + 1)
     constant = np.full(args.steps, GRADIENT)
-    numpy_steps = lambda **switch: lessons.adam_step_sizes(constant, LEARNING_RATE, BETA_1, BETA_2, **switch)
+
+    def numpy_steps(**switch):
+        return bias_correction.adam_step_sizes(constant, LEARNING_RATE, BETA_1, BETA_2, **switch)
+
     table = pd.DataFrame({"step": t})
     for loss_name in losses:
         corrected, uncorrected = step_sizes[loss_name, "corrected"], step_sizes[loss_name, "uncorrected"]
@@ -224,18 +242,31 @@ def main(argv=None):
     # %%
     gap = table["curved: ratio"] / table["closed form (1-b1^t)/sqrt(1-b2^t)"] - 1
     worst = int(gap.abs().idxmax())
-    print(f"curved loss: ratio at step 1 {table['curved: ratio'].iloc[0]:.4f} (formula "
-          f"{closed_form_ratio(1):.4f}); largest gap at step {t[worst]}: {table['curved: ratio'].iloc[worst]:.3f} "
-          f"against {table['closed form (1-b1^t)/sqrt(1-b2^t)'].iloc[worst]:.3f}")
-    print(f"curved loss after {args.steps} steps: w = {weights['curved', 'corrected'][-1]:.4f} (corrected), "
-          f"{weights['curved', 'uncorrected'][-1]:.4f} (uncorrected)")
-    long_run = cookbook.recipe.show(pd.DataFrame({"step": LONG_RUN, "uncorrected / corrected (constant g)":
-                                                  closed_form_ratio(np.array(LONG_RUN))}),
-                                    "Closed form, far beyond the measured steps")
+    print(
+        f"curved loss: ratio at step 1 {table['curved: ratio'].iloc[0]:.4f} (formula "
+        f"{closed_form_ratio(1):.4f}); largest gap at step {t[worst]}: {table['curved: ratio'].iloc[worst]:.3f} "
+        f"against {table['closed form (1-b1^t)/sqrt(1-b2^t)'].iloc[worst]:.3f}"
+    )
+    print(
+        f"curved loss after {args.steps} steps: w = {weights['curved', 'corrected'][-1]:.4f} (corrected), "
+        f"{weights['curved', 'uncorrected'][-1]:.4f} (uncorrected)"
+    )
+    long_run = cookbook.recipe.show(
+        pd.DataFrame({"step": LONG_RUN, "uncorrected / corrected (constant g)": closed_form_ratio(np.array(LONG_RUN))}),
+        "Closed form, far beyond the measured steps",
+    )
     cookbook.recipe.save_table(long_run, args, "long_run")
-    cookbook.recipe.save_figure(plot_steps(table, {"Keras Adam (corrected)": weights["curved", "corrected"],
-                                                   "uncorrected (schedule)": weights["curved", "uncorrected"]}),
-                                args, "steps")
+    cookbook.recipe.save_figure(
+        plot_steps(
+            table,
+            {
+                "Keras Adam (corrected)": weights["curved", "corrected"],
+                "uncorrected (schedule)": weights["curved", "uncorrected"],
+            },
+        ),
+        args,
+        "steps",
+    )
 
     # %% [markdown]
     # ## What to remember
@@ -246,20 +277,22 @@ def main(argv=None):
     ratio = table["constant g: ratio"]
     peak = int(ratio.idxmax())
     first = table.iloc[0]
-    cookbook.recipe.remember([
-        f"Step 1 without the correction was {first['constant g: ratio']:.3f}x the corrected step on the "
-        f"straight line and {first['curved: ratio']:.3f}x on the curved loss: (1 - b1)/sqrt(1 - b2) = "
-        f"{closed_form_ratio(1):.3f} for any gradient, because both runs start from the same point.",
-        f"With a constant gradient the corrected step stayed lr (within "
-        f"{(table['constant g: corrected step / lr'] - 1).abs().max():.1e} of it) and the uncorrected one was "
-        f"{ratio.min():.2f}x to {ratio.max():.2f}x larger (largest at step {t[peak]}), as (1 - b1^t)/sqrt(1 - b2^t) "
-        f"says; that formula is still {closed_form_ratio(1000):.2f} at step 1000.",
-        f"On the curved loss the ratio left that formula after step 1 (largest gap at step {t[worst]}: "
-        f"{table['curved: ratio'].iloc[worst]:.2f} against {table['closed form (1-b1^t)/sqrt(1-b2^t)'].iloc[worst]:.2f}): "
-        f"the {ratio.min():.1f}x-{ratio.max():.1f}x of the straight line hold for a constant gradient only.",
-        f"Correcting one moment only is worse: at step 1, only m uncorrected gives "
-        f"{first['m only uncorrected (NumPy)']:.3g} lr, only v uncorrected {first['v only uncorrected (NumPy)']:.3g} lr.",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"Step 1 without the correction was {first['constant g: ratio']:.3f}x the corrected step on the "
+            f"straight line and {first['curved: ratio']:.3f}x on the curved loss: (1 - b1)/sqrt(1 - b2) = "
+            f"{closed_form_ratio(1):.3f} for any gradient, because both runs start from the same point.",
+            f"With a constant gradient the corrected step stayed lr (within "
+            f"{(table['constant g: corrected step / lr'] - 1).abs().max():.1e} of it) and the uncorrected one was "
+            f"{ratio.min():.2f}x to {ratio.max():.2f}x larger (largest at step {t[peak]}), as (1 - b1^t)/sqrt(1 - b2^t) "
+            f"says; that formula is still {closed_form_ratio(1000):.2f} at step 1000.",
+            f"On the curved loss the ratio left that formula after step 1 (largest gap at step {t[worst]}: "
+            f"{table['curved: ratio'].iloc[worst]:.2f} against {table['closed form (1-b1^t)/sqrt(1-b2^t)'].iloc[worst]:.2f}): "
+            f"the {ratio.min():.1f}x-{ratio.max():.1f}x of the straight line hold for a constant gradient only.",
+            f"Correcting one moment only is worse: at step 1, only m uncorrected gives "
+            f"{first['m only uncorrected (NumPy)']:.3g} lr, only v uncorrected {first['v only uncorrected (NumPy)']:.3g} lr.",
+        ]
+    )
     return table
 
 

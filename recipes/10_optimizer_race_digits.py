@@ -25,26 +25,26 @@ for a few seconds, ``--csv my.csv --target label`` for your own classes).
 # legend and the table print them from the optimizer's ``get_config()``.
 
 # %%
+import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.recipe
+from cookbook.lessons import race
+
+import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
-from cookbook import lessons
-import keras
-
 EPOCHS = 15
 QUICK_EPOCHS = 3
-BATCH_SIZE = 64        # every optimizer sees mini-batches of 64 rows
+BATCH_SIZE = 64  # every optimizer sees mini-batches of 64 rows
 HIDDEN_UNITS = 32
-TARGET_LOSS = 0.3      # "epochs to reach": the first epoch with train loss below this
+TARGET_LOSS = 0.3  # "epochs to reach": the first epoch with train loss below this
 
 OPTIMIZERS = {
-    "SGD": lambda: keras.optimizers.SGD(learning_rate=0.01),                     # momentum 0
+    "SGD": lambda: keras.optimizers.SGD(learning_rate=0.01),  # momentum 0
     "Momentum": lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
-    "Adagrad": lambda: keras.optimizers.Adagrad(learning_rate=0.01),             # G starts at 0.1
+    "Adagrad": lambda: keras.optimizers.Adagrad(learning_rate=0.01),  # G starts at 0.1
     "RMSprop": lambda: keras.optimizers.RMSprop(learning_rate=0.001, rho=0.9),
     "Adam": lambda: keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999),
 }
@@ -54,14 +54,20 @@ OPTIMIZERS = {
 # Helpers that measure and draw; the Keras code the lesson teaches is in
 # ``main`` below.
 
+
 # %%
 def describe(optimizer, batch_size=BATCH_SIZE):
     """The settings that make an optimizer's curve what it is, read from its ``get_config()``."""
     config = optimizer.get_config()
     parts = [f"lr {config['learning_rate']:g}"]
-    for key, short in (("momentum", "momentum"), ("initial_accumulator_value", "G0"), ("rho", "rho"),
-                       ("beta_1", "beta_1"), ("beta_2", "beta_2")):
-        if config.get(key):   # a zero momentum is plain SGD: not worth a word
+    for key, short in (
+        ("momentum", "momentum"),
+        ("initial_accumulator_value", "G0"),
+        ("rho", "rho"),
+        ("beta_1", "beta_1"),
+        ("beta_2", "beta_2"),
+    ):
+        if config.get(key):  # a zero momentum is plain SGD: not worth a word
             parts.append(f"{short} {config[key]:g}")
     return ", ".join(parts) + f", mini-batches of {batch_size}"
 
@@ -73,9 +79,13 @@ def plot_race(curves, settings, data_name="Digits"):
     for name, curve in curves.groupby("optimizer", sort=False):
         ax.plot(curve["epoch"], curve["train loss"], marker="o", markersize=3, label=f"{name}: {settings[name]}")
     ax.axhline(TARGET_LOSS, color="grey", linestyle="--", label=f"target train loss {TARGET_LOSS:g}")
-    ax.set(xlabel="epoch (0 = before training)", ylabel="train cross-entropy (mean during each epoch)",
-           yscale="log", title=f"Optimizer race on {data_name}: same start, same mini-batches")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs only
+    ax.set(
+        xlabel="epoch (0 = before training)",
+        ylabel="train cross-entropy (mean during each epoch)",
+        yscale="log",
+        title=f"Optimizer race on {data_name}: same start, same mini-batches",
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
@@ -84,8 +94,7 @@ def plot_race(curves, settings, data_name="Digits"):
 
 
 def build_parser():
-    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS,
-                                       dataset="digits")
+    return cookbook.recipe.make_parser(__doc__, __file__, epochs=EPOCHS, quick_epochs=QUICK_EPOCHS, dataset="digits")
 
 
 # %%
@@ -104,10 +113,12 @@ def main(argv=None):
     X, y = cookbook.recipe.load_data(args)
     labels, classes = cookbook.recipe.class_labels(args, y)
     split = cookbook.recipe.split(args, X, labels, stratify=True)
-    batch_size = min(BATCH_SIZE, len(split.X_train))   # a tiny --csv gets one batch per epoch
-    print(f"{len(split.X_train)} training rows ({int(np.ceil(len(split.X_train) / batch_size))} mini-batches "
-          f"of up to {batch_size} per epoch), {len(split.X_test)} test rows, {split.X_train.shape[1]} features, "
-          f"{len(classes)} classes")
+    batch_size = min(BATCH_SIZE, len(split.X_train))  # a tiny --csv gets one batch per epoch
+    print(
+        f"{len(split.X_train)} training rows ({int(np.ceil(len(split.X_train) / batch_size))} mini-batches "
+        f"of up to {batch_size} per epoch), {len(split.X_test)} test rows, {split.X_train.shape[1]} features, "
+        f"{len(classes)} classes"
+    )
 
     # %% [markdown]
     # ## Model
@@ -118,11 +129,13 @@ def main(argv=None):
 
     # %%
     def build_model():
-        return keras.Sequential([
-            keras.Input((split.X_train.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(len(classes), activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((split.X_train.shape[1],)),
+                keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+                keras.layers.Dense(len(classes), activation="softmax"),
+            ]
+        )
 
     keras.utils.set_random_seed(args.seed)
     build_model().summary()
@@ -144,13 +157,14 @@ def main(argv=None):
         settings[name] = describe(optimizer, batch_size)
         learning_rates[name] = optimizer.get_config()["learning_rate"]
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        start_loss, start_accuracy = lessons.evaluate_classifier(model, split.X_train, split.y_train)
+        start_loss, start_accuracy = race.evaluate_classifier(model, split.X_train, split.y_train)
         history = model.fit(split.X_train, split.y_train, epochs=args.epochs, batch_size=batch_size, verbose=0)
         rows.append({"optimizer": name, "epoch": 0, "train loss": start_loss, "train accuracy": start_accuracy})
-        rows.extend({"optimizer": name, "epoch": epoch + 1, "train loss": loss, "train accuracy": accuracy}
-                    for epoch, (loss, accuracy) in enumerate(zip(history.history["loss"],
-                                                                 history.history["accuracy"])))
-        tests[name] = lessons.evaluate_classifier(model, split.X_test, split.y_test)
+        rows.extend(
+            {"optimizer": name, "epoch": epoch + 1, "train loss": loss, "train accuracy": accuracy}
+            for epoch, (loss, accuracy) in enumerate(zip(history.history["loss"], history.history["accuracy"]))
+        )
+        tests[name] = race.evaluate_classifier(model, split.X_test, split.y_test)
     curves = pd.DataFrame(rows)
     cookbook.recipe.save_table(curves, args, "curves")
 
@@ -196,12 +210,21 @@ def main(argv=None):
     # %%
     rows = []
     for name, curve in curves.groupby("optimizer", sort=False):
-        reached = lessons.epochs_to_reach(curve["train loss"].iloc[1:], TARGET_LOSS)
-        rows.append({"optimizer": name, "learning rate": learning_rates[name], "settings": settings[name],
-                     "train loss": curve["train loss"].iloc[-1], "train accuracy": curve["train accuracy"].iloc[-1],
-                     "test loss": tests[name][0], "test accuracy": tests[name][1],
-                     f"epochs to train loss < {TARGET_LOSS:g}":
-                         reached if reached is not None else f"not within {args.epochs}"})
+        reached = race.epochs_to_reach(curve["train loss"].iloc[1:], TARGET_LOSS)
+        rows.append(
+            {
+                "optimizer": name,
+                "learning rate": learning_rates[name],
+                "settings": settings[name],
+                "train loss": curve["train loss"].iloc[-1],
+                "train accuracy": curve["train accuracy"].iloc[-1],
+                "test loss": tests[name][0],
+                "test accuracy": tests[name][1],
+                f"epochs to train loss < {TARGET_LOSS:g}": reached
+                if reached is not None
+                else f"not within {args.epochs}",
+            }
+        )
     table = cookbook.recipe.show(pd.DataFrame(rows), f"{args.recipe}: after {args.epochs} epochs")
     cookbook.recipe.save_table(table, args)
 
@@ -220,20 +243,30 @@ def main(argv=None):
         """How a's final train loss compares with b's, in a word."""
         loss_a, loss_b = by.loc[a, "train loss"], by.loc[b, "train loss"]
         return "lower" if loss_a < loss_b else "higher" if loss_a > loss_b else "the same"
-    cookbook.recipe.remember([
-        f"Same start (train loss {curves['train loss'].iloc[0]:.3g} at epoch 0), same batches: after "
-        f"{args.epochs} epochs the test loss ranges from {by.loc[best, 'test loss']:.3g} ({best}, "
-        f"{settings[best]}) to {by.loc[worst, 'test loss']:.3g} ({worst}, {settings[worst]}).",
-        (f"Train loss under {TARGET_LOSS:g}: " + ", ".join(f"{name} after {reach[name]} epochs" for name in fast)
-         + (f"; not within {args.epochs} epochs: {', '.join(n for n in by.index if n not in fast)}."
-            if len(fast) < len(by) else ".")
-         if fast else f"No optimizer got the train loss under {TARGET_LOSS:g} within {args.epochs} epochs."),
-        f"Momentum vs SGD, both at lr {learning_rates['SGD']:g}: train loss {by.loc['Momentum', 'train loss']:.3g} "
-        f"vs {by.loc['SGD', 'train loss']:.3g} ({lower_or_higher('Momentum', 'SGD')} with Momentum). Adam at a "
-        f"{learning_rates['SGD'] / learning_rates['Adam']:.3g}x smaller lr ({learning_rates['Adam']:g}) reached "
-        f"{by.loc['Adam', 'train loss']:.3g}, {lower_or_higher('Adam', 'SGD')} than SGD: in the rules above an lr "
-        f"scales the gradient in SGD but sets the step size itself in Adam.",
-    ])
+
+    cookbook.recipe.remember(
+        [
+            f"Same start (train loss {curves['train loss'].iloc[0]:.3g} at epoch 0), same batches: after "
+            f"{args.epochs} epochs the test loss ranges from {by.loc[best, 'test loss']:.3g} ({best}, "
+            f"{settings[best]}) to {by.loc[worst, 'test loss']:.3g} ({worst}, {settings[worst]}).",
+            (
+                f"Train loss under {TARGET_LOSS:g}: "
+                + ", ".join(f"{name} after {reach[name]} epochs" for name in fast)
+                + (
+                    f"; not within {args.epochs} epochs: {', '.join(n for n in by.index if n not in fast)}."
+                    if len(fast) < len(by)
+                    else "."
+                )
+                if fast
+                else f"No optimizer got the train loss under {TARGET_LOSS:g} within {args.epochs} epochs."
+            ),
+            f"Momentum vs SGD, both at lr {learning_rates['SGD']:g}: train loss {by.loc['Momentum', 'train loss']:.3g} "
+            f"vs {by.loc['SGD', 'train loss']:.3g} ({lower_or_higher('Momentum', 'SGD')} with Momentum). Adam at a "
+            f"{learning_rates['SGD'] / learning_rates['Adam']:.3g}x smaller lr ({learning_rates['Adam']:g}) reached "
+            f"{by.loc['Adam', 'train loss']:.3g}, {lower_or_higher('Adam', 'SGD')} than SGD: in the rules above an lr "
+            f"scales the gradient in SGD but sets the step size itself in Adam.",
+        ]
+    )
     return table
 
 

@@ -23,29 +23,29 @@ a few-second look, ``--steps 300`` to watch longer runs).
 # out of the terminal.
 
 # %%
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
 import cookbook.optimizers
 import cookbook.recipe
 import cookbook.reference
 from cookbook.compare import compare_optimizers
+
 import keras
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 STEPS = 50
 QUICK_STEPS = 20
-TWIN_TOLERANCE = 1e-6       # |custom - built-in| on float32 weights (what the tests demand)
+TWIN_TOLERANCE = 1e-6  # |custom - built-in| on float32 weights (what the tests demand)
 REFERENCE_TOLERANCE = 1e-5  # relative to the float64 reference (what the tests demand)
 FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
 
 # The step-by-step walk-through: one optimizer pair on a noisy quadratic bowl.
 WALK_SETTINGS = {"learning_rate": 0.02}  # for cookbook.optimizers.Adam and keras.optimizers.Adam
-BOWL_SHAPE = (4, 3)                      # one weight matrix
-CURVATURE_RANGE = (0.5, 2.0)             # the bowl's curvature per weight
-GRADIENT_NOISE = 0.1                     # std of the noise added to each gradient, like a mini-batch's
+BOWL_SHAPE = (4, 3)  # one weight matrix
+CURVATURE_RANGE = (0.5, 2.0)  # the bowl's curvature per weight
+GRADIENT_NOISE = 0.1  # std of the noise added to each gradient, like a mini-batch's
 
 # The drop-in check: model.compile(optimizer=...) + fit on Digits.
 FIT_LEARNING_RATE = 0.01
@@ -88,6 +88,7 @@ BAD_STEPS = 20
 # the same ``apply_gradients`` loop as the walk-through cell, compiled into a
 # ``tf.function`` and on a kernel and a bias, for every row of the grid.
 
+
 # %%
 def label(config):
     """``learning_rate=0.1, momentum=0.9``: a setting as one string."""
@@ -96,7 +97,7 @@ def label(config):
 
 def builtin_twin(name, config):
     """The ``keras.optimizers`` class name and settings matching ``cookbook.optimizers.<name>(**config)``."""
-    if name == "Momentum":   # the cookbook's Momentum is Keras's SGD with momentum 0.9 unless told otherwise
+    if name == "Momentum":  # the cookbook's Momentum is Keras's SGD with momentum 0.9 unless told otherwise
         return "SGD", {**config, "momentum": config.get("momentum", 0.9)}
     return name, dict(config)
 
@@ -128,8 +129,7 @@ def row_name(row):
 def build_optimizers(name, config):
     """A fresh (cookbook, Keras built-in) pair with the same settings; Momentum's twin is SGD(momentum=0.9)."""
     builtin_name, builtin_config = builtin_twin(name, config)
-    return (getattr(cookbook.optimizers, name)(**config),
-            getattr(keras.optimizers, builtin_name)(**builtin_config))
+    return (getattr(cookbook.optimizers, name)(**config), getattr(keras.optimizers, builtin_name)(**builtin_config))
 
 
 def run_grid(settings, steps, seed):
@@ -143,48 +143,80 @@ def run_grid(settings, steps, seed):
 
 def summarize(long):
     """One row per setting: the largest differences over all steps, and how far the weights moved."""
-    return (long.groupby(["method", "settings"], sort=False)
-            .agg(steps=("step", "max"),
-                 max_custom_vs_builtin=("custom_vs_builtin", "max"),
-                 max_rel_custom_vs_numpy=("custom_vs_reference", "max"),
-                 max_rel_builtin_vs_numpy=("builtin_vs_reference", "max"),
-                 weights_moved=("custom_moved", "last"))
-            .reset_index())
+    return (
+        long.groupby(["method", "settings"], sort=False)
+        .agg(
+            steps=("step", "max"),
+            max_custom_vs_builtin=("custom_vs_builtin", "max"),
+            max_rel_custom_vs_numpy=("custom_vs_reference", "max"),
+            max_rel_builtin_vs_numpy=("builtin_vs_reference", "max"),
+            weights_moved=("custom_moved", "last"),
+        )
+        .reset_index()
+    )
 
 
 def optimizer_state(custom, builtin):
     """The variables ``build`` created in each optimizer, side by side."""
+
     def rows(optimizer):
         return [(v.path.split("/", 1)[1], tuple(v.shape)) for v in optimizer.variables]
+
     left, right = rows(custom), rows(builtin)
-    return pd.DataFrame({"cookbook variable": [n for n, _ in left], "shape": [s for _, s in left],
-                         "keras variable": [n for n, _ in right], "keras shape": [s for _, s in right]})
+    return pd.DataFrame(
+        {
+            "cookbook variable": [n for n, _ in left],
+            "shape": [s for _, s in left],
+            "keras variable": [n for n, _ in right],
+            "keras shape": [s for _, s in right],
+        }
+    )
 
 
 def keras_2_to_3():
     """What a Keras 2 legacy (OptimizerV2) custom optimizer used, and what replaces it in Keras 3."""
-    return pd.DataFrame([
-        ("class MyOpt(keras.optimizers.legacy.Optimizer)",
-         "class MyOpt(keras.optimizers.Optimizer)", "one optimizer API, any backend"),
-        ("_set_hyper('beta_1', beta_1)", "self.beta_1 = beta_1",
-         "hyperparameters are plain attributes"),
-        ("_create_slots(var_list): add_slot(var, 'm')",
-         "build(var_list): self.add_optimizer_variables(var_list, ['m'])",
-         "state is created once, for all variables"),
-        ("_resource_apply_dense(grad, var, apply_state)",
-         "update_step(gradient, variable, learning_rate)", "one method, dense or sparse"),
-        ("_resource_apply_sparse(grad, var, indices)", "(the same update_step)",
-         "gradient may be tf.IndexedSlices; self.assign* scatters it"),
-        ("_decayed_lr(var_dtype), _get_hyper(...)",
-         "ops.cast(learning_rate, variable.dtype)", "the schedule is applied for you"),
-        ("tf.math.sqrt, training_ops.resource_apply_*", "keras.ops.sqrt, keras.ops.*",
-         "backend-neutral math"),
-        ("var.assign_sub(...), m.assign(...)", "self.assign_sub(var, ...), self.assign(m, ...)",
-         "keeps sparse updates and tf.distribute working"),
-        ("_serialize_hyperparameter('beta_1')", "config.update({'beta_1': self.beta_1})",
-         "get_config returns plain values"),
-    ], columns=["Keras 2 legacy OptimizerV2 (keras.optimizers.legacy; the default before TF 2.11)",
-                "Keras 3", "why"])
+    return pd.DataFrame(
+        [
+            (
+                "class MyOpt(keras.optimizers.legacy.Optimizer)",
+                "class MyOpt(keras.optimizers.Optimizer)",
+                "one optimizer API, any backend",
+            ),
+            ("_set_hyper('beta_1', beta_1)", "self.beta_1 = beta_1", "hyperparameters are plain attributes"),
+            (
+                "_create_slots(var_list): add_slot(var, 'm')",
+                "build(var_list): self.add_optimizer_variables(var_list, ['m'])",
+                "state is created once, for all variables",
+            ),
+            (
+                "_resource_apply_dense(grad, var, apply_state)",
+                "update_step(gradient, variable, learning_rate)",
+                "one method, dense or sparse",
+            ),
+            (
+                "_resource_apply_sparse(grad, var, indices)",
+                "(the same update_step)",
+                "gradient may be tf.IndexedSlices; self.assign* scatters it",
+            ),
+            (
+                "_decayed_lr(var_dtype), _get_hyper(...)",
+                "ops.cast(learning_rate, variable.dtype)",
+                "the schedule is applied for you",
+            ),
+            ("tf.math.sqrt, training_ops.resource_apply_*", "keras.ops.sqrt, keras.ops.*", "backend-neutral math"),
+            (
+                "var.assign_sub(...), m.assign(...)",
+                "self.assign_sub(var, ...), self.assign(m, ...)",
+                "keeps sparse updates and tf.distribute working",
+            ),
+            (
+                "_serialize_hyperparameter('beta_1')",
+                "config.update({'beta_1': self.beta_1})",
+                "get_config returns plain values",
+            ),
+        ],
+        columns=["Keras 2 legacy OptimizerV2 (keras.optimizers.legacy; the default before TF 2.11)", "Keras 3", "why"],
+    )
 
 
 def run_impossible(steps, seed):
@@ -203,21 +235,26 @@ def run_impossible(steps, seed):
             builtin_error = str(error)
         if builtin_error is None:
             probe = getattr(keras.optimizers, name)(**config)
-            moved = compare_optimizers(builtin, probe, steps=steps, seed=seed,
-                                       reference=False)["custom_moved"].iloc[-1]
+            moved = compare_optimizers(builtin, probe, steps=steps, seed=seed, reference=False)["custom_moved"].iloc[-1]
             if "clipnorm" in config:
                 unclipped = getattr(keras.optimizers, name)(**{k: v for k, v in config.items() if k != "clipnorm"})
-                vs_unclipped = compare_optimizers(getattr(keras.optimizers, name)(**config), unclipped, steps=steps,
-                                                  seed=seed, reference=False)["custom_vs_builtin"].max()
+                vs_unclipped = compare_optimizers(
+                    getattr(keras.optimizers, name)(**config), unclipped, steps=steps, seed=seed, reference=False
+                )["custom_vs_builtin"].max()
         try:
             getattr(cookbook.optimizers, name)(**config)
             refusal = "(accepted)"
         except ValueError as error:
             refusal = str(error)
-        rows.append({"method": name, "settings": label(config),
-                     f"built-in: distance moved in {steps} steps": moved,
-                     "what the built-in did": what_happened(config, moved, vs_unclipped, builtin_error),
-                     "cookbook.optimizers says": refusal})
+        rows.append(
+            {
+                "method": name,
+                "settings": label(config),
+                f"built-in: distance moved in {steps} steps": moved,
+                "what the built-in did": what_happened(config, moved, vs_unclipped, builtin_error),
+                "cookbook.optimizers says": refusal,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -228,8 +265,11 @@ def what_happened(config, moved, vs_unclipped=None, builtin_error=None):
     if np.isnan(moved):
         return "weights became NaN"
     if vs_unclipped is not None:
-        return ("same weights as without clipnorm (no clipping)" if vs_unclipped == 0 else
-                f"differs from the unclipped run by up to {vs_unclipped:.3g}")
+        return (
+            "same weights as without clipnorm (no clipping)"
+            if vs_unclipped == 0
+            else f"differs from the unclipped run by up to {vs_unclipped:.3g}"
+        )
     if config.get("learning_rate", 0) < 0:
         return f"stepped uphill, w <- w + {-config['learning_rate']:g} g (moved {moved:.3g})"
     return f"trained (moved {moved:.3g})"
@@ -254,29 +294,46 @@ def plot_agreement(long):
         ref_ax.plot(part["step"], part["custom_vs_reference"], alpha=0.85, **style)
     exact = int((long["custom_vs_builtin"] == 0).sum())
     twin_ax.axhline(TWIN_TOLERANCE, color="grey", linestyle="--")
-    twin_ax.set(yscale="log", xlabel="step (apply_gradients calls)", ylabel="max |cookbook - built-in| (weight units)",
-                title=f"cookbook vs keras.optimizers\n(exactly 0 at {exact} of {len(long)} steps)",
-                ylim=(floor / 10, 1e-3))
+    twin_ax.set(
+        yscale="log",
+        xlabel="step (apply_gradients calls)",
+        ylabel="max |cookbook - built-in| (weight units)",
+        title=f"cookbook vs keras.optimizers\n(exactly 0 at {exact} of {len(long)} steps)",
+        ylim=(floor / 10, 1e-3),
+    )
     twin_ax.set_yticks([floor, 1e-9, TWIN_TOLERANCE, 1e-3], ["0 (exact)", "1e-9", "1e-6 (tolerance)", "1e-3"])
     ref_ax.axhline(REFERENCE_TOLERANCE, color="grey", linestyle="--")
     ref_ax.axhline(FLOAT32_EPSILON, color="grey", linestyle=":")
     ref_ax.text(1, REFERENCE_TOLERANCE * 1.2, f"test tolerance {REFERENCE_TOLERANCE:g}", fontsize=8)
     ref_ax.text(1, FLOAT32_EPSILON * 1.2, "float32 epsilon", fontsize=8)
-    ref_ax.set(yscale="log", xlabel="step (apply_gradients calls)",
-               ylabel="max |cookbook - NumPy| / max |w| (relative)",
-               title="cookbook vs the float64 NumPy reference\n(same rule, no Keras)")
+    ref_ax.set(
+        yscale="log",
+        xlabel="step (apply_gradients calls)",
+        ylabel="max |cookbook - NumPy| / max |w| (relative)",
+        title="cookbook vs the float64 NumPy reference\n(same rule, no Keras)",
+    )
     for ax in (twin_ax, ref_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole steps only
-    fig.legend(*twin_ax.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8,
-               title="method: the call both the cookbook twin and the keras built-in get "
-                     "(both calls where they differ)",
-               title_fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole steps only
+    fig.legend(
+        *twin_ax.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=2,
+        fontsize=8,
+        title="method: the call both the cookbook twin and the keras built-in get (both calls where they differ)",
+        title_fontsize=8,
+    )
     return fig
 
 
 def build_parser():
-    return cookbook.recipe.make_parser(__doc__, __file__, steps=STEPS, quick_steps=QUICK_STEPS,
-                                       steps_help="update steps per comparison", dataset="digits")
+    return cookbook.recipe.make_parser(
+        __doc__,
+        __file__,
+        steps=STEPS,
+        quick_steps=QUICK_STEPS,
+        steps_help="update steps per comparison",
+        dataset="digits",
+    )
 
 
 # %%
@@ -309,8 +366,10 @@ def main(argv=None):
         w = np.asarray(w)
         return curvature.astype(w.dtype) * (w - w_star.astype(w.dtype)) + noise[step].astype(w.dtype)
 
-    print(f"weights {BOWL_SHAPE}, curvature in {CURVATURE_RANGE}, gradient noise std {GRADIENT_NOISE}, "
-          f"{args.steps} steps; loss at the start {0.5 * np.sum(curvature * (w_start - w_star) ** 2):.3f}")
+    print(
+        f"weights {BOWL_SHAPE}, curvature in {CURVATURE_RANGE}, gradient noise std {GRADIENT_NOISE}, "
+        f"{args.steps} steps; loss at the start {0.5 * np.sum(curvature * (w_start - w_star) ** 2):.3f}"
+    )
 
     # %% [markdown]
     # ## Model
@@ -389,14 +448,20 @@ def main(argv=None):
         custom.apply_gradients([(gradient(w_custom.numpy(), step), w_custom)])
         builtin.apply_gradients([(gradient(w_builtin.numpy(), step), w_builtin)])
         w_reference = reference.apply([gradient(w_reference, step)], [w_reference])[0]
-        walk.append({"step": step + 1,
-                     "max |cookbook - keras|": float(np.max(np.abs(w_custom.numpy() - w_builtin.numpy()))),
-                     "max |cookbook - NumPy| / max |w|": float(np.max(np.abs(w_custom.numpy() - w_reference))
-                                                              / np.max(np.abs(w_reference))),
-                     "loss": float(0.5 * np.sum(curvature * (w_reference - w_star) ** 2))})
+        walk.append(
+            {
+                "step": step + 1,
+                "max |cookbook - keras|": float(np.max(np.abs(w_custom.numpy() - w_builtin.numpy()))),
+                "max |cookbook - NumPy| / max |w|": float(
+                    np.max(np.abs(w_custom.numpy() - w_reference)) / np.max(np.abs(w_reference))
+                ),
+                "loss": float(0.5 * np.sum(curvature * (w_reference - w_star) ** 2)),
+            }
+        )
     walk = pd.DataFrame(walk)
-    cookbook.recipe.show(walk.iloc[[0, 1, 2, len(walk) - 1]],
-                         f"Adam({label(WALK_SETTINGS)}), step by step (first three and last)")
+    cookbook.recipe.show(
+        walk.iloc[[0, 1, 2, len(walk) - 1]], f"Adam({label(WALK_SETTINGS)}), step by step (first three and last)"
+    )
 
     # %% [markdown]
     # The same loop for every optimizer and every switch (momentum,
@@ -422,18 +487,24 @@ def main(argv=None):
     split = cookbook.recipe.split(args, X, labels, stratify=True)
 
     def build_classifier():
-        return keras.Sequential([
-            keras.Input((split.X_train.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(len(classes), activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((split.X_train.shape[1],)),
+                keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+                keras.layers.Dense(len(classes), activation="softmax"),
+            ]
+        )
 
     keras.utils.set_random_seed(args.seed)
     model_cookbook = build_classifier()
-    model_cookbook.compile(optimizer=cookbook.optimizers.Adam(learning_rate=FIT_LEARNING_RATE),
-                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history_cookbook = model_cookbook.fit(split.X_train, split.y_train, epochs=FIT_EPOCHS,
-                                          batch_size=FIT_BATCH_SIZE, verbose=0)
+    model_cookbook.compile(
+        optimizer=cookbook.optimizers.Adam(learning_rate=FIT_LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history_cookbook = model_cookbook.fit(
+        split.X_train, split.y_train, epochs=FIT_EPOCHS, batch_size=FIT_BATCH_SIZE, verbose=0
+    )
     print("cookbook.optimizers.Adam, loss per epoch:", np.round(history_cookbook.history["loss"], 6))
 
     # %% [markdown]
@@ -442,10 +513,14 @@ def main(argv=None):
     # %%
     keras.utils.set_random_seed(args.seed)
     model_keras = build_classifier()
-    model_keras.compile(optimizer=keras.optimizers.Adam(learning_rate=FIT_LEARNING_RATE),
-                        loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history_keras = model_keras.fit(split.X_train, split.y_train, epochs=FIT_EPOCHS,
-                                    batch_size=FIT_BATCH_SIZE, verbose=0)
+    model_keras.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=FIT_LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history_keras = model_keras.fit(
+        split.X_train, split.y_train, epochs=FIT_EPOCHS, batch_size=FIT_BATCH_SIZE, verbose=0
+    )
     print("keras.optimizers.Adam,    loss per epoch:", np.round(history_keras.history["loss"], 6))
 
     # %% [markdown]
@@ -468,23 +543,38 @@ def main(argv=None):
     exact = int((long["custom_vs_builtin"] == 0).sum())
     largest = table.loc[table["max_rel_custom_vs_numpy"].idxmax()]
     smallest = table.loc[table["max_rel_custom_vs_numpy"].idxmin()]
-    print(f"cookbook = keras bit for bit at {exact} of {len(long)} steps. Largest relative error against float64 "
-          f"in this grid: {largest['max_rel_custom_vs_numpy']:.2g} = "
-          f"{largest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x float32's epsilon ({row_name(largest)}); "
-          f"smallest: {smallest['max_rel_custom_vs_numpy']:.2g} = "
-          f"{smallest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x ({row_name(smallest)}).")
+    print(
+        f"cookbook = keras bit for bit at {exact} of {len(long)} steps. Largest relative error against float64 "
+        f"in this grid: {largest['max_rel_custom_vs_numpy']:.2g} = "
+        f"{largest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x float32's epsilon ({row_name(largest)}); "
+        f"smallest: {smallest['max_rel_custom_vs_numpy']:.2g} = "
+        f"{smallest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x ({row_name(smallest)})."
+    )
     cookbook.recipe.save_table(table, args)
     cookbook.recipe.save_table(long, args, "per_step")
     cookbook.recipe.save_figure(plot_agreement(long), args, "agreement")
     fit_difference = max_weight_difference(model_cookbook, model_keras)
-    fit = cookbook.recipe.show(pd.DataFrame([{
-        "optimizer": name, "epochs": FIT_EPOCHS, "batch_size": FIT_BATCH_SIZE,
-        "final train loss": history.history["loss"][-1],
-        "test accuracy": float(np.mean(model.predict(split.X_test, verbose=0).argmax(axis=1) == split.y_test)),
-        "max |weight - cookbook's|": max_weight_difference(model, model_cookbook)}
-        for name, model, history in (("cookbook.optimizers.Adam", model_cookbook, history_cookbook),
-                                     ("keras.optimizers.Adam", model_keras, history_keras))]),
-        f"model.fit on {cookbook.recipe.data_name(args)}, Adam(learning_rate={FIT_LEARNING_RATE})")
+    fit = cookbook.recipe.show(
+        pd.DataFrame(
+            [
+                {
+                    "optimizer": name,
+                    "epochs": FIT_EPOCHS,
+                    "batch_size": FIT_BATCH_SIZE,
+                    "final train loss": history.history["loss"][-1],
+                    "test accuracy": float(
+                        np.mean(model.predict(split.X_test, verbose=0).argmax(axis=1) == split.y_test)
+                    ),
+                    "max |weight - cookbook's|": max_weight_difference(model, model_cookbook),
+                }
+                for name, model, history in (
+                    ("cookbook.optimizers.Adam", model_cookbook, history_cookbook),
+                    ("keras.optimizers.Adam", model_keras, history_keras),
+                )
+            ]
+        ),
+        f"model.fit on {cookbook.recipe.data_name(args)}, Adam(learning_rate={FIT_LEARNING_RATE})",
+    )
     cookbook.recipe.save_table(fit, args, "fit")
 
     # %% [markdown]
@@ -502,8 +592,10 @@ def main(argv=None):
     accepted = int((~impossible["what the built-in did"].str.startswith("refused")).sum())
     refused = int((impossible["cookbook.optimizers says"] != "(accepted)").sum())
     impossible = cookbook.recipe.show(
-        impossible, f"Impossible settings: the built-ins accepted {accepted} of {len(impossible)}, "
-                    f"the cookbook twins refused {refused} of {len(impossible)}")
+        impossible,
+        f"Impossible settings: the built-ins accepted {accepted} of {len(impossible)}, "
+        f"the cookbook twins refused {refused} of {len(impossible)}",
+    )
     cookbook.recipe.save_table(impossible, args, "impossible_settings")
 
     # %% [markdown]
@@ -513,24 +605,26 @@ def main(argv=None):
 
     # %%
     twin_worst = table["max_custom_vs_builtin"].max()
-    cookbook.recipe.remember([
-        f"Over {len(table)} settings of {table['method'].nunique()} methods and {args.steps} "
-        f"apply_gradients steps each, the largest weight difference between a cookbook twin and its "
-        f"keras.optimizers built-in was {twin_worst:.3g} ({exact} of {len(long)} steps exactly 0); weights moved "
-        f"at least "
-        f"{table['weights_moved'].min():.3g}.",
-        f"Against the float64 NumPy reference the largest relative error was "
-        f"{largest['max_rel_custom_vs_numpy']:.2g} ({row_name(largest)}), "
-        f"{largest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x float32's epsilon; the built-ins' "
-        f"was {table['max_rel_builtin_vs_numpy'].max():.2g}.",
-        f"model.compile(optimizer=cookbook.optimizers.Adam(...)) + fit for {FIT_EPOCHS} epochs: largest weight "
-        f"difference from keras.optimizers.Adam's run {fit_difference:.3g} (final loss "
-        f"{history_cookbook.history['loss'][-1]:.5f} vs {history_keras.history['loss'][-1]:.5f}).",
-        f"The built-ins accepted {accepted} of {len(impossible)} impossible settings "
-        f"({int((impossible['what the built-in did'] == 'weights became NaN').sum())} turned the weights to NaN "
-        f"within {min(args.steps, BAD_STEPS)} steps); the cookbook twins refused {refused} of them with a "
-        f"ValueError (its message is in the table).",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"Over {len(table)} settings of {table['method'].nunique()} methods and {args.steps} "
+            f"apply_gradients steps each, the largest weight difference between a cookbook twin and its "
+            f"keras.optimizers built-in was {twin_worst:.3g} ({exact} of {len(long)} steps exactly 0); weights moved "
+            f"at least "
+            f"{table['weights_moved'].min():.3g}.",
+            f"Against the float64 NumPy reference the largest relative error was "
+            f"{largest['max_rel_custom_vs_numpy']:.2g} ({row_name(largest)}), "
+            f"{largest['max_rel_custom_vs_numpy'] / FLOAT32_EPSILON:.1f}x float32's epsilon; the built-ins' "
+            f"was {table['max_rel_builtin_vs_numpy'].max():.2g}.",
+            f"model.compile(optimizer=cookbook.optimizers.Adam(...)) + fit for {FIT_EPOCHS} epochs: largest weight "
+            f"difference from keras.optimizers.Adam's run {fit_difference:.3g} (final loss "
+            f"{history_cookbook.history['loss'][-1]:.5f} vs {history_keras.history['loss'][-1]:.5f}).",
+            f"The built-ins accepted {accepted} of {len(impossible)} impossible settings "
+            f"({int((impossible['what the built-in did'] == 'weights became NaN').sum())} turned the weights to NaN "
+            f"within {min(args.steps, BAD_STEPS)} steps); the cookbook twins refused {refused} of them with a "
+            f"ValueError (its message is in the table).",
+        ]
+    )
     return table
 
 

@@ -35,16 +35,17 @@ import shutil
 import sys
 import tempfile
 
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.distribute
 import cookbook.optimizers
 import cookbook.recipe
+from cookbook import errors, processes
+from cookbook.lessons import cluster, distributed
+
 import keras
+import numpy as np
+import pandas as pd
 import tensorflow as tf
+from matplotlib.figure import Figure
 
 REPLICAS = 2  # logical CPUs MirroredStrategy mirrors over
 GLOBAL_BATCH = 32  # what fit(batch_size=...) means under a strategy ...
@@ -53,7 +54,7 @@ HIDDEN_UNITS = 8
 LEARNING_RATE = 0.01
 EPOCHS = 2
 QUICK_EPOCHS = 1
-OPTIMIZERS = cookbook.distribute.OPTIMIZER_NAMES  # SGD, Momentum, Adagrad, RMSprop, Adam
+OPTIMIZERS = distributed.OPTIMIZER_NAMES  # SGD, Momentum, Adagrad, RMSprop, Adam
 QUICK_OPTIMIZERS = ("Adam",)  # every twin: run without --quick
 TWIN_TOLERANCE = 1e-6  # cookbook twin vs Keras built-in, both under the strategy
 DEVICE_TOLERANCE = 1e-5  # mirrored (or multi-worker) vs one device: float rounding only
@@ -67,16 +68,25 @@ FRESH_PROCESS = "COOKBOOK_12_FRESH_PROCESS"  # set in the child this recipe star
 # Helpers that tabulate, draw and handle processes. They are not the lesson:
 # the Keras code is in ``main`` below, one cell per step.
 
+
 # %%
 def batch_table(row_counts, batch_sizes, replicas):
     """What each ``fit(batch_size=...)`` means for each row count, shared over ``replicas``."""
     rows = []
     for num_rows in row_counts:
         for label, batch_size in batch_sizes(num_rows):
-            plan = cookbook.distribute.batch_arithmetic(num_rows, batch_size, replicas)
-            rows.append({"batch_size": label, "rows": num_rows, "global batch": plan["global_batch"],
-                         "per replica": plan["per_replica"], "steps/epoch": plan["steps"],
-                         "last step split": plan["last_split"], "every step even": plan["even"]})
+            plan = distributed.batch_arithmetic(num_rows, batch_size, replicas)
+            rows.append(
+                {
+                    "batch_size": label,
+                    "rows": num_rows,
+                    "global batch": plan["global_batch"],
+                    "per replica": plan["per_replica"],
+                    "steps/epoch": plan["steps"],
+                    "last step split": plan["last_split"],
+                    "every step even": plan["even"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -87,54 +97,75 @@ def max_difference(weights_a, weights_b):
 
 def start_workers(job):
     """Start ``WORKERS`` copies of the worker program on 127.0.0.1; killed at exit if still running."""
-    workers = cookbook.distribute.launch_workers(cookbook.distribute.worker_command(job), WORKERS,
-                                                 timeout=PROCESS_TIMEOUT)
+    workers = cluster.launch_workers(cluster.worker_command(job), WORKERS, timeout=PROCESS_TIMEOUT)
     atexit.register(workers.close)  # an error before workers.wait() must not leave them running
     return workers
 
 
 def worker_table(results, job, one_device_weights, rows):
     """Each worker's final weights against the chief's and against one-device ``fit`` on the same rows."""
-    weights = cookbook.distribute.load_worker_weights(job, len(results))
-    summary = json.loads((job / cookbook.distribute.RESULT_FILE).read_text(encoding="utf-8"))
-    return pd.DataFrame([{
-        "worker": r.index, "role": "chief" if r.index == 0 else "worker",
-        "replicas in sync": int(summary["replicas"]), "global batch": GLOBAL_BATCH, "rows": rows,
-        "rows per worker per step": GLOBAL_BATCH / int(summary["replicas"]),
-        "final loss": float(summary["epoch_losses"][-1]),
-        "vs chief": max_difference(weights[r.index], weights[0]),
-        "vs one device": max_difference(weights[r.index], one_device_weights),
-        "seconds": round(r.seconds, 1)} for r in results])
+    weights = cluster.load_worker_weights(job, len(results))
+    summary = json.loads((job / cluster.RESULT_FILE).read_text(encoding="utf-8"))
+    return pd.DataFrame(
+        [
+            {
+                "worker": r.index,
+                "role": "chief" if r.index == 0 else "worker",
+                "replicas in sync": int(summary["replicas"]),
+                "global batch": GLOBAL_BATCH,
+                "rows": rows,
+                "rows per worker per step": GLOBAL_BATCH / int(summary["replicas"]),
+                "final loss": float(summary["epoch_losses"][-1]),
+                "vs chief": max_difference(weights[r.index], weights[0]),
+                "vs one device": max_difference(weights[r.index], one_device_weights),
+                "seconds": round(r.seconds, 1),
+            }
+            for r in results
+        ]
+    )
 
 
 def cluster_commands(job):
     """How to start the same workers by hand, one ``TF_CONFIG`` each."""
-    addresses = [f"{cookbook.distribute.LOCALHOST}:{port}" for port in cookbook.distribute.free_ports(WORKERS)]
-    command = " ".join(cookbook.distribute.worker_command(job)[1:])
-    return [f"TF_CONFIG='{cookbook.distribute.tf_config(addresses, i)}' python {command}" for i in range(WORKERS)]
+    addresses = [f"{cluster.LOCALHOST}:{port}" for port in cluster.free_ports(WORKERS)]
+    command = " ".join(cluster.worker_command(job)[1:])
+    return [f"TF_CONFIG='{cluster.tf_config(addresses, i)}' python {command}" for i in range(WORKERS)]
 
 
 def in_a_fresh_process_when_needed(lesson):
     """``lesson(argv)`` when two logical CPUs can still be made here, else the same file in a fresh Python."""
+
     @functools.wraps(lesson)
     def main(argv=None):
         args = cookbook.recipe.parse_args(build_parser(), argv)
-        if cookbook.distribute.use_logical_cpus(REPLICAS):
+        if distributed.use_logical_cpus(REPLICAS):
             return lesson(argv)
         return run_in_fresh_process(args)
+
     return main
 
 
 def run_in_fresh_process(args):
     """Run this file in a new Python (TensorFlow already started here), print its output, read its table."""
     if os.environ.get(FRESH_PROCESS):
-        cookbook.recipe.fail(args, f"TensorFlow started before {REPLICAS} logical CPUs could be made, even in a "
-                                   f"fresh process; run the recipe as a script")
-    command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--out", str(args.out),
-               "--seed", str(args.seed), "--epochs", str(args.epochs)] + (["--quick"] if args.quick else [])
+        cookbook.recipe.fail(
+            args,
+            f"TensorFlow started before {REPLICAS} logical CPUs could be made, even in a "
+            f"fresh process; run the recipe as a script",
+        )
+    command = [
+        sys.executable,
+        str(pathlib.Path(__file__).resolve()),
+        "--out",
+        str(args.out),
+        "--seed",
+        str(args.seed),
+        "--epochs",
+        str(args.epochs),
+    ] + (["--quick"] if args.quick else [])
     try:
-        child = cookbook.distribute.run_subprocess(command, timeout=PROCESS_TIMEOUT, env={FRESH_PROCESS: "1"})
-    except cookbook.distribute.WorkerFailed as exc:
+        child = processes.run(command, timeout=PROCESS_TIMEOUT, env={FRESH_PROCESS: "1"})
+    except errors.WorkerFailed as exc:
         cookbook.recipe.fail(args, str(exc).replace("\n", " | "))
     print(child.stdout, end="")
     return pd.read_csv(pathlib.Path(args.out) / f"{args.recipe}.csv")
@@ -145,23 +176,50 @@ def plot_differences(twins, batch_sizes, workers, settings):
     floor = 1e-12
     bars = []  # (label, value, kind, note for a run that did not train)
     for _, row in twins.iterrows():
-        bars.append((f"{row['optimizer']}: cookbook twin vs keras built-in, both mirrored",
-                     row["twin vs built-in (mirrored)"], "twin", None))
-        bars.append((f"{row['optimizer']}: mirrored vs one device (strategy.run loop)",
-                     row["mirrored vs one device"], "device", None))
+        bars.append(
+            (
+                f"{row['optimizer']}: cookbook twin vs keras built-in, both mirrored",
+                row["twin vs built-in (mirrored)"],
+                "twin",
+                None,
+            )
+        )
+        bars.append(
+            (
+                f"{row['optimizer']}: mirrored vs one device (strategy.run loop)",
+                row["mirrored vs one device"],
+                "device",
+                None,
+            )
+        )
     for _, row in batch_sizes.iterrows():
-        bars.append((f"Adam fit, batch_size={row['batch_size']}, {row['rows']} rows "
-                     f"(last step {row['last step split']}): mirrored vs one device",
-                     row["mirrored vs one device"], "device", None if row["outcome"] == "trains" else row["outcome"]))
+        bars.append(
+            (
+                f"Adam fit, batch_size={row['batch_size']}, {row['rows']} rows "
+                f"(last step {row['last step split']}): mirrored vs one device",
+                row["mirrored vs one device"],
+                "device",
+                None if row["outcome"] == "trains" else row["outcome"],
+            )
+        )
     for _, row in workers.iterrows():
-        bars.append((f"worker {row['worker']} of {len(workers)}, {row['rows']} rows: vs one device",
-                     row["vs one device"], "worker", None))
+        bars.append(
+            (
+                f"worker {row['worker']} of {len(workers)}, {row['rows']} rows: vs one device",
+                row["vs one device"],
+                "worker",
+                None,
+            )
+        )
     colors = {"twin": "tab:green", "device": "tab:blue", "worker": "tab:purple"}
-    names = {"twin": "cookbook twin vs keras built-in", "device": "2 replicas vs one device",
-             "worker": "2 worker processes vs one device"}
+    names = {
+        "twin": "cookbook twin vs keras built-in",
+        "device": "2 replicas vs one device",
+        "worker": "2 worker processes vs one device",
+    }
     fig = Figure(figsize=(11, 0.34 * len(bars) + 2.2), layout="constrained")
     ax = fig.subplots()
-    for position, (label, value, kind, note) in enumerate(bars):
+    for position, (_label, value, kind, note) in enumerate(bars):
         drawn = floor if note or not value > floor else value
         ax.barh(position, drawn, color=colors[kind], label=names.pop(kind, None))
         if note:
@@ -170,11 +228,14 @@ def plot_differences(twins, batch_sizes, workers, settings):
             ax.text(floor * 3, position, "0: bit-for-bit identical", va="center", fontsize=8)
     ax.set_yticks(range(len(bars)), [label for label, *_ in bars], fontsize=8)
     ax.axvline(TWIN_TOLERANCE, color="tab:green", linestyle="--", label=f"twin tolerance {TWIN_TOLERANCE:g}")
-    ax.axvline(DEVICE_TOLERANCE, color="tab:orange", linestyle="--",
-               label=f"device tolerance {DEVICE_TOLERANCE:g}")
-    ax.set(xscale="log", xlim=(floor, 1), xlabel="max |weight difference| after training (weight units, log scale)",
-           ylabel="comparison (same starting weights)",
-           title=f"Same model, same start: one device, {REPLICAS} replicas, {WORKERS} workers\n({settings})")
+    ax.axvline(DEVICE_TOLERANCE, color="tab:orange", linestyle="--", label=f"device tolerance {DEVICE_TOLERANCE:g}")
+    ax.set(
+        xscale="log",
+        xlim=(floor, 1),
+        xlabel="max |weight difference| after training (weight units, log scale)",
+        ylabel="comparison (same starting weights)",
+        title=f"Same model, same start: one device, {REPLICAS} replicas, {WORKERS} workers\n({settings})",
+    )
     ax.invert_yaxis()
     ax.legend(loc="upper right", fontsize=8)
     return fig
@@ -188,9 +249,12 @@ def build_parser():
 def main(argv=None):
     """Mirrored fit, the strategy.run step, two workers; tables, figure, the twin table returned."""
     args = cookbook.recipe.parse_args(build_parser(), argv)
-    if not cookbook.distribute.use_logical_cpus(REPLICAS):  # must come before anything starts TF's runtime
-        cookbook.recipe.fail(args, f"TensorFlow is already running with one CPU device, too late for "
-                                   f"{REPLICAS} logical CPUs: run this lesson in a fresh Python (or kernel)")
+    if not distributed.use_logical_cpus(REPLICAS):  # must come before anything starts TF's runtime
+        cookbook.recipe.fail(
+            args,
+            f"TensorFlow is already running with one CPU device, too late for "
+            f"{REPLICAS} logical CPUs: run this lesson in a fresh Python (or kernel)",
+        )
     keras.utils.set_random_seed(args.seed)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-12-"))  # the workers' job folder, removed at exit
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
@@ -211,8 +275,10 @@ def main(argv=None):
     X, y = split.X_train, np.asarray(split.y_train, "float32").reshape(-1, 1)
     even = len(X) - len(X) % REPLICAS  # the largest row count every replica can share equally
     print(f"{len(X)} training rows, {X.shape[1]} features; {even} rows split evenly over {REPLICAS} replicas")
-    cookbook.recipe.show(batch_table((even, even + 1), lambda n: (("32", GLOBAL_BATCH), ("len(X)", n)), REPLICAS),
-                         f"fit(batch_size=...) over {REPLICAS} replicas")
+    cookbook.recipe.show(
+        batch_table((even, even + 1), lambda n: (("32", GLOBAL_BATCH), ("len(X)", n)), REPLICAS),
+        f"fit(batch_size=...) over {REPLICAS} replicas",
+    )
 
     # %% [markdown]
     # ## Model
@@ -226,13 +292,17 @@ def main(argv=None):
 
     # %%
     def build_model():
-        return keras.Sequential([
-            keras.Input((X.shape[1],)),
-            keras.layers.Dense(HIDDEN_UNITS, activation="relu",
-                               kernel_initializer=keras.initializers.GlorotUniform(args.seed)),
-            keras.layers.Dense(1, activation="sigmoid",
-                               kernel_initializer=keras.initializers.GlorotUniform(args.seed + 1)),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((X.shape[1],)),
+                keras.layers.Dense(
+                    HIDDEN_UNITS, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(args.seed)
+                ),
+                keras.layers.Dense(
+                    1, activation="sigmoid", kernel_initializer=keras.initializers.GlorotUniform(args.seed + 1)
+                ),
+            ]
+        )
 
     devices = [device.name for device in tf.config.list_logical_devices("CPU")][:REPLICAS]
     strategy = tf.distribute.MirroredStrategy(devices)
@@ -246,12 +316,20 @@ def main(argv=None):
     # TensorFlow takes seconds to start, so they train while this process
     # does parts 1 and 2. The job folder holds the model above (its starting
     # weights), the data and the settings; the worker program
-    # (``cookbook/_worker.py``) is explained in part 3.
+    # (``cookbook/lessons/worker.py``) is explained in part 3.
 
     # %%
-    job = cookbook.distribute.save_job(scratch / "job", build_model(), X, y, optimizer="Adam",
-                                       learning_rate=LEARNING_RATE, batch_size=GLOBAL_BATCH, epochs=args.epochs,
-                                       collective_timeout=COLLECTIVE_TIMEOUT)
+    job = cluster.save_job(
+        scratch / "job",
+        build_model(),
+        X,
+        y,
+        optimizer="Adam",
+        learning_rate=LEARNING_RATE,
+        batch_size=GLOBAL_BATCH,
+        epochs=args.epochs,
+        collective_timeout=COLLECTIVE_TIMEOUT,
+    )
     workers = start_workers(job)
     print(f"{WORKERS} workers started, process ids {workers.pids}")
 
@@ -272,8 +350,10 @@ def main(argv=None):
     model.compile(optimizer=cookbook.optimizers.Adam(learning_rate=LEARNING_RATE), loss="binary_crossentropy")
     model.fit(X[:even], y[:even], batch_size=GLOBAL_BATCH, epochs=args.epochs, shuffle=False, verbose=0)
     one_device_weights = model.get_weights()
-    print(f"{even} rows, batch_size={GLOBAL_BATCH}: mirrored vs one device "
-          f"{max_difference(mirrored_weights, one_device_weights):.3g}")
+    print(
+        f"{even} rows, batch_size={GLOBAL_BATCH}: mirrored vs one device "
+        f"{max_difference(mirrored_weights, one_device_weights):.3g}"
+    )
 
     # %% [markdown]
     # Now the batch sizes of the table above. Keras computes each replica's
@@ -292,8 +372,7 @@ def main(argv=None):
     for rows, batch_size in ((even, even), (even + 1, GLOBAL_BATCH), (even + 1, even + 1)):
         with strategy.scope():
             model = build_model()
-            model.compile(optimizer=cookbook.optimizers.Adam(learning_rate=LEARNING_RATE),
-                          loss="binary_crossentropy")
+            model.compile(optimizer=cookbook.optimizers.Adam(learning_rate=LEARNING_RATE), loss="binary_crossentropy")
         try:
             model.fit(X[:rows], y[:rows], batch_size=batch_size, epochs=args.epochs, shuffle=False, verbose=0)
         except tf.errors.InvalidArgumentError as error:
@@ -307,14 +386,15 @@ def main(argv=None):
     batch_sizes = batch_table((even, even + 1), lambda n: (("32", GLOBAL_BATCH), ("len(X)", n)), REPLICAS)
     batch_sizes["mirrored vs one device"] = [
         np.nan if fits[key][0] is None else max_difference(fits[key][0], fits[key][1])
-        for key in zip(batch_sizes["rows"], batch_sizes["global batch"])]
+        for key in zip(batch_sizes["rows"], batch_sizes["global batch"])
+    ]
     batch_sizes["outcome"] = [fits[key][2] for key in zip(batch_sizes["rows"], batch_sizes["global batch"])]
 
     # %% [markdown]
     # The mistake users meet first: the optimizer created *outside* the
     # scope (a model built outside fails the same way). TensorFlow's error,
     # raised deep inside ``fit``, says "Mixing different
-    # tf.distribute.Strategy objects"; ``cookbook.distribute.check_scope``
+    # tf.distribute.Strategy objects"; ``distributed.check_scope``
     # finds it before training and ``explain_scope_errors`` turns the error
     # into one that says what to move where.
 
@@ -325,15 +405,17 @@ def main(argv=None):
         model.compile(optimizer=optimizer, loss="binary_crossentropy")
     scope_errors = []
     for caught_by, attempt in (
-            ("cookbook.distribute.check_scope(strategy, model) before fit",
-             lambda: cookbook.distribute.check_scope(strategy, model)),
-            ("model.fit inside cookbook.distribute.explain_scope_errors()",
-             lambda: model.fit(X, y, batch_size=GLOBAL_BATCH, epochs=1, verbose=0))):
+        ("distributed.check_scope(strategy, model) before fit", lambda: distributed.check_scope(strategy, model)),
+        (
+            "model.fit inside distributed.explain_scope_errors()",
+            lambda: model.fit(X, y, batch_size=GLOBAL_BATCH, epochs=1, verbose=0),
+        ),
+    ):
         try:
-            with cookbook.distribute.explain_scope_errors():
+            with distributed.explain_scope_errors():
                 attempt()
             scope_errors.append({"caught by": caught_by, "error": "none", "message": "(no error)"})
-        except cookbook.distribute.StrategyScopeError as error:
+        except errors.StrategyScopeError as error:
             scope_errors.append({"caught by": caught_by, "error": type(error).__name__, "message": str(error)})
     scope_errors = pd.DataFrame(scope_errors)
     print(scope_errors["message"].iloc[0])
@@ -378,20 +460,22 @@ def main(argv=None):
 
     names = QUICK_OPTIMIZERS if args.quick else OPTIMIZERS
     with strategy.scope():
-        mirrored = {(name, source): (build_model(), cookbook.distribute.make_optimizer(name, LEARNING_RATE,
-                                                                                        source=source))
-                    for name in names for source in ("cookbook", "keras")}
+        mirrored = {
+            (name, source): (build_model(), distributed.make_optimizer(name, LEARNING_RATE, source=source))
+            for name in names
+            for source in ("cookbook", "keras")
+        }
     train(list(mirrored.values()), strategy, args.epochs)
-    one_device = {name: (build_model(), cookbook.distribute.make_optimizer(name, LEARNING_RATE)) for name in names}
+    one_device = {name: (build_model(), distributed.make_optimizer(name, LEARNING_RATE)) for name in names}
     train(list(one_device.values()), tf.distribute.get_strategy(), args.epochs)  # the default: one device
 
     # %% [markdown]
     # **Part 3, MultiWorkerMirroredStrategy.** The two workers started above
-    # each run the command ``cookbook.distribute.worker_command(job)`` builds
-    # (``python -m`` on ``cookbook/_worker.py`` with the job folder), each
+    # each run the command ``cluster.worker_command(job)`` builds
+    # (``python -m`` on ``cookbook/lessons/worker.py`` with the job folder), each
     # with its own ``TF_CONFIG``: the cluster's addresses on 127.0.0.1 (ports
     # picked free) and its index; worker 0 is the chief. The worker's key
-    # lines (``cookbook/_worker.py`` and ``train_in_lockstep``, simplified):
+    # lines (``cookbook/lessons/worker.py`` and ``train_in_lockstep``, simplified):
     #
     #     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=30)
     #     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
@@ -424,7 +508,7 @@ def main(argv=None):
     # %%
     try:
         results = workers.wait()
-    except cookbook.distribute.WorkerFailed as exc:
+    except errors.WorkerFailed as exc:
         cookbook.recipe.fail(args, str(exc).replace("\n", " | "))
     one_device_all_rows = fits[len(X), GLOBAL_BATCH][1]  # fit on one device, all 427 rows, batch_size=32
     multi_worker = worker_table(results, job, one_device_all_rows, len(X))
@@ -444,22 +528,35 @@ def main(argv=None):
     # weights (the all-reduce gives both the same sum).
 
     # %%
-    twins = cookbook.recipe.show(pd.DataFrame([{
-        "optimizer": name, "rows": even, "replicas": strategy.num_replicas_in_sync, "epochs": args.epochs,
-        "twin vs built-in (mirrored)": max_difference(mirrored[name, "cookbook"][0].get_weights(),
-                                                      mirrored[name, "keras"][0].get_weights()),
-        "mirrored vs one device": max_difference(mirrored[name, "cookbook"][0].get_weights(),
-                                                 one_device[name][0].get_weights()),
-        "weights moved": max_difference(mirrored[name, "cookbook"][0].get_weights(), start)} for name in names]),
+    twins = cookbook.recipe.show(
+        pd.DataFrame(
+            [
+                {
+                    "optimizer": name,
+                    "rows": even,
+                    "replicas": strategy.num_replicas_in_sync,
+                    "epochs": args.epochs,
+                    "twin vs built-in (mirrored)": max_difference(
+                        mirrored[name, "cookbook"][0].get_weights(), mirrored[name, "keras"][0].get_weights()
+                    ),
+                    "mirrored vs one device": max_difference(
+                        mirrored[name, "cookbook"][0].get_weights(), one_device[name][0].get_weights()
+                    ),
+                    "weights moved": max_difference(mirrored[name, "cookbook"][0].get_weights(), start),
+                }
+                for name in names
+            ]
+        ),
         f"{args.recipe}: cookbook optimizers under MirroredStrategy ({REPLICAS} replicas, global batch "
-        f"{GLOBAL_BATCH} = {PER_REPLICA_BATCH} x {REPLICAS})")
+        f"{GLOBAL_BATCH} = {PER_REPLICA_BATCH} x {REPLICAS})",
+    )
     cookbook.recipe.show(batch_sizes, "What batch_size means under a strategy (Adam twin, fit)")
     cookbook.recipe.show(scope_errors[["caught by", "error"]], "Optimizer created outside strategy.scope()")
-    cookbook.recipe.show(multi_worker, f"MultiWorkerMirroredStrategy: {WORKERS} processes on "
-                                       f"{cookbook.distribute.LOCALHOST}, Adam twin")
+    cookbook.recipe.show(
+        multi_worker, f"MultiWorkerMirroredStrategy: {WORKERS} processes on {cluster.LOCALHOST}, Adam twin"
+    )
     cookbook.recipe.save_table(twins, args)
-    for name, table in (("batch_size", batch_sizes), ("scope_errors", scope_errors),
-                        ("multi_worker", multi_worker)):
+    for name, table in (("batch_size", batch_sizes), ("scope_errors", scope_errors), ("multi_worker", multi_worker)):
         cookbook.recipe.save_table(table, args, name)
     settings = f"lr={LEARNING_RATE}, global batch {GLOBAL_BATCH}, {args.epochs} epoch(s), seed {args.seed}"
     cookbook.recipe.save_figure(plot_differences(twins, batch_sizes, multi_worker, settings), args, "differences")
@@ -472,19 +569,21 @@ def main(argv=None):
     # %%
     by_batch = batch_sizes.set_index(["rows", "batch_size"])
     odd = by_batch.loc[(even + 1, "32")]
-    cookbook.recipe.remember([
-        f"with strategy.scope(): model + compile, then fit(batch_size={GLOBAL_BATCH}) on {REPLICAS} replicas "
-        f"({PER_REPLICA_BATCH} rows each) ended {by_batch.loc[(even, '32'), 'mirrored vs one device']:.2g} from "
-        f"one device on {even} rows (tolerance {DEVICE_TOLERANCE:g}).",
-        f"With {even + 1} rows the last step splits {odd['last step split']} and fit drifted "
-        f"{odd['mirrored vs one device']:.2g} from one device; batch_size=len(X) on {even + 1} rows: "
-        f"{by_batch.loc[(even + 1, 'len(X)'), 'outcome']}.",
-        f"With the strategy.run step, the largest twin vs built-in difference was "
-        f"{twins['twin vs built-in (mirrored)'].max():.2g} and mirrored vs one device "
-        f"{twins['mirrored vs one device'].max():.2g} over {len(twins)} optimizer(s).",
-        f"{WORKERS} worker processes ended {multi_worker['vs chief'].max():.2g} apart and "
-        f"{multi_worker['vs one device'].max():.2g} from one-device fit on all {len(X)} rows.",
-    ])
+    cookbook.recipe.remember(
+        [
+            f"with strategy.scope(): model + compile, then fit(batch_size={GLOBAL_BATCH}) on {REPLICAS} replicas "
+            f"({PER_REPLICA_BATCH} rows each) ended {by_batch.loc[(even, '32'), 'mirrored vs one device']:.2g} from "
+            f"one device on {even} rows (tolerance {DEVICE_TOLERANCE:g}).",
+            f"With {even + 1} rows the last step splits {odd['last step split']} and fit drifted "
+            f"{odd['mirrored vs one device']:.2g} from one device; batch_size=len(X) on {even + 1} rows: "
+            f"{by_batch.loc[(even + 1, 'len(X)'), 'outcome']}.",
+            f"With the strategy.run step, the largest twin vs built-in difference was "
+            f"{twins['twin vs built-in (mirrored)'].max():.2g} and mirrored vs one device "
+            f"{twins['mirrored vs one device'].max():.2g} over {len(twins)} optimizer(s).",
+            f"{WORKERS} worker processes ended {multi_worker['vs chief'].max():.2g} apart and "
+            f"{multi_worker['vs one device'].max():.2g} from one-device fit on all {len(X)} rows.",
+        ]
+    )
     return twins
 
 

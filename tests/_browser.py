@@ -26,8 +26,9 @@ def chromium_or_skip():
         path = None
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("headless Chromium and playwright are needed in CI: apt-get install chromium, "
-                        'pip install -e ".[test]"')
+            pytest.fail(
+                'headless Chromium and playwright are needed in CI: apt-get install chromium, pip install -e ".[test]"'
+            )
         pytest.skip("needs Debian's chromium and the playwright package (the test extra)")
     return path
 
@@ -45,7 +46,9 @@ def view(url, executable, width=1200, height=900):
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(url, wait_until="load", timeout=60_000)
             page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
-            images = page.evaluate("() => Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
+            images = page.evaluate(
+                "() => Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])"
+            )
             lessons = page.evaluate("""() => Array.from(document.querySelectorAll('section.lesson')).map(s => ({
                 id: s.id, images: s.querySelectorAll('img').length, tables: s.querySelectorAll('table').length,
                 failed: s.querySelector('.failed') !== null}))""")

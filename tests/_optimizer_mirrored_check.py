@@ -17,11 +17,11 @@ All eight models train in ONE compiled step (a custom loop with
 
 import json
 
-import numpy as np
-
 import cookbook  # first: TensorFlow imported with its start-up log lines hidden
 import cookbook.optimizers
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 # Non-default settings that reach every branch: momentum + nesterov, centered + momentum, amsgrad.
@@ -36,15 +36,15 @@ SAMPLES, FEATURES, BATCH_SIZE, EPOCHS = 32, 4, 8, 2
 
 def build_model():
     """A tiny MLP; call after ``set_random_seed`` so every copy starts equal."""
-    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, activation="tanh"),
-                             keras.layers.Dense(1)])
+    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
 
 
 def main():
     """Configure two logical CPUs, train every pair, print the JSON summary."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    )
     strategy = tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
     rng = np.random.default_rng(0)
     X = rng.normal(size=(SAMPLES, FEATURES)).astype("float32")
@@ -77,16 +77,14 @@ def main():
         for x_batch, y_batch in strategy.experimental_distribute_dataset(dataset):
             train_step(x_batch, y_batch)
 
-    weights = {(name, source): [w.numpy() for w in model.weights]
-               for name, source, model, _, _ in runs}
+    weights = {(name, source): [w.numpy() for w in model.weights] for name, source, model, _, _ in runs}
     starts = {name: start for name, source, _, _, start in runs if source is keras.optimizers}
     diffs, moved = {}, {}
     for name in SETTINGS:
         ours, theirs = weights[name, cookbook.optimizers], weights[name, keras.optimizers]
         diffs[name] = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs))
         moved[name] = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, starts[name]))
-    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "max_abs_diff": diffs,
-                      "moved": moved}))
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "max_abs_diff": diffs, "moved": moved}))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def _alive(pid):
 
 
 def _running_workers():
-    """Command lines of live ``cookbook._worker`` processes on this machine."""
+    """Command lines of live ``cookbook.lessons.worker`` processes on this machine."""
     found = []
     for proc in pathlib.Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -21,6 +21,6 @@ def _running_workers():
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if "cookbook._worker" in cmdline and _alive(int(proc.name)):
+            if "cookbook.lessons.worker" in cmdline and _alive(int(proc.name)):
                 found.append(cmdline)
     return found

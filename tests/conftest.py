@@ -1,10 +1,9 @@
 """Shared fixtures: the recipe list, and Keras state reset between tests."""
 
-import pytest
-
-import cookbook  # first: TensorFlow imported with its start-up noise hidden
 from cookbook import curriculum
+
 import keras
+import pytest
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
 """Recipe 01's claims: MSE regression beats the mean, early stopping uses validation, MSE punishes large errors."""
 
+from cookbook import curriculum
+
 import numpy as np
 import pytest
-
-from cookbook import curriculum
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,7 @@ def test_early_stopping_stops_patience_epochs_after_the_best_or_at_the_limit(qui
     best = int(stopped["epoch"].iloc[int(np.argmin(stopped["validation MSE"].to_numpy()))])
     assert len(stopped) == len(full) or len(stopped) == best + recipe01.PATIENCE
     # Same seed, same start, same batches: until it stops, the EarlyStopping run is the full run.
-    np.testing.assert_allclose(stopped["train MSE"].to_numpy(), full["train MSE"].to_numpy()[:len(stopped)],
-                               rtol=1e-5)
+    np.testing.assert_allclose(stopped["train MSE"].to_numpy(), full["train MSE"].to_numpy()[: len(stopped)], rtol=1e-5)
 
 
 def test_restore_best_weights_keeps_the_epoch_with_the_lowest_validation_loss(recipe01, tmp_path):

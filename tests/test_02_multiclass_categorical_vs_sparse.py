@@ -2,11 +2,11 @@
 
 import types
 
+from cookbook import curriculum
+
 import numpy as np
 import pandas as pd
 import pytest
-
-from cookbook import curriculum
 
 RECIPE = "02_multiclass_categorical_vs_sparse"
 CURVE_TOLERANCE = 1e-5  # float32 rounding between two ways of computing -log p(true class)

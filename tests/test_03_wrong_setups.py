@@ -1,10 +1,10 @@
 """Recipe 03's claims: what Keras does with each wrong setup, and that check_setup names every one."""
 
+from cookbook import curriculum
+
 import numpy as np
 import pandas as pd
 import pytest
-
-from cookbook import curriculum
 
 BINARY_CONTROL = "control: Dense(1, 'sigmoid') + binary_crossentropy"
 MULTICLASS_CONTROL = "control: Dense(C, 'softmax') + sparse_categorical_crossentropy"
@@ -47,7 +47,8 @@ def test_measures_what_keras_does_silently(run03):
     assert table.loc["C classes into one sigmoid unit", "last_loss"] < 0
     # On TensorFlow, Keras warns about softmax + from_logits=True and reuses the cached logits.
     assert table.loc["softmax + loss with from_logits=True", "last_loss"] == pytest.approx(
-        table.loc[MULTICLASS_CONTROL, "last_loss"])
+        table.loc[MULTICLASS_CONTROL, "last_loss"]
+    )
     assert np.isnan(table.loc["NaN in the labels", "last_loss"])
     silent = table[table["keras_does"].str.startswith("trains silently") & ~table.index.str.startswith("control")]
     assert "2-unit softmax + binary_crossentropy, one-hot labels" in silent.index

@@ -50,5 +50,5 @@ def test_near_misses_are_all_refused_and_the_silent_one_reports_a_wrong_loss(run
     assert abs(silent["Keras test loss"] - silent["true test BCE"]) > 1e-3
     one_unit = misses.loc["softmax on one unit"]
     assert one_unit["min P(class 1)"] == pytest.approx(1.0)  # every prediction is 1.0 ...
-    assert one_unit["last loss"] < one_unit["first loss"]   # ... while the loss Keras reports falls
+    assert one_unit["last loss"] < one_unit["first loss"]  # ... while the loss Keras reports falls
     assert misses.loc["2-unit softmax + binary CE", "Keras"].startswith("fit raises ValueError")

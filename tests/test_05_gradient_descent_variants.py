@@ -12,12 +12,13 @@ sentence would fail.
 import math
 import re
 
+from cookbook import curriculum
+from cookbook.lessons import gradient_descent
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
-
-from cookbook import curriculum, gd_variants
-import keras
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,9 @@ def verdicts(run):
 @pytest.fixture(scope="module")
 def train_rows(recipe05):
     """The quick run's training rows, regenerated, in float64."""
-    X, y = gd_variants.make_linear_data(recipe05.QUICK_N_TRAIN, recipe05.N_FEATURES,
-                                        correlation=recipe05.CORRELATION, noise=recipe05.NOISE, seed=0)
+    X, y = gradient_descent.make_linear_data(
+        recipe05.QUICK_N_TRAIN, recipe05.N_FEATURES, correlation=recipe05.CORRELATION, noise=recipe05.NOISE, seed=0
+    )
     return X.astype(np.float64), y.astype(np.float64)
 
 
@@ -121,8 +123,9 @@ def test_a_batch_of_32_carries_the_predicted_share_of_one_rows_noise_at_the_star
     start = noise[noise["weights"] == "starting weights"].set_index("batch_size")
     one, mini = start.loc[1], start.loc[32]
     ratio = mini["E||g_B - g||^2 measured"] / one["E||g_B - g||^2 measured"]
-    relative_error = math.hypot(one["standard error"] / one["E||g_B - g||^2 measured"],
-                                mini["standard error"] / mini["E||g_B - g||^2 measured"])
+    relative_error = math.hypot(
+        one["standard error"] / one["E||g_B - g||^2 measured"], mini["standard error"] / mini["E||g_B - g||^2 measured"]
+    )
     expected = (n - 32) / (32 * (n - 1))
     assert abs(ratio / expected - 1) < 4 * relative_error + 0.02, (ratio, expected)
     assert ratio < 0.5 / math.sqrt(32), "far below the 1/sqrt(b) a standard deviation would give"
@@ -178,8 +181,9 @@ def test_timed_batch_gd_made_exactly_the_numpy_full_batch_steps(run, recipe05):
     table, _ = run
     timing = _csv(run, "timing").set_index("variant")
     rows = recipe05.QUICK_TIMING_ROWS
-    X, y = gd_variants.make_linear_data(rows, recipe05.N_FEATURES, correlation=recipe05.CORRELATION,
-                                        noise=recipe05.NOISE, seed=2)
+    X, y = gradient_descent.make_linear_data(
+        rows, recipe05.N_FEATURES, correlation=recipe05.CORRELATION, noise=recipe05.NOISE, seed=2
+    )
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((recipe05.N_FEATURES,)), keras.layers.Dense(1)])
     kernel, bias = model.layers[-1].get_weights()
@@ -214,8 +218,9 @@ def test_the_stability_verdicts_follow_their_numbers(run, verdicts):
     """'More stable' holds exactly when the tables say so, and quotes the ratio the tables give."""
     same = _csv(run, "same_rate").set_index("variant")
     std = same["std of train MSE around trend"]
-    deciding = _verdict(verdicts, "mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the "
-                                  "training loss")
+    deciding = _verdict(
+        verdicts, "mini-batch GD is more stable than stochastic GD (batch_size=1) -- read as the training loss"
+    )
     assert deciding.startswith("holds") == bool(std["mini-batch GD"] < std["stochastic GD"])
     quoted = float(re.search(r"wobbled ([\d,.]+)x less", deciding).group(1).replace(",", ""))
     assert quoted == pytest.approx(std["stochastic GD"] / std["mini-batch GD"], rel=0.05)

@@ -1,10 +1,10 @@
 """Recipe 06's claims: who zig-zags on the stretched bowl, who arrives first, and the heavy-ball theory."""
 
+from cookbook import curriculum, reference
+
 import numpy as np
 import pandas as pd
 import pytest
-
-from cookbook import curriculum, reference
 
 ARRIVE = "steps to grad norm < 0.001"
 SHARE = "share of steps reversing"
@@ -74,8 +74,14 @@ def test_heavy_ball_theory_table_matches_the_formula(run):
     """beta* = ((sqrt 20 - 1)/(sqrt 20 + 1))^2 = 0.4026, lr* = 1.336, rate sqrt(beta*) = 0.6345, SGD's 19/21."""
     theory = _csv(run, "theory")["value"].to_numpy()
     k = 20.0
-    expected = [((np.sqrt(k) - 1) / (np.sqrt(k) + 1)) ** 2, 4 / (np.sqrt(0.1) + np.sqrt(2.0)) ** 2,
-                (np.sqrt(k) - 1) / (np.sqrt(k) + 1), 19 / 21, 2 / 2.1, np.sqrt(0.9)]
+    expected = [
+        ((np.sqrt(k) - 1) / (np.sqrt(k) + 1)) ** 2,
+        4 / (np.sqrt(0.1) + np.sqrt(2.0)) ** 2,
+        (np.sqrt(k) - 1) / (np.sqrt(k) + 1),
+        19 / 21,
+        2 / 2.1,
+        np.sqrt(0.9),
+    ]
     np.testing.assert_allclose(theory, expected, rtol=1e-12)
     assert theory[0] == pytest.approx(0.40, abs=0.005)
     assert theory[5] == pytest.approx(0.95, abs=0.002)
@@ -90,8 +96,9 @@ def test_predicted_rates_are_the_iterations_eigenvalues_and_the_paths_follow_the
     """Each run's predicted rate is the spectral radius of its 2x2 iteration; the fitted rate is within 4% of it."""
     rates = _csv(run, "rates").set_index("run")
     for name, row in rates.iterrows():
-        assert row["predicted rate per step"] == pytest.approx(_iteration_rate(row["learning rate"], row["momentum"]),
-                                                               rel=1e-9), name
+        assert row["predicted rate per step"] == pytest.approx(
+            _iteration_rate(row["learning rate"], row["momentum"]), rel=1e-9
+        ), name
         assert row["fitted rate per step"] == pytest.approx(row["predicted rate per step"], rel=0.04), name
     assert rates.loc["SGD", "predicted rate per step"] == pytest.approx(0.91)
     assert rates.loc["Momentum 0.9", "predicted rate per step"] == pytest.approx(np.sqrt(0.9))
@@ -130,8 +137,10 @@ def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run, recipe06, n
     recorded = points[points["optimizer"] == name][["x", "y"]].to_numpy()
     if name == "Momentum":
         rates = _csv(run, "rates").set_index("run")
-        rule, hyper = reference.sgd, {"learning_rate": rates.loc["Momentum", "learning rate"],
-                                      "momentum": rates.loc["Momentum", "momentum"]}
+        rule, hyper = (
+            reference.sgd,
+            {"learning_rate": rates.loc["Momentum", "learning rate"], "momentum": rates.loc["Momentum", "momentum"]},
+        )
     else:
         rule, hyper = REFERENCE_RULES[name](recipe06)
     w, state = np.array(recipe06.START), {}
@@ -143,7 +152,8 @@ def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run, recipe06, n
 
 def test_fitted_rate_recovers_a_known_geometric_decay(recipe06):
     """fitted_rate on points shrinking by exactly 0.8 per step returns 0.8; settings reads the optimizer's config."""
-    from cookbook import landscapes
+    from cookbook.lessons import landscapes
+
     import keras
 
     points = np.array([[-7.0, 2.0]]) * 0.8 ** np.arange(30)[:, None]

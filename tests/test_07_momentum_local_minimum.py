@@ -1,10 +1,11 @@
 """Recipe 07's claims: SGD stops in the first minimum it meets; Momentum crosses the hump in either direction."""
 
+from cookbook import curriculum, reference
+from cookbook.lessons import landscapes
+
 import numpy as np
 import pandas as pd
 import pytest
-
-from cookbook import curriculum, landscapes, reference
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def test_sgd_ends_in_the_first_minimum_it_meets_from_either_side(table):
     shallow, deep = _minima()
     sgd = table.loc["SGD"]
     assert len(sgd) == 4
-    for (lr, momentum, start), row in sgd.iterrows():
+    for (lr, _momentum, start), row in sgd.iterrows():
         expected = shallow if start < 0 else deep
         assert row["final x"] == pytest.approx(expected, abs=0.01), (lr, start)
         assert row["ends in"] == ("local minimum" if start < 0 else "global minimum")
@@ -89,8 +90,13 @@ def test_endings_and_crossings_match_an_independent_float64_walk(table):
             if not np.isfinite(final) or abs(final) > 10:
                 assert row["ends in"] == "diverged", (lr, momentum, start)
                 continue
-            expected = ("local minimum" if abs(final - shallow) < 0.05 else
-                        "global minimum" if abs(final - deep) < 0.05 else "still moving")
+            expected = (
+                "local minimum"
+                if abs(final - shallow) < 0.05
+                else "global minimum"
+                if abs(final - deep) < 0.05
+                else "still moving"
+            )
             assert row["ends in"] == expected, (lr, momentum, start)
             assert row["final x"] == pytest.approx(final, abs=1e-3), (lr, momentum, start)
             above = path > hump
@@ -119,8 +125,9 @@ def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run):
             with np.errstate(over="ignore", invalid="ignore"):
                 x = reference.sgd(x, x**3 - x - 0.2, state, t, learning_rate=lr, momentum=momentum)
             inside = np.abs(x) < 100
-            np.testing.assert_allclose(recorded[t][inside], x[inside], rtol=1e-4, atol=1e-5,
-                                       err_msg=f"lr {lr}, momentum {momentum}, step {t}")
+            np.testing.assert_allclose(
+                recorded[t][inside], x[inside], rtol=1e-4, atol=1e-5, err_msg=f"lr {lr}, momentum {momentum}, step {t}"
+            )
 
 
 def test_the_header_claims_outside_the_quick_grid():
@@ -128,8 +135,12 @@ def test_the_header_claims_outside_the_quick_grid():
     import keras
 
     shallow, deep = _minima()
-    paths = landscapes.run_paths({"0.95": keras.optimizers.SGD(0.1, momentum=0.95),
-                                  "sgd": keras.optimizers.SGD(0.3)}, 2.0, landscapes.double_well, 300)
+    paths = landscapes.run_paths(
+        {"0.95": keras.optimizers.SGD(0.1, momentum=0.95), "sgd": keras.optimizers.SGD(0.3)},
+        2.0,
+        landscapes.double_well,
+        300,
+    )
     assert paths["0.95"].points[-1, 0] == pytest.approx(shallow, abs=0.01)
     assert paths["sgd"].points[-1, 0] == pytest.approx(deep, abs=0.01)
 

@@ -1,12 +1,12 @@
 """Recipe 08's claims: per-weight rates read from the optimizer's variables, large for rarely active inputs."""
 
+import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
+from cookbook import curriculum
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
-
-import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
-from cookbook import curriculum
-import keras
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +26,14 @@ def _softmax(z):
 
 
 RULES = [  # (optimizer, float64 update of the squared-gradient state, its start)
-    pytest.param(lambda: keras.optimizers.Adagrad(0.1, initial_accumulator_value=0.0),
-                 lambda s, g: s + g**2, 0.0, id="Adagrad, start 0"),
+    pytest.param(
+        lambda: keras.optimizers.Adagrad(0.1, initial_accumulator_value=0.0),
+        lambda s, g: s + g**2,
+        0.0,
+        id="Adagrad, start 0",
+    ),
     pytest.param(lambda: keras.optimizers.Adagrad(0.1), lambda s, g: s + g**2, 0.1, id="Adagrad, Keras start 0.1"),
-    pytest.param(lambda: keras.optimizers.RMSprop(0.01, rho=0.9),
-                 lambda s, g: 0.9 * s + 0.1 * g**2, 0.0, id="RMSprop"),
+    pytest.param(lambda: keras.optimizers.RMSprop(0.01, rho=0.9), lambda s, g: 0.9 * s + 0.1 * g**2, 0.0, id="RMSprop"),
 ]
 
 
@@ -45,8 +48,8 @@ def test_recorded_rates_equal_the_rule_replayed_in_float64(recipe08, make_optimi
     """
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 4))
-    X[:, 3] = 0.0                                 # never active
-    X[:, 2] = np.where(rng.random(12) < 0.25, 2.0, 0.0)   # rarely active
+    X[:, 3] = 0.0  # never active
+    X[:, 2] = np.where(rng.random(12) < 0.25, 2.0, 0.0)  # rarely active
     y = rng.integers(0, 3, size=12)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])

@@ -1,10 +1,11 @@
 """Recipe 09's claims: without bias correction Adam's step 1 is 3.16x larger for any gradient, later steps only
 follow (1 - b1^t)/sqrt(1 - b2^t) for a constant gradient."""
 
+from cookbook import optimizers, reference
+from cookbook.lessons import bias_correction, landscapes
+
 import numpy as np
 import pytest
-
-from cookbook import landscapes, lessons, optimizers, reference
 
 B1, B2 = 0.9, 0.999
 FIRST_STEP_RATIO = (1 - B1) / np.sqrt(1 - B2)  # 3.1623
@@ -71,15 +72,17 @@ def _numpy_steps(gradient_of, bias_correction, lr=0.05, start=1.0, steps=20):
 def test_the_recipes_loop_follows_the_float64_numpy_update_rule(table, loss, gradient_of):
     """Both runs of the recipe (Keras Adam, and Keras Adam with the undo-correction schedule) match float64 NumPy."""
     for column, corrected in ((f"{loss}: corrected step / lr", True), (f"{loss}: uncorrected step / lr", False)):
-        np.testing.assert_allclose(table[column], _numpy_steps(gradient_of, corrected), rtol=2e-3, atol=1e-4,
-                                   err_msg=column)
+        np.testing.assert_allclose(
+            table[column], _numpy_steps(gradient_of, corrected), rtol=2e-3, atol=1e-4, err_msg=column
+        )
 
 
 def test_the_schedule_trick_equals_the_cookbooks_uncorrected_adam(table):
     """cookbook.optimizers.Adam(bias_correction=False) on w^2/2 takes the same steps as the recipe's schedule."""
     path = landscapes.run_path(optimizers.Adam(0.05, bias_correction=False), 1.0, lambda w: w**2 / 2, 20)
-    np.testing.assert_allclose(np.abs(path.steps[:, 0]) / 0.05, table["curved: uncorrected step / lr"],
-                               rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        np.abs(path.steps[:, 0]) / 0.05, table["curved: uncorrected step / lr"], rtol=2e-3, atol=1e-4
+    )
 
 
 def test_any_gradient_sequence_gives_3_16x_at_step_1_but_not_the_constant_form_later():
@@ -89,8 +92,8 @@ def test_any_gradient_sequence_gives_3_16x_at_step_1_but_not_the_constant_form_l
     into one factor): the constant-gradient numbers only fail when the two runs see different gradients.
     """
     g = np.random.default_rng(0).normal(loc=0.5, scale=1.0, size=50)
-    uncorrected = lessons.adam_step_sizes(g, 0.05, correct_m=False, correct_v=False)
-    corrected = lessons.adam_step_sizes(g, 0.05)
+    uncorrected = bias_correction.adam_step_sizes(g, 0.05, correct_m=False, correct_v=False)
+    corrected = bias_correction.adam_step_sizes(g, 0.05)
     t = np.arange(1, 51)
     assert uncorrected[0] / 0.05 == pytest.approx(FIRST_STEP_RATIO, rel=1e-5)
     assert np.abs(uncorrected[1:] / 0.05 / _closed_form(t[1:]) - 1).max() > 0.3
@@ -100,8 +103,8 @@ def test_any_gradient_sequence_gives_3_16x_at_step_1_but_not_the_constant_form_l
 def test_ratio_returns_to_one_only_after_thousands_of_steps():
     """Simulated in float64 for 5000 steps: ratio 3.24 at t=100, 1.26 at t=1000, within 1% of 1 at t=5000."""
     g = np.full(5000, 0.5)
-    ratio = lessons.adam_step_sizes(g, correct_m=False, correct_v=False) / lessons.adam_step_sizes(g)
-    np.testing.assert_allclose(ratio, lessons.bias_correction_ratio(np.arange(1, 5001)), rtol=1e-4)
+    ratio = bias_correction.adam_step_sizes(g, correct_m=False, correct_v=False) / bias_correction.adam_step_sizes(g)
+    np.testing.assert_allclose(ratio, bias_correction.bias_correction_ratio(np.arange(1, 5001)), rtol=1e-4)
     assert ratio[99] == pytest.approx(3.24, abs=0.01)
     assert ratio[999] == pytest.approx(1.258, abs=0.001)
     assert 1.0 < ratio[4999] < 1.01
@@ -111,10 +114,13 @@ def test_numpy_adam_step_sizes_match_keras_and_the_cookbook_switch():
     """adam_step_sizes equals keras Adam (corrected) and cookbook Adam(bias_correction=False) on a varying gradient."""
     import keras
 
-    paths = landscapes.run_paths({"keras": keras.optimizers.Adam(0.05),
-                                  "uncorrected": optimizers.Adam(0.05, bias_correction=False)},
-                                 -1.5, landscapes.double_well, 25)
+    paths = landscapes.run_paths(
+        {"keras": keras.optimizers.Adam(0.05), "uncorrected": optimizers.Adam(0.05, bias_correction=False)},
+        -1.5,
+        landscapes.double_well,
+        25,
+    )
     for name, switch in (("keras", {}), ("uncorrected", {"correct_m": False, "correct_v": False})):
         path = paths[name]
-        expected = lessons.adam_step_sizes(path.gradients[:-1, 0], 0.05, **switch)
+        expected = bias_correction.adam_step_sizes(path.gradients[:-1, 0], 0.05, **switch)
         np.testing.assert_allclose(np.abs(path.steps[:, 0]), expected, rtol=2e-3)

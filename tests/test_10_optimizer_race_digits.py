@@ -3,15 +3,16 @@
 import argparse
 import re
 
+import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
+import cookbook.recipe
+from cookbook import curriculum
+from cookbook.datasets import load_dataset
+from cookbook.lessons import race as race_tools
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
-
-import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
-import cookbook.recipe
-from cookbook import curriculum, lessons
-from cookbook.datasets import load_dataset
-import keras
 
 NAMES = ["SGD", "Momentum", "Adagrad", "RMSprop", "Adam"]
 
@@ -46,8 +47,13 @@ def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recip
     X, y = load_dataset("digits")
     split = cookbook.recipe.split(argparse.Namespace(seed=0, dataset="digits", csv=None), X, y, stratify=True)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(recipe10.HIDDEN_UNITS, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(recipe10.HIDDEN_UNITS, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     p = np.asarray(model(split.X_train), dtype=np.float64)
     expected = -np.mean(np.log(p[np.arange(len(p)), split.y_train]))
     for name in NAMES:
@@ -62,7 +68,7 @@ def test_evaluate_classifier_matches_an_independent_numpy_cross_entropy():
     X, y = rng.normal(size=(50, 6)).astype("float32"), rng.integers(0, 4, size=50)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
-    loss, accuracy = lessons.evaluate_classifier(model, X, y)
+    loss, accuracy = race_tools.evaluate_classifier(model, X, y)
     p = np.asarray(model(X), dtype=np.float64)
     assert loss == pytest.approx(-np.mean(np.log(p[np.arange(len(p)), y])), rel=1e-5)
     assert accuracy == pytest.approx(np.mean(p.argmax(axis=1) == y))
@@ -76,8 +82,13 @@ def test_retrained_model_s_numpy_cross_entropy_equals_the_table(race, recipe10):
     X, y = load_dataset("digits")
     split = cookbook.recipe.split(argparse.Namespace(seed=0, dataset="digits", csv=None), X, y, stratify=True)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(recipe10.HIDDEN_UNITS, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(recipe10.HIDDEN_UNITS, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=recipe10.OPTIMIZERS["Momentum"](), loss="sparse_categorical_crossentropy")
     history = model.fit(split.X_train, split.y_train, epochs=recipe10.QUICK_EPOCHS, batch_size=64, verbose=0)
     p = np.asarray(model.predict(split.X_test, verbose=0), dtype=np.float64)
@@ -87,7 +98,8 @@ def test_retrained_model_s_numpy_cross_entropy_equals_the_table(race, recipe10):
     assert row["train loss"] == pytest.approx(history.history["loss"][-1], rel=1e-4)
     below = np.flatnonzero(np.array(history.history["loss"]) < 0.3)
     assert str(row["epochs to train loss < 0.3"]) == (
-        str(below[0] + 1) if len(below) else f"not within {recipe10.QUICK_EPOCHS}")
+        str(below[0] + 1) if len(below) else f"not within {recipe10.QUICK_EPOCHS}"
+    )
 
 
 def _legend_number(label, key):
@@ -103,8 +115,14 @@ def test_legend_numbers_are_the_optimizers_own_settings(race, recipe10):
     table, curves = race
     fig = recipe10.plot_race(curves, dict(table["settings"]))
     labels = {text.get_text().split(":")[0]: text.get_text() for text in fig.axes[0].get_legend().get_texts()}
-    keys = {"learning_rate": "lr", "momentum": "momentum", "initial_accumulator_value": "G0", "rho": "rho",
-            "beta_1": "beta_1", "beta_2": "beta_2"}
+    keys = {
+        "learning_rate": "lr",
+        "momentum": "momentum",
+        "initial_accumulator_value": "G0",
+        "rho": "rho",
+        "beta_1": "beta_1",
+        "beta_2": "beta_2",
+    }
     lrs = {}
     for name in NAMES:
         config = recipe10.OPTIMIZERS[name]().get_config()
@@ -130,5 +148,5 @@ def test_describe_names_momentum_and_betas_and_omits_a_zero_momentum(recipe10):
 
 def test_epochs_to_reach_is_one_based_and_none_when_never_reached():
     """epochs_to_reach counts epochs from 1 and returns None when the target is never reached."""
-    assert lessons.epochs_to_reach([0.9, 0.5, 0.2, 0.1], 0.3) == 3
-    assert lessons.epochs_to_reach([0.9, 0.5], 0.3) is None
+    assert race_tools.epochs_to_reach([0.9, 0.5, 0.2, 0.1], 0.3) == 3
+    assert race_tools.epochs_to_reach([0.9, 0.5], 0.3) is None

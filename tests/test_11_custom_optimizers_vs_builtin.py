@@ -1,17 +1,17 @@
 """Recipe 11's claims: the cookbook optimizers equal Keras's built-ins and a float64 NumPy reference."""
 
-import numpy as np
-import pandas as pd
-import pytest
-
 import cookbook  # first: TensorFlow imported with its start-up log lines hidden
 import cookbook.optimizers
 import cookbook.reference
 from cookbook import curriculum
+
 import keras
+import numpy as np
+import pandas as pd
+import pytest
 
 RECIPE = "11_custom_optimizers_vs_builtin"
-TWIN_TOLERANCE = 1e-6       # |cookbook - built-in|, float32 weights
+TWIN_TOLERANCE = 1e-6  # |cookbook - built-in|, float32 weights
 REFERENCE_TOLERANCE = 1e-5  # relative to the float64 reference
 OPTIMIZERS = {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"}
 
@@ -42,8 +42,13 @@ def test_each_row_is_named_by_the_method_the_builtin_runs(recipe11):
         _, builtin = recipe11.build_optimizers(name, config)
         keras_config = builtin.get_config()
         if type(builtin).__name__ == "SGD":
-            expected = ("SGD" if keras_config["momentum"] == 0 else
-                        "Momentum (Nesterov)" if keras_config["nesterov"] else "Momentum")
+            expected = (
+                "SGD"
+                if keras_config["momentum"] == 0
+                else "Momentum (Nesterov)"
+                if keras_config["nesterov"]
+                else "Momentum"
+            )
         else:
             expected = type(builtin).__name__
         assert recipe11.method_name(name, config) == expected, (name, config)
@@ -90,7 +95,8 @@ def test_clipnorm_0_row_matches_an_independent_unclipped_run(run):
     _, out = run
     impossible = pd.read_csv(out / f"{RECIPE}_impossible_settings.csv").set_index("settings")
     assert impossible.loc["learning_rate=0.1, clipnorm=0.0", "what the built-in did"] == (
-        "same weights as without clipnorm (no clipping)")
+        "same weights as without clipnorm (no clipping)"
+    )
     ends = {}
     for key, extra in (("clipnorm 0", {"clipnorm": 0.0}), ("none", {}), ("clipnorm 1", {"clipnorm": 1.0})):
         w = keras.Variable(np.array([3.0, -4.0], dtype="float32"))

@@ -7,7 +7,6 @@ worker processes; every claim below reads the tables that run wrote.
 
 import pandas as pd
 import pytest
-
 from _processes import _running_workers
 
 RECIPE = "12_distributed_training"
@@ -70,7 +69,7 @@ def test_two_workers_hold_identical_weights_equal_to_one_device(run):
 
 
 def test_the_run_draws_its_figure_and_leaves_no_worker_running(run):
-    """The differences PNG is written and no cookbook._worker process outlives the run."""
+    """The differences PNG is written and no cookbook.lessons.worker process outlives the run."""
     _, out = run
     assert (out / f"{RECIPE}_differences.png").read_bytes()[:4] == b"\x89PNG"
     assert not _running_workers()

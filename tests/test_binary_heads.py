@@ -8,18 +8,24 @@ split); the conversion mechanics use tiny untrained models.
 import types
 import warnings
 
-import numpy as np
-import pandas as pd
-import pytest
-
 import cookbook  # first: TensorFlow imported with its start-up noise hidden
 import cookbook.recipe
 from cookbook import curriculum
-from cookbook.binary_heads import (HeadConversionError, final_dense, head_parameter_count, roc_auc,
-                                   sigmoid_to_softmax, softmax_to_sigmoid)
+from cookbook.binary_heads import (
+    HeadConversionError,
+    final_dense,
+    head_parameter_count,
+    roc_auc,
+    sigmoid_to_softmax,
+    softmax_to_sigmoid,
+)
 from cookbook.errors import CookbookError, SetupError
 from cookbook.setup_check import check_setup
+
 import keras
+import numpy as np
+import pandas as pd
+import pytest
 
 TOL = 1e-6  # the issue's tolerance for converted probabilities and per-sample losses
 
@@ -58,20 +64,29 @@ def trained(recipe04):
             model.set_weights(model_a.get_weights())
         else:
             model = sigmoid_to_softmax(model_a)
-        model.compile(optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE * lr_factor),
-                      loss=recipe04.SETUPS[setup][2])
+        model.compile(
+            optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE * lr_factor), loss=recipe04.SETUPS[setup][2]
+        )
         models[name] = model
     models["A"].compile(optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE), loss="binary_crossentropy")
     histories = {}
     for name, model in models.items():
         keras.utils.set_random_seed(0)
         encoding = recipe04.SETUPS[recipe04.RUNS[name][0]][3]
-        histories[name] = model.fit(split.X_train, labels["train"][encoding], epochs=recipe04.EPOCHS,
-                                    batch_size=recipe04.BATCH_SIZE, verbose=0)
+        histories[name] = model.fit(
+            split.X_train, labels["train"][encoding], epochs=recipe04.EPOCHS, batch_size=recipe04.BATCH_SIZE, verbose=0
+        )
     X_all = np.concatenate([split.X_train, split.X_test])
     y_all = np.concatenate([split.y_train, split.y_test])
-    return types.SimpleNamespace(split=split, labels=labels, models=models, histories=histories,
-                                 seconds={name: 0.0 for name in models}, X=X_all, y=y_all)
+    return types.SimpleNamespace(
+        split=split,
+        labels=labels,
+        models=models,
+        histories=histories,
+        seconds={name: 0.0 for name in models},
+        X=X_all,
+        y=y_all,
+    )
 
 
 def _outputs(model, X):
@@ -80,17 +95,22 @@ def _outputs(model, X):
 
 def _bce(y, p):
     """Keras's binary cross-entropy, one number per sample."""
-    return keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(
-        np.asarray(y, "float32").reshape(-1, 1), np.asarray(p, "float32").reshape(-1, 1), from_logits=False))
+    return keras.ops.convert_to_numpy(
+        keras.losses.binary_crossentropy(
+            np.asarray(y, "float32").reshape(-1, 1), np.asarray(p, "float32").reshape(-1, 1), from_logits=False
+        )
+    )
 
 
 def _sparse_ce(y, probs):
     """Keras's sparse categorical cross-entropy, one number per sample."""
-    return keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(
-        np.asarray(y, "int32"), np.asarray(probs, "float32")))
+    return keras.ops.convert_to_numpy(
+        keras.losses.sparse_categorical_crossentropy(np.asarray(y, "int32"), np.asarray(probs, "float32"))
+    )
 
 
 # --- the exact conversions, on the real data ------------------------------------------------------
+
 
 def test_trained_sigmoid_model_converts_to_softmax_exactly(trained):
     """A -> B: same P(class 1), same per-sample loss and same decisions on all 569 rows, to 1e-6."""
@@ -150,7 +170,8 @@ def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
     assert head_parameter_count(trained.models["B"]) == trained.models["B"].layers[-1].count_params()
     shifted = recipe04.shift_both_logits(trained.models["B"], np.random.default_rng(0))
     moved = keras.ops.convert_to_numpy(shifted.layers[-1].kernel) - keras.ops.convert_to_numpy(
-        trained.models["B"].layers[-1].kernel)
+        trained.models["B"].layers[-1].kernel
+    )
     assert np.abs(moved).min() > 0 and np.allclose(moved[:, 0], moved[:, 1])  # a real, common shift
     np.testing.assert_allclose(_outputs(shifted, trained.X), _outputs(trained.models["B"], trained.X), atol=TOL)
 
@@ -166,21 +187,24 @@ def test_recipe_conversion_table_reports_no_differences(trained, recipe04):
 
 # --- training: curves and accuracy with the recipe's defaults --------------------------------------
 
+
 def test_sparse_and_one_hot_setups_give_the_same_curve(trained):
     """B (integer labels) and C (one-hot labels) train along the same loss curve, to 1e-5."""
     b, c = (trained.histories[k].history["loss"] for k in ("B", "C"))
     assert len(b) == len(c) and b[-1] < b[0]
     np.testing.assert_allclose(c, b, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(_outputs(trained.models["C"], trained.X), _outputs(trained.models["B"], trained.X),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        _outputs(trained.models["C"], trained.X), _outputs(trained.models["B"], trained.X), atol=1e-5
+    )
 
 
 def test_softmax_head_trains_like_sigmoid_head_at_twice_the_learning_rate(trained):
     """Linear model: B with Adam(lr) follows A with Adam(2 lr), curve and predictions, to 1e-5."""
     b, a2 = (trained.histories[k].history["loss"] for k in ("B", "A, 2x lr"))
     np.testing.assert_allclose(a2, b, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(_outputs(trained.models["A, 2x lr"], trained.X)[:, 0],
-                               _outputs(trained.models["B"], trained.X)[:, 1], atol=1e-5)
+    np.testing.assert_allclose(
+        _outputs(trained.models["A, 2x lr"], trained.X)[:, 0], _outputs(trained.models["B"], trained.X)[:, 1], atol=1e-5
+    )
     a = trained.histories["A"].history["loss"]
     assert np.abs(np.subtract(a, b)).max() > 1e-3  # at the same learning rate A is slower: a real difference
 
@@ -201,6 +225,7 @@ def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe0
 
 # --- near-miss setups -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["A", "B", "C"])
 def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
     """check_setup is silent on A, B and C with their label encodings."""
@@ -209,8 +234,15 @@ def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
     check_setup(model, recipe04.encode(np.array([0, 1, 1, 0]))[setup[3]])
 
 
-@pytest.mark.parametrize("name", ["softmax on one unit", "2-unit softmax + binary CE",
-                                  "2-unit softmax + binary CE, one-hot labels", "sigmoid head + one-hot labels"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "softmax on one unit",
+        "2-unit softmax + binary CE",
+        "2-unit softmax + binary CE, one-hot labels",
+        "sigmoid head + one-hot labels",
+    ],
+)
 def test_check_setup_flags_each_near_miss(recipe04, name):
     """check_setup raises SetupError (a ValueError) with a fix for every near-miss setup."""
     setup = recipe04.NEAR_MISSES[name]
@@ -255,6 +287,7 @@ def test_keras_refuses_the_shape_mismatched_near_misses_at_fit(recipe04, name):
 
 # --- the conversion functions on whole models -----------------------------------------------------
 
+
 def _functional(units, activation, hidden=5):
     inputs = keras.Input((3,))
     h = keras.layers.Dense(hidden, activation="tanh", name="body")(inputs)
@@ -264,8 +297,13 @@ def _functional(units, activation, hidden=5):
 
 
 def _sequential(units, activation, hidden=5):
-    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(hidden, activation="tanh", name="body"),
-                             keras.layers.Dense(units, activation=activation, name="head")])
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(hidden, activation="tanh", name="body"),
+            keras.layers.Dense(units, activation=activation, name="head"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("build", [_functional, _sequential], ids=["functional", "sequential"])
@@ -276,8 +314,9 @@ def test_conversion_copies_the_body_and_keeps_the_model_kind(build):
     model_b = sigmoid_to_softmax(model_a)
     assert type(model_b) is type(model_a)
     np.testing.assert_allclose(_outputs(model_b, X)[:, 1], _outputs(model_a, X)[:, 0], atol=TOL)
-    np.testing.assert_array_equal(model_b.get_layer("body").get_weights()[0],
-                                  model_a.get_layer("body").get_weights()[0])
+    np.testing.assert_array_equal(
+        model_b.get_layer("body").get_weights()[0], model_a.get_layer("body").get_weights()[0]
+    )
     before = [w.copy() for w in model_a.get_weights()]
     body_b = model_b.get_layer("body")
     body_b.kernel.assign(body_b.kernel + 1.0)  # what a training step on B would do to its body
@@ -322,21 +361,29 @@ class _Subclassed(keras.Model):
 
 def _two_outputs():
     inputs = keras.Input((3,))
-    return keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid")(inputs),
-                                keras.layers.Dense(1, activation="sigmoid")(inputs)])
+    return keras.Model(
+        inputs,
+        [keras.layers.Dense(1, activation="sigmoid")(inputs), keras.layers.Dense(1, activation="sigmoid")(inputs)],
+    )
 
 
-@pytest.mark.parametrize("convert, make, words", [
-    (sigmoid_to_softmax, lambda: _sequential(2, "softmax"), "use softmax_to_sigmoid"),
-    (softmax_to_sigmoid, lambda: _sequential(1, "sigmoid"), "use sigmoid_to_softmax"),
-    (softmax_to_sigmoid, lambda: _sequential(3, "softmax"), "only a 2-class softmax"),
-    (sigmoid_to_softmax, lambda: _sequential(1, "relu"), "Dense\\(1, activation='sigmoid'\\)"),
-    (sigmoid_to_softmax, lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dense(1),
-                                                   keras.layers.Activation("sigmoid")]), "inside the output layer"),
-    (sigmoid_to_softmax, _two_outputs, "single-output"),
-    (sigmoid_to_softmax, _Subclassed, "subclassed"),
-    (softmax_to_sigmoid, lambda: "model.keras", "expected a keras.Model"),
-])
+@pytest.mark.parametrize(
+    "convert, make, words",
+    [
+        (sigmoid_to_softmax, lambda: _sequential(2, "softmax"), "use softmax_to_sigmoid"),
+        (softmax_to_sigmoid, lambda: _sequential(1, "sigmoid"), "use sigmoid_to_softmax"),
+        (softmax_to_sigmoid, lambda: _sequential(3, "softmax"), "only a 2-class softmax"),
+        (sigmoid_to_softmax, lambda: _sequential(1, "relu"), "Dense\\(1, activation='sigmoid'\\)"),
+        (
+            sigmoid_to_softmax,
+            lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dense(1), keras.layers.Activation("sigmoid")]),
+            "inside the output layer",
+        ),
+        (sigmoid_to_softmax, _two_outputs, "single-output"),
+        (sigmoid_to_softmax, _Subclassed, "subclassed"),
+        (softmax_to_sigmoid, lambda: "model.keras", "expected a keras.Model"),
+    ],
+)
 def test_conversion_refuses_the_wrong_head_with_the_fix(convert, make, words):
     """A model whose last layer is not the expected head raises HeadConversionError naming the fix."""
     with pytest.raises(HeadConversionError, match=words) as info:
@@ -345,6 +392,7 @@ def test_conversion_refuses_the_wrong_head_with_the_fix(convert, make, words):
 
 
 # --- ROC AUC --------------------------------------------------------------------------------------
+
 
 def _pairwise_auc(y, s):
     """Reference: the share of (positive, negative) pairs ranked right, ties counting 1/2, float64."""
@@ -376,12 +424,15 @@ def test_roc_auc_edge_values_and_keras_agreement():
     assert roc_auc(y, p) == pytest.approx(float(metric.result()), abs=1e-3)
 
 
-@pytest.mark.parametrize("y, s, words", [
-    ([1, 1, 1], [0.1, 0.2, 0.3], "both classes"),
-    ([0, 1], [0.1, 0.2, 0.3], "one score per sample"),
-    ([0, 2, 1], [0.1, 0.2, 0.3], "0/1 labels"),
-    ([0, 1], [0.1, np.nan], "NaN"),
-])
+@pytest.mark.parametrize(
+    "y, s, words",
+    [
+        ([1, 1, 1], [0.1, 0.2, 0.3], "both classes"),
+        ([0, 1], [0.1, 0.2, 0.3], "one score per sample"),
+        ([0, 2, 1], [0.1, 0.2, 0.3], "0/1 labels"),
+        ([0, 1], [0.1, np.nan], "NaN"),
+    ],
+)
 def test_roc_auc_refuses_bad_input(y, s, words):
     """roc_auc raises CookbookError naming the problem."""
     with pytest.raises(CookbookError, match=words):
@@ -389,6 +440,7 @@ def test_roc_auc_refuses_bad_input(y, s, words):
 
 
 # --- the recipe's data step -----------------------------------------------------------------------
+
 
 def _args(recipe04, argv=()):
     return cookbook.recipe.parse_args(recipe04.build_parser(), list(argv))
@@ -398,8 +450,7 @@ def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
     """--csv with classes 2 and 4 becomes 0/1 labels (4 = class 1) in all three encodings."""
     path = tmp_path / "two.csv"
     rng = np.random.default_rng(5)
-    pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
-                  "label": [2, 4] * 20}).to_csv(path, index=False)
+    pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40), "label": [2, 4] * 20}).to_csv(path, index=False)
     split, labels, positive = recipe04.prepare_data(_args(recipe04, ["--csv", str(path), "--target", "label"]))
     assert positive == "label == 4"
     assert set(np.unique(split.y_train)) == {0, 1}

@@ -1,9 +1,9 @@
 """cookbook.cells: a recipe file read as the cells of a lesson, in reading order."""
 
-import pytest
-
 from cookbook import curriculum
 from cookbook.cells import LessonFormatError, lesson_cells
+
+import pytest
 
 SOURCE = '''"""A title.
 
@@ -59,8 +59,16 @@ def test_cells_come_in_reading_order_with_their_parts():
     """Header docstring, module cells, then main's body cells; the def line and the guard are left out."""
     cells = lesson_cells(SOURCE)
     assert [(c.kind, c.part) for c in cells] == [
-        ("markdown", "header"), ("markdown", "module"), ("code", "module"), ("code", "module"),
-        ("code", "lesson"), ("markdown", "lesson"), ("code", "lesson"), ("markdown", "lesson"), ("code", "lesson")]
+        ("markdown", "header"),
+        ("markdown", "module"),
+        ("code", "module"),
+        ("code", "module"),
+        ("code", "lesson"),
+        ("markdown", "lesson"),
+        ("code", "lesson"),
+        ("markdown", "lesson"),
+        ("code", "lesson"),
+    ]
     assert cells[0].text.startswith("A title.")
     assert cells[1].text == "## Setup\n\nWhy the constants."
     assert "def main" not in "".join(c.text for c in cells) and "__main__" not in cells[-1].text
@@ -74,12 +82,15 @@ def test_main_body_is_dedented_and_its_return_becomes_the_shown_value():
     assert cells[-1].text == "y"
 
 
-@pytest.mark.parametrize("source, message", [
-    ("x = 1\n", "no header docstring"),
-    ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no main"),
-    ('"""T.\n\nx\n"""\n\ndef main(argv=None):\n    return 1\n', "no '# %% \\[markdown\\]' cells"),
-    ("def broken(:\n", "cannot be parsed"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("x = 1\n", "no header docstring"),
+        ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no main"),
+        ('"""T.\n\nx\n"""\n\ndef main(argv=None):\n    return 1\n', "no '# %% \\[markdown\\]' cells"),
+        ("def broken(:\n", "cannot be parsed"),
+    ],
+)
 def test_a_file_without_the_lesson_shape_is_refused_with_the_reason(source, message):
     """LessonFormatError (a ValueError) names what is missing."""
     with pytest.raises(LessonFormatError, match=message) as info:

@@ -1,9 +1,9 @@
 """The ``cookbook`` command: list, run, tour, and its one-line errors."""
 
+from cookbook import cli, curriculum
+
 import pandas as pd
 import pytest
-
-from cookbook import cli, curriculum
 
 
 def test_list_prints_every_recipe_with_its_title(capsys, recipes):
@@ -66,9 +66,11 @@ def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recip
 
 def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, monkeypatch):
     """A recipe that raises is marked failed, the others still run, and the exit status is 1."""
+
     def fake_run(recipe, argv, log=None):
         if recipe == recipes[0]:
             raise RuntimeError("boom")
+
     monkeypatch.setattr(curriculum, "run", fake_run)
     assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 1
     summary = pd.read_csv(tmp_path / "tour_summary.csv")

@@ -5,11 +5,11 @@ import io
 import re
 import shutil
 
-import numpy as np
-import pytest
-
 import cookbook.course
 from cookbook import curriculum
+
+import numpy as np
+import pytest
 from _browser import chromium_or_skip, view
 
 

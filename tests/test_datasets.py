@@ -1,11 +1,11 @@
 """Bundled datasets, ``load_csv``'s refusals, and the train/test split."""
 
+import cookbook
+from cookbook import DataError
+
 import numpy as np
 import pandas as pd
 import pytest
-
-import cookbook
-from cookbook import DataError
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,23 @@
 """cookbook.heads: the output-head table, output_head, encode_labels."""
 
+from cookbook.errors import SetupError
+from cookbook.heads import HEAD_RULES, encode_labels, head_rules_table, output_head
+from cookbook.setup_check import check_setup
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-import cookbook  # first: TensorFlow imported with its start-up noise hidden
-from cookbook.errors import SetupError
-from cookbook.heads import HEAD_RULES, encode_labels, head_rules_table, output_head
-from cookbook.setup_check import check_setup
-import keras
-
 TASKS = ["regression", "binary", "binary_softmax", "multiclass", "multiclass_onehot", "multilabel"]
-NUM_CLASSES = {"regression": 3, "binary": None, "binary_softmax": None, "multiclass": 4,
-               "multiclass_onehot": 4, "multilabel": 3}
+NUM_CLASSES = {
+    "regression": 3,
+    "binary": None,
+    "binary_softmax": None,
+    "multiclass": 4,
+    "multiclass_onehot": 4,
+    "multilabel": 3,
+}
 # What the table promises for each task: (units, activation, loss class).
 EXPECTED = {
     "regression": (3, "linear", keras.losses.MeanSquaredError),
@@ -66,15 +71,17 @@ def test_from_logits_moves_the_activation_into_the_loss(task):
     assert loss.get_config()["from_logits"] is True
 
 
-@pytest.mark.parametrize("task,from_logits", [(t, False) for t in TASKS] +
-                         [(t, True) for t in TASKS if t != "regression"])
+@pytest.mark.parametrize(
+    "task,from_logits", [(t, False) for t in TASKS] + [(t, True) for t in TASKS if t != "regression"]
+)
 def test_every_head_passes_check_setup_and_learns(task, from_logits):
     """Each table row, with encode_labels' labels, is silent under check_setup and its loss falls in training."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(N, FEATURES)).astype("float32")
     y = encode_labels(task, _labels(task, rng), NUM_CLASSES[task])
-    layer, loss = output_head(task, NUM_CLASSES[task], from_logits=from_logits,
-                              kernel_initializer=keras.initializers.GlorotUniform(0))
+    layer, loss = output_head(
+        task, NUM_CLASSES[task], from_logits=from_logits, kernel_initializer=keras.initializers.GlorotUniform(0)
+    )
     model = keras.Sequential([keras.Input((FEATURES,)), layer])
     # Eager: four full-batch steps cost less than tracing a graph for them.
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss, run_eagerly=True)
@@ -101,15 +108,18 @@ def test_output_head_passes_dense_arguments_through():
     assert isinstance(layer.kernel_initializer, keras.initializers.Zeros)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"task": "classification"}, "unknown task 'classification'.*multiclass"),
-    ({"task": "multiclass"}, "needs num_classes"),
-    ({"task": "multiclass", "num_classes": 1}, "task='binary'"),
-    ({"task": "binary", "num_classes": 3}, "task='multiclass'"),
-    ({"task": "multilabel", "num_classes": 0}, "positive integer"),
-    ({"task": "regression", "from_logits": True}, "drop from_logits"),
-    ({"task": "binary", "activation": "relu"}, "drop units=/activation="),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"task": "classification"}, "unknown task 'classification'.*multiclass"),
+        ({"task": "multiclass"}, "needs num_classes"),
+        ({"task": "multiclass", "num_classes": 1}, "task='binary'"),
+        ({"task": "binary", "num_classes": 3}, "task='multiclass'"),
+        ({"task": "multilabel", "num_classes": 0}, "positive integer"),
+        ({"task": "regression", "from_logits": True}, "drop from_logits"),
+        ({"task": "binary", "activation": "relu"}, "drop units=/activation="),
+    ],
+)
 def test_output_head_refuses_bad_arguments_with_the_fix(kwargs, match):
     """Bad task, class count or arguments raise SetupError (a ValueError) saying what to pass instead."""
     with pytest.raises(SetupError, match=match) as info:

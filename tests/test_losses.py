@@ -6,13 +6,13 @@ instead of the probabilities, so they get tests of their own.
 """
 
 import inspect
-import numpy as np
-import pytest
 
-import cookbook  # first: TensorFlow imported with its start-up noise hidden
 from cookbook import losses
 from cookbook.errors import SetupError
+
 import keras
+import numpy as np
+import pytest
 import tensorflow as tf
 
 RTOL = 1e-6
@@ -140,10 +140,13 @@ def test_label_smoothing_matches_keras(name, smoothing, from_logits):
 
 
 @pytest.mark.parametrize("label_shape", ["(N,)", "(N, 1)"])
-@pytest.mark.parametrize("name,keras_class", [
-    ("mean_squared_error", keras.losses.MeanSquaredError),
-    ("binary_crossentropy", keras.losses.BinaryCrossentropy),
-])
+@pytest.mark.parametrize(
+    "name,keras_class",
+    [
+        ("mean_squared_error", keras.losses.MeanSquaredError),
+        ("binary_crossentropy", keras.losses.BinaryCrossentropy),
+    ],
+)
 def test_single_output_accepts_labels_shaped_n_or_n1(name, keras_class, label_shape):
     """(N,) and (N, 1) labels against an (N, 1) output give Keras's per-sample losses."""
     rng = _rng()
@@ -214,15 +217,18 @@ def _tiny_model(units, activation):
     return keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
 
 
-@pytest.mark.parametrize("name,units,activation,from_logits", [
-    ("mean_squared_error", 2, None, False),
-    ("binary_crossentropy", 1, "sigmoid", False),
-    ("binary_crossentropy", 1, None, True),
-    ("categorical_crossentropy", C, "softmax", False),
-    ("categorical_crossentropy", C, None, True),
-    ("sparse_categorical_crossentropy", C, "softmax", False),
-    ("sparse_categorical_crossentropy", C, None, True),
-])
+@pytest.mark.parametrize(
+    "name,units,activation,from_logits",
+    [
+        ("mean_squared_error", 2, None, False),
+        ("binary_crossentropy", 1, "sigmoid", False),
+        ("binary_crossentropy", 1, None, True),
+        ("categorical_crossentropy", C, "softmax", False),
+        ("categorical_crossentropy", C, None, True),
+        ("sparse_categorical_crossentropy", C, "softmax", False),
+        ("sparse_categorical_crossentropy", C, None, True),
+    ],
+)
 def test_model_evaluate_gives_the_keras_loss(name, units, activation, from_logits):
     """model.evaluate with the cookbook loss equals model.evaluate with the Keras loss."""
     rng = _rng()
@@ -275,12 +281,21 @@ def test_positional_arguments_mean_what_they_mean_in_keras(name):
 
 # Saturated outputs: a confidently wrong sigmoid (logit -1e4 for a positive label) and softmax.
 _SATURATED = {
-    "binary_crossentropy": (keras.activations.sigmoid, np.array([[-1e4], [30.0], [-20.0], [0.0]]),
-                            np.array([[1.0], [1.0], [1.0], [0.0]])),
-    "categorical_crossentropy": (keras.activations.softmax, np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]),
-                                 np.eye(3)[[1, 1]]),
-    "sparse_categorical_crossentropy": (keras.activations.softmax,
-                                        np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]), np.array([1, 1])),
+    "binary_crossentropy": (
+        keras.activations.sigmoid,
+        np.array([[-1e4], [30.0], [-20.0], [0.0]]),
+        np.array([[1.0], [1.0], [1.0], [0.0]]),
+    ),
+    "categorical_crossentropy": (
+        keras.activations.softmax,
+        np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]),
+        np.eye(3)[[1, 1]],
+    ),
+    "sparse_categorical_crossentropy": (
+        keras.activations.softmax,
+        np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0]]),
+        np.array([1, 1]),
+    ),
 }
 
 
@@ -302,8 +317,12 @@ def test_a_saturated_sigmoid_model_keeps_its_gradient_like_keras():
     y = np.ones(8, "float32")
     weights = {}
     for source in (keras.losses, losses):
-        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
-            1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(-100.0))])
+        model = keras.Sequential(
+            [
+                keras.Input((1,)),
+                keras.layers.Dense(1, activation="sigmoid", kernel_initializer=keras.initializers.Constant(-100.0)),
+            ]
+        )
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss=source.binary_crossentropy)
         loss = model.evaluate(X, y, verbose=0)
         model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
@@ -331,8 +350,9 @@ def test_ignore_class_is_refused_with_the_keras_alternative():
 def test_the_last_axis_may_be_named_by_its_positive_index():
     """axis=1 on (N, C) outputs is the last axis: accepted, as Keras accepts it."""
     y, p = np.eye(3)[[0, 2]], np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
-    np.testing.assert_allclose(losses.categorical_crossentropy(y, p, axis=1),
-                               losses.categorical_crossentropy(y, p), rtol=RTOL)
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(y, p, axis=1), losses.categorical_crossentropy(y, p), rtol=RTOL
+    )
 
 
 def test_losses_compile_and_train_a_model():
@@ -341,8 +361,7 @@ def test_losses_compile_and_train_a_model():
     X = rng.normal(size=(N, 4)).astype("float32")
     y = (X[:, 0] > 0).astype("int32")
     model = _tiny_model(2, "softmax")
-    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=losses.sparse_categorical_crossentropy,
-                  run_eagerly=True)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=losses.sparse_categorical_crossentropy, run_eagerly=True)
     history = model.fit(X, y, epochs=5, batch_size=N, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
 
@@ -366,8 +385,9 @@ def test_bce_twin_still_uses_a_sigmoids_kept_logits():
     """On Dense(2, "sigmoid") (multi-label) the twin still equals Keras, saturated outputs included."""
     X = np.array([[40.0], [-40.0], [0.3]], "float32")
     y = np.array([[0, 1], [1, 0], [1, 1]], "float32")
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="sigmoid",
-                                                                    kernel_initializer="ones")])
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(2, activation="sigmoid", kernel_initializer="ones")]
+    )
     model.compile(loss="binary_crossentropy")
     expected = model.evaluate(X, y, verbose=0)
     model.compile(loss=losses.binary_crossentropy)

@@ -6,10 +6,10 @@ carry the ``notebooks`` marker: ``.ci/run`` runs them as their own step with
 ``python -m pytest -m notebooks``.
 """
 
+from cookbook import cli, curriculum, notebooks
+
 import nbformat
 import pytest
-
-from cookbook import cli, curriculum, notebooks
 
 RECIPES = curriculum.list_recipes()
 
@@ -19,7 +19,9 @@ def test_notebook_starts_with_title_and_settings_then_the_lesson_cells(tmp_path)
     notebook = notebooks.recipe_notebook(RECIPES[0], quick=True, seed=3)
     first, settings = notebook.cells[0], notebook.cells[1]
     assert first.cell_type == "markdown" and first.source.startswith(f"# {RECIPES[0].number:02d}. ")
-    assert settings.cell_type == "code" and 'argv = ["--quick", "--seed", "3", "--out", "cookbook-out"]' in settings.source
+    assert (
+        settings.cell_type == "code" and 'argv = ["--quick", "--seed", "3", "--out", "cookbook-out"]' in settings.source
+    )
     sources = [cell.source for cell in notebook.cells]
     assert any(s.startswith("## Data") for s in sources) and any("model.fit(" in s for s in sources)
     assert not any("def main(" in s for s in sources), "main's body is unrolled into cells"

@@ -16,18 +16,18 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-
 import cookbook  # first: TensorFlow imported with its start-up noise hidden
 import cookbook.optimizers
 from cookbook.compare import compare_optimizers
+
 import keras
+import numpy as np
+import pytest
 
 OPTIMIZER_DIR = pathlib.Path(cookbook.optimizers.__file__).parent
 NAMES = ("SGD", "Adagrad", "RMSprop", "Adam")
 STEPS = 50
-TWIN_ATOL = 1e-6       # custom vs built-in, float32 weights
+TWIN_ATOL = 1e-6  # custom vs built-in, float32 weights
 REFERENCE_RTOL = 1e-5  # against the float64 NumPy reference, relative to the largest weight
 
 # (id, cookbook class name, config). Every flag is on at least once: momentum, nesterov,
@@ -38,16 +38,17 @@ _OPTIMIZERS_UNDER_TEST = [
     ("sgd_nesterov", "SGD", {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True}),
     ("momentum_alias", "Momentum", {"learning_rate": 0.05}),
     ("adagrad_default", "Adagrad", {}),
-    ("adagrad_tuned", "Adagrad", {"learning_rate": 0.2, "initial_accumulator_value": 0.01,
-                                  "epsilon": 1e-4}),
+    ("adagrad_tuned", "Adagrad", {"learning_rate": 0.2, "initial_accumulator_value": 0.01, "epsilon": 1e-4}),
     ("rmsprop_default", "RMSprop", {}),
     ("rmsprop_momentum", "RMSprop", {"learning_rate": 0.01, "momentum": 0.9}),
-    ("rmsprop_everything", "RMSprop", {"learning_rate": 0.01, "rho": 0.95, "momentum": 0.5,
-                                       "centered": True, "epsilon": 1e-4}),
+    (
+        "rmsprop_everything",
+        "RMSprop",
+        {"learning_rate": 0.01, "rho": 0.95, "momentum": 0.5, "centered": True, "epsilon": 1e-4},
+    ),
     ("adam_default", "Adam", {}),
     ("adam_amsgrad", "Adam", {"learning_rate": 0.02, "beta_2": 0.9, "amsgrad": True}),
-    ("adam_betas", "Adam", {"learning_rate": 0.02, "beta_1": 0.5, "beta_2": 0.99,
-                            "epsilon": 1e-4}),
+    ("adam_betas", "Adam", {"learning_rate": 0.02, "beta_1": 0.5, "beta_2": 0.99, "epsilon": 1e-4}),
 ]
 _IDS = [row[0] for row in _OPTIMIZERS_UNDER_TEST]
 
@@ -58,8 +59,7 @@ def _twins(name, config):
     if name == "Momentum":  # Momentum is SGD with momentum 0.9 by default
         builtin_name = "SGD"
         builtin_config.setdefault("momentum", 0.9)
-    return (getattr(cookbook.optimizers, name)(**config),
-            getattr(keras.optimizers, builtin_name)(**builtin_config))
+    return (getattr(cookbook.optimizers, name)(**config), getattr(keras.optimizers, builtin_name)(**builtin_config))
 
 
 def _max_diff(a, b):
@@ -108,10 +108,19 @@ def _subprocess_checks(tmp_path_factory):
     processes = {
         "mirrored": subprocess.Popen(
             [sys.executable, str(pathlib.Path(__file__).with_name("_optimizer_mirrored_check.py"))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ),
         "alone": subprocess.Popen(
-            [sys.executable, "-c", _COPIED_ALONE_SCRIPT], cwd=alone,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env),
+            [sys.executable, "-c", _COPIED_ALONE_SCRIPT],
+            cwd=alone,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ),
         "alone_dir": alone,
     }
     yield processes
@@ -123,6 +132,7 @@ def _subprocess_checks(tmp_path_factory):
 
 # --- the same API as Keras -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", NAMES)
 def test_constructor_has_keras_names_order_and_defaults(name):
     """Every Keras argument is there, in Keras's order, with Keras's default (Adam adds one)."""
@@ -131,9 +141,11 @@ def test_constructor_has_keras_names_order_and_defaults(name):
     extra = [p for p in ours if p not in theirs]
     assert extra == (["bias_correction"] if name == "Adam" else [])
     assert [p for p in ours if p in theirs] == list(theirs)
+
     # Positional calls mean the same: Keras's arguments come first, the extra one is keyword-only.
-    positional = lambda params: [p.name for p in params.values()  # noqa: E731
-                                 if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    def positional(params):
+        return [p.name for p in params.values() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
     assert positional(ours) == positional(theirs)
     assert all(ours[p].kind is inspect.Parameter.KEYWORD_ONLY for p in extra)
     for param in theirs.values():
@@ -153,11 +165,14 @@ def test_momentum_is_sgd_with_momentum_on():
 @pytest.mark.parametrize("name", NAMES)
 def test_optimizer_variables_line_up_with_keras(name):
     """Built on the same weights, both create variables with the same names, shapes and order."""
-    config = {"SGD": {"momentum": 0.5}, "RMSprop": {"momentum": 0.5, "centered": True},
-              "Adam": {"amsgrad": True}}.get(name, {})
+    config = {"SGD": {"momentum": 0.5}, "RMSprop": {"momentum": 0.5, "centered": True}, "Adam": {"amsgrad": True}}.get(
+        name, {}
+    )
     ours, theirs = _twins(name, config)
-    weights = [keras.Variable(np.zeros((2, 3), "float32"), name="kernel"),
-               keras.Variable(np.zeros((3,), "float32"), name="bias")]
+    weights = [
+        keras.Variable(np.zeros((2, 3), "float32"), name="kernel"),
+        keras.Variable(np.zeros((3,), "float32"), name="bias"),
+    ]
     ours.build(weights)
     theirs.build(weights)
     strip = lambda opt: [(v.path.split("/", 1)[1], tuple(v.shape)) for v in opt.variables]  # noqa: E731
@@ -166,6 +181,7 @@ def test_optimizer_variables_line_up_with_keras(name):
 
 
 # --- three-way agreement: custom vs built-in vs float64 NumPy ----------------------------
+
 
 @pytest.mark.parametrize("name, config", [row[1:] for row in _OPTIMIZERS_UNDER_TEST], ids=_IDS)
 def test_custom_matches_builtin_and_numpy_reference(name, config):
@@ -181,8 +197,9 @@ def test_custom_matches_builtin_and_numpy_reference(name, config):
 def test_adam_bias_correction_false_follows_the_uncorrected_reference():
     """Adam(bias_correction=False) matches reference.adam(bias_correction=False) and differs from Keras."""
     config = {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.95}
-    table = compare_optimizers(cookbook.optimizers.Adam(bias_correction=False, **config),
-                               keras.optimizers.Adam(**config), steps=STEPS)
+    table = compare_optimizers(
+        cookbook.optimizers.Adam(bias_correction=False, **config), keras.optimizers.Adam(**config), steps=STEPS
+    )
     assert table["custom_vs_reference"].max() <= REFERENCE_RTOL
     assert table["custom_vs_builtin"].max() > 1e-3
 
@@ -192,8 +209,7 @@ def test_adam_without_bias_correction_takes_the_textbook_first_step_then_converg
     beta_1, beta_2, lr = 0.5, 0.7, 0.01
     steps = {}
     for corrected in (True, False):
-        optimizer = cookbook.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2, epsilon=0.0,
-                                             bias_correction=corrected)
+        optimizer = cookbook.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2, epsilon=0.0, bias_correction=corrected)
         w = keras.Variable(np.zeros(2, "float32"))
         sizes = []
         for _ in range(40):  # a constant gradient: every step's size is the rule itself
@@ -230,11 +246,18 @@ _FEATURES = {
 # counter (gradient accumulation: Adam's bias correction reads it) and a schedule (SGD's
 # velocity stores the rate) run with the optimizers they touch; the features the base class
 # applies around update_step (clipping, decay, EMA) once each, in rotation, to fit the budget.
-_FIT_CASES = ([(name, "embedding") for name in NAMES]
-              + [("Adam", "gradient_accumulation_steps"), ("SGD", "gradient_accumulation_steps")]
-              + [("SGD", "schedule"), ("Adam", "schedule")]
-              + [("SGD", "clipnorm"), ("Adagrad", "clipvalue"), ("RMSprop", "global_clipnorm"),
-                 ("Adagrad", "weight_decay"), ("RMSprop", "use_ema")])
+_FIT_CASES = (
+    [(name, "embedding") for name in NAMES]
+    + [("Adam", "gradient_accumulation_steps"), ("SGD", "gradient_accumulation_steps")]
+    + [("SGD", "schedule"), ("Adam", "schedule")]
+    + [
+        ("SGD", "clipnorm"),
+        ("Adagrad", "clipvalue"),
+        ("RMSprop", "global_clipnorm"),
+        ("Adagrad", "weight_decay"),
+        ("RMSprop", "use_ema"),
+    ]
+)
 SAMPLES, FEATURES, VOCABULARY, BATCH_SIZE = 32, 4, 12, 8  # 4 steps per epoch
 
 
@@ -250,11 +273,15 @@ def _data(feature):
 def _model(feature):
     keras.utils.set_random_seed(0)
     if feature == "embedding":
-        return keras.Sequential([keras.Input((FEATURES,), dtype="int32"),
-                                 keras.layers.Embedding(VOCABULARY, 3),
-                                 keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
-    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, activation="tanh"),
-                             keras.layers.Dense(1)])
+        return keras.Sequential(
+            [
+                keras.Input((FEATURES,), dtype="int32"),
+                keras.layers.Embedding(VOCABULARY, 3),
+                keras.layers.GlobalAveragePooling1D(),
+                keras.layers.Dense(1),
+            ]
+        )
+    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
 
 
 def _fit(optimizer, feature, *, run_eagerly=True, epochs=1):
@@ -270,7 +297,8 @@ def _fit_config(name, feature):
     config = {**_FIT_SETTINGS[name], **_FEATURES[feature]}
     if feature == "schedule":
         config["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(
-            config["learning_rate"], decay_steps=2, decay_rate=0.5)
+            config["learning_rate"], decay_steps=2, decay_rate=0.5
+        )
     return config
 
 
@@ -284,8 +312,9 @@ def test_model_fit_matches_builtin_with_each_base_feature(name, feature):
     assert all(np.isfinite(w).all() for w in ours)
 
 
-@pytest.mark.parametrize("policy, names", [("mixed_float16", ("Adam", "RMSprop")),
-                                           ("mixed_bfloat16", ("SGD", "Adagrad"))])
+@pytest.mark.parametrize(
+    "policy, names", [("mixed_float16", ("Adam", "RMSprop")), ("mixed_bfloat16", ("SGD", "Adagrad"))]
+)
 def test_model_fit_under_mixed_precision_matches_builtin_and_float32(policy, names):
     """Under a mixed policy custom == built-in, and both stay near float32 training (loose)."""
     for name in names:
@@ -306,12 +335,23 @@ def test_model_fit_under_mixed_precision_matches_builtin_and_float32(policy, nam
 
 # --- saving ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, config", [row[1:] for row in _OPTIMIZERS_UNDER_TEST if row[2]],
-                         ids=[row[0] for row in _OPTIMIZERS_UNDER_TEST if row[2]])
+
+@pytest.mark.parametrize(
+    "name, config",
+    [row[1:] for row in _OPTIMIZERS_UNDER_TEST if row[2]],
+    ids=[row[0] for row in _OPTIMIZERS_UNDER_TEST if row[2]],
+)
 def test_get_config_from_config_round_trip_keeps_every_argument(name, config):
     """from_config(get_config()) rebuilds the same config; every non-default argument survives."""
-    base = {"weight_decay": 0.01, "clipnorm": 2.0, "use_ema": True, "ema_momentum": 0.9,
-            "ema_overwrite_frequency": 5, "gradient_accumulation_steps": 3, "name": "mine"}
+    base = {
+        "weight_decay": 0.01,
+        "clipnorm": 2.0,
+        "use_ema": True,
+        "ema_momentum": 0.9,
+        "ema_overwrite_frequency": 5,
+        "gradient_accumulation_steps": 3,
+        "name": "mine",
+    }
     optimizer = getattr(cookbook.optimizers, name)(**config, **base)
     saved = optimizer.get_config()
     for key, value in {**config, **base}.items():
@@ -328,16 +368,16 @@ def test_builtin_config_builds_the_cookbook_twin(name):
     """cookbook.optimizers.X.from_config(keras.optimizers.X(...).get_config()) works: a drop-in."""
     builtin = getattr(keras.optimizers, name)(**_FIT_SETTINGS[name], clipvalue=1.0)
     ours = getattr(cookbook.optimizers, name).from_config(builtin.get_config())
-    assert {k: v for k, v in ours.get_config().items() if k != "bias_correction"} \
-        == builtin.get_config()
+    assert {k: v for k, v in ours.get_config().items() if k != "bias_correction"} == builtin.get_config()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_saved_model_loads_without_custom_objects_and_continues_exactly(name, tmp_path):
     """fit, save .keras, load_model (no custom_objects), fit again == fit twice uninterrupted."""
     model = _model("dense")
-    model.compile(optimizer=getattr(cookbook.optimizers, name)(**_FIT_SETTINGS[name]),
-                  loss="mean_squared_error", run_eagerly=True)
+    model.compile(
+        optimizer=getattr(cookbook.optimizers, name)(**_FIT_SETTINGS[name]), loss="mean_squared_error", run_eagerly=True
+    )
     X, y = _data("dense")
     model.fit(X, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
     path = tmp_path / "model.keras"
@@ -378,7 +418,7 @@ _REFUSED = [
     # Values that look like numbers to a plain range test but are not legal ones.
     ("SGD", {"learning_rate": float("inf")}, "learning_rate"),
     ("Adam", {"epsilon": float("inf")}, "epsilon"),
-    ("Adam", {"beta_1": True}, "beta_1"),        # True == 1
+    ("Adam", {"beta_1": True}, "beta_1"),  # True == 1
     ("RMSprop", {"rho": True}, "rho"),
     ("Adam", {"beta_1": np.array(1.0)}, "beta_1"),  # a 0-d array holds a number
     ("SGD", {"momentum": np.float32(-0.5)}, "momentum"),
@@ -388,8 +428,7 @@ _REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("name, config, parameter", _REFUSED,
-                         ids=[f"{n}-{p}={c[p]!r}" for n, c, p in _REFUSED])
+@pytest.mark.parametrize("name, config, parameter", _REFUSED, ids=[f"{n}-{p}={c[p]!r}" for n, c, p in _REFUSED])
 def test_impossible_hyperparameter_is_refused_with_its_legal_range(name, config, parameter):
     """A ValueError names the parameter and its legal range; Keras's built-in accepts most of them."""
     with pytest.raises(ValueError, match=rf"`{parameter}` must be (a finite number|in \[0, 1)"):
@@ -400,14 +439,20 @@ def test_impossible_hyperparameter_is_refused_with_its_legal_range(name, config,
 
 def test_builtins_reach_nan_or_skip_clipping_on_impossible_settings():
     """Recipe 11's claim: Keras's Adam(beta_1=1), RMSprop(rho=1) reach NaN; clipnorm=0 does not clip."""
-    for name, config in (("Adam", {"learning_rate": 0.01, "beta_1": 1.0}),
-                         ("RMSprop", {"learning_rate": 0.01, "rho": 1.0})):
-        table = compare_optimizers(getattr(keras.optimizers, name)(**config),
-                                   getattr(keras.optimizers, name)(**config), steps=20,
-                                   reference=False)
+    for name, config in (
+        ("Adam", {"learning_rate": 0.01, "beta_1": 1.0}),
+        ("RMSprop", {"learning_rate": 0.01, "rho": 1.0}),
+    ):
+        table = compare_optimizers(
+            getattr(keras.optimizers, name)(**config),
+            getattr(keras.optimizers, name)(**config),
+            steps=20,
+            reference=False,
+        )
         assert np.isnan(table["custom_moved"].iloc[-1]), name
-    unclipped = compare_optimizers(keras.optimizers.Adagrad(0.1, clipnorm=0.0),
-                                   keras.optimizers.Adagrad(0.1), steps=20, reference=False)
+    unclipped = compare_optimizers(
+        keras.optimizers.Adagrad(0.1, clipnorm=0.0), keras.optimizers.Adagrad(0.1), steps=20, reference=False
+    )
     assert (unclipped["custom_vs_builtin"] == 0).all()
 
 
@@ -438,10 +483,14 @@ def test_integer_momentum_zero_is_accepted_though_keras_refuses_it():
         keras.optimizers.SGD(momentum=0)
 
 
-@pytest.mark.parametrize("learning_rate", [
-    keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5),
-    lambda: 0.05,
-], ids=["schedule", "callable"])
+@pytest.mark.parametrize(
+    "learning_rate",
+    [
+        keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5),
+        lambda: 0.05,
+    ],
+    ids=["schedule", "callable"],
+)
 def test_schedules_and_callables_are_legal_learning_rates(learning_rate):
     """A LearningRateSchedule or a zero-argument callable passes validation and matches Keras."""
     ours = cookbook.optimizers.Adam(learning_rate, amsgrad=True)
@@ -452,6 +501,7 @@ def test_schedules_and_callables_are_legal_learning_rates(learning_rate):
 
 
 # --- fresh-interpreter checks (started by _subprocess_checks at the top of the module) ------
+
 
 def test_each_file_copied_alone_imports_and_matches_its_twin(_subprocess_checks):
     """The four files copied into an empty folder import without cookbook and equal Keras."""

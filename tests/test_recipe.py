@@ -2,11 +2,11 @@
 
 import pathlib
 
+from cookbook import recipe
+
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
-
-from cookbook import recipe
 
 DOC = """A title line.
 
@@ -43,13 +43,16 @@ def test_recipe_name_comes_from_the_file():
     assert args.recipe == "07_example" and args.out == pathlib.Path("x")
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--csv", "a.csv"], "--csv needs --target"),
-    (["--target", "y"], "--target goes with --csv"),
-    (["--epochs", "x"], "invalid int value"),
-    (["--no-such-flag"], "unrecognized arguments"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--csv", "a.csv"], "--csv needs --target"),
+        (["--target", "y"], "--target goes with --csv"),
+        (["--epochs", "x"], "invalid int value"),
+        (["--no-such-flag"], "unrecognized arguments"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line_and_a_reason(argv, words, capsys):
     """Flag mistakes end with exit status 2 and ONE stderr line naming the fix (no usage block)."""
     with pytest.raises(SystemExit) as info:
@@ -100,9 +103,14 @@ def test_class_labels_number_any_classes_from_0():
     assert labels.tolist() == [0, 1, 0, 1] and classes.tolist() == [3.0, 7.0]
 
 
-@pytest.mark.parametrize("values, words", [([0.5, 1.0, 2.0], "fractional values"),
-                                           ([1, 1, 1], "a single class"),
-                                           ([101, 150, 87, 101, 230], "looks like a number to predict")])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ([0.5, 1.0, 2.0], "fractional values"),
+        ([1, 1, 1], "a single class"),
+        ([101, 150, 87, 101, 230], "looks like a number to predict"),
+    ],
+)
 def test_class_labels_refuse_a_target_that_is_not_classes(values, words, capsys):
     """A regression target or a single class ends the recipe with one line and status 2."""
     args = recipe.parse_args(_parser(), [])

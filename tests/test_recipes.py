@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import sys
 
+from cookbook import curriculum
+
 import pandas as pd
 import pytest
-
-from cookbook import curriculum
 
 RECIPES = curriculum.list_recipes()
 CELL_HEADINGS = ("# ## Setup", "# ## Data", "# ## Model", "# ## Train", "# ## Compare")
@@ -52,8 +52,9 @@ def test_recipe_follows_the_contract_in_its_source(recipe):
     # Module level holds only imports, constants and definitions: nothing trains on import.
     allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.If)
     for node in tree.body[1:]:
-        assert isinstance(node, allowed) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)), \
+        assert isinstance(node, allowed) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)), (
             f"line {node.lineno}: only imports and definitions at module level"
+        )
 
 
 def _main_source(recipe):
@@ -121,8 +122,7 @@ def test_recipe_quick_run_returns_a_table_and_writes_files(recipe, quick_run):
 
 def _run_script(args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "COOKBOOK_RECIPES")}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_recipe_copied_alone_runs(tmp_path):
@@ -140,8 +140,10 @@ def test_bad_csv_exits_2_with_one_clean_line(tmp_path):
     """--csv whose target is empty in every row prints one line naming the problem (no traceback, no TF log)."""
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,\n2,\n")
-    result = _run_script([str(RECIPES[0].path), "--quick", "--csv", str(bad), "--target", "y",
-                          "--out", str(tmp_path / "out")], cwd=tmp_path)
+    result = _run_script(
+        [str(RECIPES[0].path), "--quick", "--csv", str(bad), "--target", "y", "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

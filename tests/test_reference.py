@@ -7,13 +7,12 @@ tests/test_optimizers.py.
 
 import math
 
-import numpy as np
-import pytest
-
-import cookbook  # first: TensorFlow imported with its start-up noise hidden
 from cookbook import reference
 from cookbook.errors import CookbookError
+
 import keras
+import numpy as np
+import pytest
 
 G = np.array([0.5, -2.0])
 W = np.array([1.0, 1.0])
@@ -44,8 +43,7 @@ def test_rmsprop_centered_and_momentum_by_hand():
     """Centered divides by sqrt(v - mg^2 + eps); momentum accumulates lr-scaled steps."""
     rho, lr, eps = 0.9, 0.01, 1e-7
     v, mg = (1 - rho) * G**2, (1 - rho) * G
-    centered = W - reference.rmsprop(W, G, {}, 1, learning_rate=lr, rho=rho, epsilon=eps,
-                                     centered=True)
+    centered = W - reference.rmsprop(W, G, {}, 1, learning_rate=lr, rho=rho, epsilon=eps, centered=True)
     np.testing.assert_allclose(centered, lr * G / np.sqrt(v - mg**2 + eps))
     state = {}
     w1 = reference.rmsprop(W, G, state, 1, learning_rate=lr, rho=rho, momentum=0.5)
@@ -59,8 +57,7 @@ def test_rmsprop_textbook_puts_epsilon_outside_the_root():
     """With a zero gradient history and a huge epsilon the two conventions differ as predicted."""
     g, eps = np.array([1e-3]), 1e-2
     inside = 1 - reference.rmsprop(np.ones(1), g, {}, 1, learning_rate=1.0, rho=0.0, epsilon=eps)
-    outside = 1 - reference.rmsprop_textbook(np.ones(1), g, {}, 1, learning_rate=1.0, rho=0.0,
-                                             epsilon=eps)
+    outside = 1 - reference.rmsprop_textbook(np.ones(1), g, {}, 1, learning_rate=1.0, rho=0.0, epsilon=eps)
     np.testing.assert_allclose(inside, g / np.sqrt(g**2 + eps))
     np.testing.assert_allclose(outside, g / (np.abs(g) + eps))
 
@@ -72,11 +69,19 @@ def test_adam_epsilon_hat_equals_algorithm_1_with_a_rescaled_epsilon():
     rng = np.random.default_rng(0)
     for t in range(1, 6):
         g = rng.normal(size=2)
-        w_keras = reference.adam(w_keras, g, keras_state, t, learning_rate=0.01, beta_1=beta_1,
-                                 beta_2=beta_2, epsilon=eps)
-        w_book = reference.adam_textbook(w_book, g, book_state, t, learning_rate=0.01,
-                                         beta_1=beta_1, beta_2=beta_2,
-                                         epsilon=eps / math.sqrt(1 - beta_2**t))
+        w_keras = reference.adam(
+            w_keras, g, keras_state, t, learning_rate=0.01, beta_1=beta_1, beta_2=beta_2, epsilon=eps
+        )
+        w_book = reference.adam_textbook(
+            w_book,
+            g,
+            book_state,
+            t,
+            learning_rate=0.01,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=eps / math.sqrt(1 - beta_2**t),
+        )
         np.testing.assert_allclose(w_keras, w_book, rtol=1e-12)
     same_eps = reference.adam_textbook(W, G, {}, 1, learning_rate=0.01, epsilon=eps)
     assert not np.allclose(reference.adam(W, G, {}, 1, learning_rate=0.01, epsilon=eps), same_eps)
@@ -84,8 +89,7 @@ def test_adam_epsilon_hat_equals_algorithm_1_with_a_rescaled_epsilon():
 
 def test_adam_first_step_is_lr_times_sign_and_amsgrad_keeps_the_largest_v():
     """Bias-corrected step one moves every weight by lr; AMSGrad's v never decreases."""
-    np.testing.assert_allclose(W - reference.adam(W, G, {}, 1, learning_rate=0.01, epsilon=0.0),
-                               0.01 * np.sign(G))
+    np.testing.assert_allclose(W - reference.adam(W, G, {}, 1, learning_rate=0.01, epsilon=0.0), 0.01 * np.sign(G))
     state = {}
     reference.adam(W, np.array([10.0]), state, 1, amsgrad=True)
     big = state["velocity_hat"].copy()

@@ -6,15 +6,14 @@ either the words the SetupError must contain or ``None`` for silence.
 
 import functools
 
-import numpy as np
-import pandas as pd
-import pytest
-
-import cookbook  # first: TensorFlow imported with its start-up noise hidden
 from cookbook import losses as cookbook_losses
 from cookbook.errors import SetupError
 from cookbook.setup_check import check_setup, describe_heads, fit_checked
+
 import keras
+import numpy as np
+import pandas as pd
+import pytest
 
 N, FEATURES = 8, 4
 _rng = np.random.default_rng(0)
@@ -55,8 +54,13 @@ def nested(units, activation, loss):
 def two_outputs(loss):
     """A functional model with a 3-target regression output and a 3-class softmax output."""
     inputs = keras.Input((FEATURES,))
-    model = keras.Model(inputs, {"amount": keras.layers.Dense(3, name="amount")(inputs),
-                                 "kind": keras.layers.Dense(3, activation="softmax", name="kind")(inputs)})
+    model = keras.Model(
+        inputs,
+        {
+            "amount": keras.layers.Dense(3, name="amount")(inputs),
+            "kind": keras.layers.Dense(3, activation="softmax", name="kind")(inputs),
+        },
+    )
     model.compile(optimizer="sgd", loss=loss)
     return model
 
@@ -69,41 +73,103 @@ CCE_LOGITS = keras.losses.CategoricalCrossentropy(from_logits=True)
 # (id, build the compiled model, labels, words the error must contain; None = must stay silent)
 CASES = [
     # --- the mistakes the issue lists --------------------------------------------------------------
-    ("softmax_on_one_unit", lambda: seq(1, "softmax", BCE), Y_BINARY, r"softmax on a single unit.*Dense\(1, 'sigmoid'\)"),
-    ("softmax_layer_on_one_unit", lambda: seq(1, None, BCE, keras.layers.Softmax()), Y_BINARY,
-     "softmax on a single unit"),
-    ("one_unit_categorical", lambda: seq(1, "sigmoid", CCE), Y_BINARY,
-     r"single output unit with categorical_crossentropy.*binary_crossentropy"),
-    ("one_unit_sparse", lambda: seq(1, "sigmoid", SCCE), Y_BINARY,
-     r"single output unit with sparse_categorical_crossentropy.*Dense\(2, 'softmax'\)"),
-    ("one_hot_with_sparse", lambda: seq(3, "softmax", SCCE), ONE_HOT_3, r"one-hot labels.*use categorical_crossentropy"),
-    ("integers_with_categorical", lambda: seq(3, "softmax", CCE), Y_3CLASS,
-     r"integer labels.*sparse_categorical_crossentropy.*to_categorical\(y, 3\)"),
+    (
+        "softmax_on_one_unit",
+        lambda: seq(1, "softmax", BCE),
+        Y_BINARY,
+        r"softmax on a single unit.*Dense\(1, 'sigmoid'\)",
+    ),
+    (
+        "softmax_layer_on_one_unit",
+        lambda: seq(1, None, BCE, keras.layers.Softmax()),
+        Y_BINARY,
+        "softmax on a single unit",
+    ),
+    (
+        "one_unit_categorical",
+        lambda: seq(1, "sigmoid", CCE),
+        Y_BINARY,
+        r"single output unit with categorical_crossentropy.*binary_crossentropy",
+    ),
+    (
+        "one_unit_sparse",
+        lambda: seq(1, "sigmoid", SCCE),
+        Y_BINARY,
+        r"single output unit with sparse_categorical_crossentropy.*Dense\(2, 'softmax'\)",
+    ),
+    (
+        "one_hot_with_sparse",
+        lambda: seq(3, "softmax", SCCE),
+        ONE_HOT_3,
+        r"one-hot labels.*use categorical_crossentropy",
+    ),
+    (
+        "integers_with_categorical",
+        lambda: seq(3, "softmax", CCE),
+        Y_3CLASS,
+        r"integer labels.*sparse_categorical_crossentropy.*to_categorical\(y, 3\)",
+    ),
     ("labels_above_units", lambda: seq(3, "softmax", SCCE), Y_3CLASS + 1, r"labels run from 1 to 3.*renumber"),
     ("negative_labels", lambda: seq(3, "softmax", SCCE), Y_3CLASS - 1, r"from -1 to 1.*renumber"),
-    ("three_classes_one_sigmoid", lambda: seq(1, "sigmoid", BCE), Y_3CLASS,
-     r"3 classes into one sigmoid unit.*Dense\(num_classes, 'softmax'\)"),
-    ("two_unit_softmax_bce_integers", lambda: seq(2, "softmax", BCE), Y_BINARY,
-     r"2-unit softmax.*binary_crossentropy.*use sparse_categorical_crossentropy"),
+    (
+        "three_classes_one_sigmoid",
+        lambda: seq(1, "sigmoid", BCE),
+        Y_3CLASS,
+        r"3 classes into one sigmoid unit.*Dense\(num_classes, 'softmax'\)",
+    ),
+    (
+        "two_unit_softmax_bce_integers",
+        lambda: seq(2, "softmax", BCE),
+        Y_BINARY,
+        r"2-unit softmax.*binary_crossentropy.*use sparse_categorical_crossentropy",
+    ),
     # Keras scores a softmax's kept logits as sigmoid logits under binary_crossentropy: a silent wrong loss.
-    ("two_unit_softmax_bce_one_hot", lambda: seq(2, "softmax", BCE), np.eye(2)[Y_BINARY],
-     r"2-unit softmax.*not the cross-entropy.*categorical_crossentropy.*Dense\(1, 'sigmoid'\)"),
-    ("three_unit_softmax_bce_one_hot", lambda: seq(3, "softmax", BCE), ONE_HOT_3,
-     r"3-unit softmax.*categorical_crossentropy"),
+    (
+        "two_unit_softmax_bce_one_hot",
+        lambda: seq(2, "softmax", BCE),
+        np.eye(2)[Y_BINARY],
+        r"2-unit softmax.*not the cross-entropy.*categorical_crossentropy.*Dense\(1, 'sigmoid'\)",
+    ),
+    (
+        "three_unit_softmax_bce_one_hot",
+        lambda: seq(3, "softmax", BCE),
+        ONE_HOT_3,
+        r"3-unit softmax.*categorical_crossentropy",
+    ),
     ("bce_on_linear", lambda: seq(1, None, BCE), Y_BINARY, r"linear output.*activation='sigmoid'.*from_logits=True"),
-    ("sparse_on_linear", lambda: seq(3, None, SCCE), Y_3CLASS, r"linear output.*activation='softmax'.*from_logits=True"),
+    (
+        "sparse_on_linear",
+        lambda: seq(3, None, SCCE),
+        Y_3CLASS,
+        r"linear output.*activation='softmax'.*from_logits=True",
+    ),
     ("categorical_on_relu", lambda: seq(3, "relu", CCE), ONE_HOT_3, r"relu output.*from_logits=True"),
-    ("cookbook_loss_on_linear", lambda: seq(1, None, cookbook_losses.binary_crossentropy), Y_BINARY,
-     "linear output"),
-    ("logits_after_softmax", lambda: seq(3, "softmax", SCCE_LOGITS), Y_3CLASS,
-     r"double activation.*activation=None.*from_logits=False"),
+    ("cookbook_loss_on_linear", lambda: seq(1, None, cookbook_losses.binary_crossentropy), Y_BINARY, "linear output"),
+    (
+        "logits_after_softmax",
+        lambda: seq(3, "softmax", SCCE_LOGITS),
+        Y_3CLASS,
+        r"double activation.*activation=None.*from_logits=False",
+    ),
     ("logits_after_sigmoid", lambda: seq(1, "sigmoid", BCE_LOGITS), Y_BINARY, "double activation"),
-    ("logits_after_softmax_layer_functional", lambda: functional(3, None, CCE_LOGITS, keras.layers.Softmax()),
-     ONE_HOT_3, "double activation"),
-    ("nan_labels", lambda: seq(1, "sigmoid", BCE), np.array([0, 1, np.nan, 0, 1, 0, 0, 1]),
-     r"1 NaN and 0 inf.*drop or fill"),
-    ("inf_labels_regression", lambda: seq(1, None, "mse"), np.array([0.5, np.inf, 1, 2, 3, 4, 5, 6]),
-     r"0 NaN and 1 inf"),
+    (
+        "logits_after_softmax_layer_functional",
+        lambda: functional(3, None, CCE_LOGITS, keras.layers.Softmax()),
+        ONE_HOT_3,
+        "double activation",
+    ),
+    (
+        "nan_labels",
+        lambda: seq(1, "sigmoid", BCE),
+        np.array([0, 1, np.nan, 0, 1, 0, 0, 1]),
+        r"1 NaN and 0 inf.*drop or fill",
+    ),
+    (
+        "inf_labels_regression",
+        lambda: seq(1, None, "mse"),
+        np.array([0.5, np.inf, 1, 2, 3, 4, 5, 6]),
+        r"0 NaN and 1 inf",
+    ),
     # --- further mistakes it catches ---------------------------------------------------------------
     ("sigmoid_units_with_categorical", lambda: seq(3, "sigmoid", CCE), ONE_HOT_3, r"expects one softmax"),
     ("multi_hot_with_categorical", lambda: seq(3, "softmax", CCE), MULTI_HOT_3, r"not one-hot.*multi-label"),
@@ -112,19 +178,34 @@ CASES = [
     ("text_labels", lambda: seq(3, "softmax", SCCE), np.array(list("abcabcab")), r"not numbers.*factorize"),
     ("regression_columns_mismatch", lambda: seq(1, None, "mse"), Y_REGRESSION_3, r"1 output unit\(s\).*3 column"),
     ("multilabel_wrong_width", lambda: seq(3, "sigmoid", BCE), MULTI_HOT_3[:, :2], r"3 output unit\(s\).*2 column"),
-    ("multi_output_bad_second_head", lambda: two_outputs({"amount": "mse", "kind": CCE}),
-     {"amount": Y_REGRESSION_3, "kind": Y_3CLASS}, r"output 'kind' gets integer labels"),
-    ("partial_with_logits_after_softmax",
-     lambda: seq(3, "softmax", functools.partial(cookbook_losses.categorical_crossentropy, from_logits=True)),
-     ONE_HOT_3, "double activation"),
+    (
+        "multi_output_bad_second_head",
+        lambda: two_outputs({"amount": "mse", "kind": CCE}),
+        {"amount": Y_REGRESSION_3, "kind": Y_3CLASS},
+        r"output 'kind' gets integer labels",
+    ),
+    (
+        "partial_with_logits_after_softmax",
+        lambda: seq(3, "softmax", functools.partial(cookbook_losses.categorical_crossentropy, from_logits=True)),
+        ONE_HOT_3,
+        "double activation",
+    ),
     ("nested_sequential_one_unit_softmax", lambda: nested(1, "softmax", BCE), Y_BINARY, "softmax on a single unit"),
-    ("one_loss_for_two_outputs_mismatch", lambda: two_outputs("mse"), [Y_REGRESSION_3, Y_REGRESSION_3[:, :1]],
-     r"output 'kind' has 3 output unit\(s\) but the labels have 1 column"),
+    (
+        "one_loss_for_two_outputs_mismatch",
+        lambda: two_outputs("mse"),
+        [Y_REGRESSION_3, Y_REGRESSION_3[:, :1]],
+        r"output 'kind' has 3 output unit\(s\) but the labels have 1 column",
+    ),
     ("two_outputs_y_not_split", lambda: two_outputs("mse"), Y_REGRESSION_3, "one label array per output"),
     # --- correct setups: silence --------------------------------------------------------------------
     ("binary_sigmoid", lambda: seq(1, "sigmoid", BCE), Y_BINARY, None),
-    ("binary_sigmoid_n1_labels", lambda: seq(1, "sigmoid", keras.losses.BinaryCrossentropy()),
-     Y_BINARY.reshape(-1, 1), None),
+    (
+        "binary_sigmoid_n1_labels",
+        lambda: seq(1, "sigmoid", keras.losses.BinaryCrossentropy()),
+        Y_BINARY.reshape(-1, 1),
+        None,
+    ),
     ("binary_logits", lambda: seq(1, None, BCE_LOGITS), Y_BINARY, None),
     ("binary_soft_labels", lambda: seq(1, "sigmoid", BCE), np.linspace(0, 1, N), None),
     ("binary_two_way_softmax", lambda: seq(2, "softmax", SCCE), Y_BINARY, None),
@@ -136,19 +217,31 @@ CASES = [
     ("multiclass_one_hot_logits", lambda: seq(3, None, CCE_LOGITS), ONE_HOT_3, None),
     ("multiclass_softmax_layer_functional", lambda: functional(3, None, SCCE, keras.layers.Softmax()), Y_3CLASS, None),
     ("multiclass_dropout_after_softmax", lambda: seq(3, "softmax", SCCE, keras.layers.Dropout(0.1)), Y_3CLASS, None),
-    ("multiclass_cookbook_loss", lambda: seq(3, "softmax", cookbook_losses.sparse_categorical_crossentropy),
-     Y_3CLASS, None),
+    (
+        "multiclass_cookbook_loss",
+        lambda: seq(3, "softmax", cookbook_losses.sparse_categorical_crossentropy),
+        Y_3CLASS,
+        None,
+    ),
     ("multilabel_sigmoid_bce", lambda: seq(3, "sigmoid", BCE), MULTI_HOT_3, None),
     ("multilabel_logits", lambda: functional(3, None, BCE_LOGITS), MULTI_HOT_3, None),
     ("multilabel_focal", lambda: seq(3, "sigmoid", keras.losses.BinaryFocalCrossentropy()), MULTI_HOT_3, None),
     ("regression_one_target", lambda: seq(1, None, "mean_squared_error"), Y_REGRESSION_3[:, 0], None),
     ("regression_three_targets", lambda: functional(3, None, keras.losses.MeanSquaredError()), Y_REGRESSION_3, None),
     ("regression_huber", lambda: seq(1, None, keras.losses.Huber()), Y_REGRESSION_3[:, 0], None),
-    ("multi_output_correct", lambda: two_outputs({"amount": "mse", "kind": SCCE}),
-     {"amount": Y_REGRESSION_3, "kind": Y_3CLASS}, None),
+    (
+        "multi_output_correct",
+        lambda: two_outputs({"amount": "mse", "kind": SCCE}),
+        {"amount": Y_REGRESSION_3, "kind": Y_3CLASS},
+        None,
+    ),
     ("nested_sequential_correct", lambda: nested(3, "softmax", SCCE), Y_3CLASS, None),
-    ("unknown_final_layer_stays_silent_on_activation",
-     lambda: seq(3, None, SCCE, keras.layers.Lambda(lambda t: keras.ops.softmax(t))), Y_3CLASS, None),
+    (
+        "unknown_final_layer_stays_silent_on_activation",
+        lambda: seq(3, None, SCCE, keras.layers.Lambda(lambda t: keras.ops.softmax(t))),
+        Y_3CLASS,
+        None,
+    ),
     ("unrecognised_loss_stays_silent", lambda: seq(1, None, lambda t, p: keras.ops.mean(p)), Y_3CLASS, None),
     ("auto_crossentropy_stays_silent", lambda: seq(1, None, "crossentropy"), Y_BINARY, None),
 ]
@@ -188,8 +281,12 @@ def test_describe_heads_reads_units_activation_and_loss():
     """describe_heads reports what check_setup reads: a trailing Softmax layer, the loss name, from_logits."""
     model = seq(3, None, SCCE_LOGITS, keras.layers.Softmax())
     (row,) = describe_heads(model)
-    assert (row["units"], row["activation"], row["loss"], row["from_logits"]) == \
-        (3, "softmax", "sparse_categorical_crossentropy", True)
+    assert (row["units"], row["activation"], row["loss"], row["from_logits"]) == (
+        3,
+        "softmax",
+        "sparse_categorical_crossentropy",
+        True,
+    )
 
 
 def test_fit_checked_refuses_before_training():
@@ -205,6 +302,5 @@ def test_fit_checked_refuses_before_training():
 def test_fit_checked_trains_a_correct_setup():
     """fit_checked returns model.fit's History for a correct setup."""
     model = seq(1, "sigmoid", BCE)
-    history = fit_checked(model, _rng.normal(size=(N, FEATURES)).astype("float32"), Y_BINARY,
-                          epochs=2, verbose=0)
+    history = fit_checked(model, _rng.normal(size=(N, FEATURES)).astype("float32"), Y_BINARY, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2

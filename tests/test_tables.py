@@ -3,13 +3,13 @@
 import subprocess
 import sys
 
-import numpy as np
-import pandas as pd
-import pytest
-
 import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
 from cookbook import curriculum, tables
 from cookbook.errors import DataError
+
+import numpy as np
+import pandas as pd
+import pytest
 
 
 def penguins(n=120, seed=1):
@@ -17,14 +17,16 @@ def penguins(n=120, seed=1):
     rng = np.random.default_rng(seed)
     species = rng.choice(["Adelie", "Chinstrap", "Gentoo"], n)
     offset = {"Adelie": 0.0, "Chinstrap": 8.0, "Gentoo": 4.0}
-    frame = pd.DataFrame({
-        "species": species,
-        "island": np.where(species == "Gentoo", "Biscoe", rng.choice(["Dream", "Torgersen"], n)),
-        "bill_length_mm": [39 + offset[s] + rng.normal(0, 1.5) for s in species],
-        "body_mass_g": [3700 + 300 * offset[s] + rng.normal(0, 200) for s in species],
-        "clutch": rng.integers(1, 5, n),           # a whole-number code with 4 values: categorical
-        "sex": rng.choice(["male", "female"], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "species": species,
+            "island": np.where(species == "Gentoo", "Biscoe", rng.choice(["Dream", "Torgersen"], n)),
+            "bill_length_mm": [39 + offset[s] + rng.normal(0, 1.5) for s in species],
+            "body_mass_g": [3700 + 300 * offset[s] + rng.normal(0, 200) for s in species],
+            "clutch": rng.integers(1, 5, n),  # a whole-number code with 4 values: categorical
+            "sex": rng.choice(["male", "female"], n),
+        }
+    )
     frame.loc[[3, 7], "bill_length_mm"] = np.nan
     frame.loc[[5], "sex"] = np.nan
     frame.loc[[11], "species"] = np.nan
@@ -54,8 +56,13 @@ def test_binary_positive_class_is_chosen_by_name():
 def test_columns_get_their_kinds_text_and_few_whole_numbers_are_categorical():
     """Text columns and a 4-valued integer code are categorical; measurements are numeric."""
     table = tables.prepare(penguins(), "species", "multiclass")
-    assert table.kinds == {"island": "categorical", "bill_length_mm": "numeric", "body_mass_g": "numeric",
-                           "clutch": "categorical", "sex": "categorical"}
+    assert table.kinds == {
+        "island": "categorical",
+        "bill_length_mm": "numeric",
+        "body_mass_g": "numeric",
+        "clutch": "categorical",
+        "sex": "categorical",
+    }
 
 
 def test_missing_target_rows_and_incomplete_rows_are_dropped_and_counted():
@@ -93,16 +100,27 @@ def test_encoder_is_normalization_and_one_hot_adapted_on_training_rows():
     assert unseen[0, 1] == 1.0 and unseen[0, 2:].sum() == 0, "an unseen value lands in the OOV column"
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda f: f.assign(tag=[f"id-{i}" for i in range(len(f))]), r"column 'tag' has a different value in every "
-                                                                   r"row.*identifier.*--drop tag"),
-    (lambda f: f.assign(notes=[f"note {i % 60}" for i in range(len(f))]), r"column 'notes' has 60 distinct text "
-                                                                          r"values.*free text.*--drop notes"),
-    (lambda f: f.assign(depth=[str(v) for v in range(len(f) - 2)] + ["n/a", "17,5"]),
-     r"column 'depth' is numbers except 2 entries \(row 120: 'n/a', row 121: '17,5'"),
-    (lambda f: f.assign(species="Adelie"), r"target 'species' has a single class \('Adelie'\)"),
-    (lambda f: f.assign(bill_length_mm=np.nan), r"only 0 complete row\(s\) remain.*--missing fill"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda f: f.assign(tag=[f"id-{i}" for i in range(len(f))]),
+            r"column 'tag' has a different value in every "
+            r"row.*identifier.*--drop tag",
+        ),
+        (
+            lambda f: f.assign(notes=[f"note {i % 60}" for i in range(len(f))]),
+            r"column 'notes' has 60 distinct text "
+            r"values.*free text.*--drop notes",
+        ),
+        (
+            lambda f: f.assign(depth=[str(v) for v in range(len(f) - 2)] + ["n/a", "17,5"]),
+            r"column 'depth' is numbers except 2 entries \(row 120: 'n/a', row 121: '17,5'",
+        ),
+        (lambda f: f.assign(species="Adelie"), r"target 'species' has a single class \('Adelie'\)"),
+        (lambda f: f.assign(bill_length_mm=np.nan), r"only 0 complete row\(s\) remain.*--missing fill"),
+    ],
+)
 def test_unusable_tables_are_refused_naming_the_column_and_the_fix(change, message):
     """Identifier, free text, stray entries, one class, every row incomplete: DataError with the fix."""
     with pytest.raises(DataError, match=message) as info:
@@ -120,8 +138,7 @@ def test_dropped_column_is_left_out_and_noted():
 def test_bundled_data_keeps_its_split_and_numbers():
     """The bundled path gives the rows split_and_standardize picks, and the same standardized features."""
     X, y = cookbook.load_dataset("breast_cancer")
-    table = tables.prepare(X.assign(malignant=y), "malignant", "binary",
-                           kinds={c: "numeric" for c in X.columns})
+    table = tables.prepare(X.assign(malignant=y), "malignant", "binary", kinds={c: "numeric" for c in X.columns})
     parts = tables.split(table, seed=0, stratify=True)
     encoded = parts.encoded(tables.fit_encoder(parts.train, table.kinds))
     old = cookbook.split_and_standardize(X, y, seed=0, stratify=True)
@@ -136,16 +153,20 @@ def penguins_csv(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("recipe, target, extra", [
-    ("01", "body_mass_g", []),
-    ("02", "species", []),
-    ("04", "sex", ["--positive", "female"]),
-])
+@pytest.mark.parametrize(
+    "recipe, target, extra",
+    [
+        ("01", "body_mass_g", []),
+        ("02", "species", []),
+        ("04", "sex", ["--positive", "female"]),
+    ],
+)
 def test_lessons_train_on_the_table_as_it_comes(recipe, target, extra, penguins_csv, tmp_path, capsys):
     """Regression, multiclass and binary lessons run on the raw table, printing what they encoded and dropped."""
     chosen = curriculum.resolve(curriculum.list_recipes(), recipe)
-    table = curriculum.run(chosen, ["--quick", "--csv", str(penguins_csv), "--target", target,
-                                    "--out", str(tmp_path), *extra])
+    table = curriculum.run(
+        chosen, ["--quick", "--csv", str(penguins_csv), "--target", target, "--out", str(tmp_path), *extra]
+    )
     printed = capsys.readouterr().out
     assert "one-hot encoded categorical column(s)" in printed and "dropped" in printed
     assert len(table) > 0
@@ -165,8 +186,22 @@ def test_a_refused_table_ends_the_script_with_one_line(penguins_csv, tmp_path):
     frame.loc[42, "body_mass_g"] = "heavy"
     frame.to_csv(bad, index=False)
     recipe = curriculum.resolve(curriculum.list_recipes(), "02").path
-    result = subprocess.run([sys.executable, str(recipe), "--quick", "--csv", str(bad), "--target", "species",
-                             "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(recipe),
+            "--quick",
+            "--csv",
+            str(bad),
+            "--target",
+            "species",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "'body_mass_g'" in lines[0] and "row 44: 'heavy'" in lines[0], result.stderr

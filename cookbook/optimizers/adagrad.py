@@ -35,8 +35,7 @@ def _refuse_impossible(**checks):
             raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
         number = _as_number(value)
         if number is not None and not (math.isfinite(number) and ok(number)):
-            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
-                             f"Pass a value in that range.")
+            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. Pass a value in that range.")
 
 
 @keras.saving.register_keras_serializable(package="cookbook")
@@ -78,24 +77,48 @@ class Adagrad(keras.optimizers.Optimizer):
         Learning and Stochastic Optimization", 2011.
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
-        _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE),
-                           initial_accumulator_value=(initial_accumulator_value, _NON_NEGATIVE),
-                           epsilon=(epsilon, _NON_NEGATIVE),
-                           weight_decay=(weight_decay, _NON_NEGATIVE),
-                           clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE),
-                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
-                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        _refuse_impossible(
+            learning_rate=(learning_rate, _NON_NEGATIVE),
+            initial_accumulator_value=(initial_accumulator_value, _NON_NEGATIVE),
+            epsilon=(epsilon, _NON_NEGATIVE),
+            weight_decay=(weight_decay, _NON_NEGATIVE),
+            clipnorm=(clipnorm, _POSITIVE),
+            clipvalue=(clipvalue, _POSITIVE),
+            global_clipnorm=(global_clipnorm, _POSITIVE),
+            ema_momentum=(ema_momentum, _UNIT_CLOSED),
+            loss_scale_factor=(loss_scale_factor, _POSITIVE),
+        )
         super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 
@@ -105,8 +128,7 @@ class Adagrad(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         start = keras.initializers.Constant(self.initial_accumulator_value)
-        self._accumulators = self.add_optimizer_variables(var_list, "accumulator",
-                                                          initializer=start)
+        self._accumulators = self.add_optimizer_variables(var_list, "accumulator", initializer=start)
 
     def update_step(self, gradient, variable, learning_rate):
         """Apply one step to ``variable``; see the class docstring for the rule."""
@@ -115,12 +137,10 @@ class Adagrad(keras.optimizers.Optimizer):
         G = self._accumulators[self._get_variable_index(variable)]
         self.assign_add(G, ops.square(g))  # G <- G + g^2
         # w <- w - lr * g / sqrt(G + eps)
-        self.assign_sub(variable,
-                        ops.divide(ops.multiply(lr, g), ops.sqrt(ops.add(G, self.epsilon))))
+        self.assign_sub(variable, ops.divide(ops.multiply(lr, g), ops.sqrt(ops.add(G, self.epsilon))))
 
     def get_config(self):
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
-        config.update({"initial_accumulator_value": self.initial_accumulator_value,
-                       "epsilon": self.epsilon})
+        config.update({"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})
         return config

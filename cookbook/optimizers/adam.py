@@ -36,8 +36,7 @@ def _refuse_impossible(**checks):
             raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
         number = _as_number(value)
         if number is not None and not (math.isfinite(number) and ok(number)):
-            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
-                             f"Pass a value in that range.")
+            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. Pass a value in that range.")
 
 
 @keras.saving.register_keras_serializable(package="cookbook")
@@ -92,26 +91,54 @@ class Adam(keras.optimizers.Optimizer):
         Reddi, Kale and Kumar, "On the Convergence of Adam and Beyond", 2018.
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, *, bias_correction=True, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        *,
+        bias_correction=True,
+        **kwargs,
+    ):
         # bias_correction is keyword-only, so positional arguments mean what they mean in Keras.
-        _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE),
-                           beta_1=(beta_1, _UNIT_OPEN), beta_2=(beta_2, _UNIT_OPEN),
-                           epsilon=(epsilon, _NON_NEGATIVE),
-                           weight_decay=(weight_decay, _NON_NEGATIVE),
-                           clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE),
-                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
-                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
+        _refuse_impossible(
+            learning_rate=(learning_rate, _NON_NEGATIVE),
+            beta_1=(beta_1, _UNIT_OPEN),
+            beta_2=(beta_2, _UNIT_OPEN),
+            epsilon=(epsilon, _NON_NEGATIVE),
+            weight_decay=(weight_decay, _NON_NEGATIVE),
+            clipnorm=(clipnorm, _POSITIVE),
+            clipvalue=(clipvalue, _POSITIVE),
+            global_clipnorm=(global_clipnorm, _POSITIVE),
+            ema_momentum=(ema_momentum, _UNIT_CLOSED),
+            loss_scale_factor=(loss_scale_factor, _POSITIVE),
+        )
         super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -124,8 +151,7 @@ class Adam(keras.optimizers.Optimizer):
             return
         super().build(var_list)
         # Same names and order as Keras's Adam, so the variable lists line up.
-        self._momentums, self._velocities = self.add_optimizer_variables(
-            var_list, ["momentum", "velocity"])
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
@@ -147,15 +173,20 @@ class Adam(keras.optimizers.Optimizer):
             t = ops.cast(self.iterations + 1, variable.dtype)
             b1_power = ops.power(ops.cast(self.beta_1, variable.dtype), t)
             b2_power = ops.power(ops.cast(self.beta_2, variable.dtype), t)
-            alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1, b2_power))),
-                               ops.subtract(1, b1_power))
+            alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1, b2_power))), ops.subtract(1, b1_power))
         # w <- w - a * m / (sqrt(v) + eps)
-        self.assign_sub(variable,
-                        ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
+        self.assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
 
     def get_config(self):
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                       "amsgrad": self.amsgrad, "bias_correction": self.bias_correction})
+        config.update(
+            {
+                "beta_1": self.beta_1,
+                "beta_2": self.beta_2,
+                "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad,
+                "bias_correction": self.bias_correction,
+            }
+        )
         return config

@@ -36,8 +36,7 @@ def _refuse_impossible(**checks):
             raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
         number = _as_number(value)
         if number is not None and not (math.isfinite(number) and ok(number)):
-            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
-                             f"Pass a value in that range.")
+            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. Pass a value in that range.")
 
 
 @keras.saving.register_keras_serializable(package="cookbook")
@@ -89,23 +88,51 @@ class RMSprop(keras.optimizers.Optimizer):
         Recurrent Neural Networks", 2013 (the centered form).
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
-        _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE), rho=(rho, _UNIT_OPEN),
-                           momentum=(momentum, _UNIT_CLOSED), epsilon=(epsilon, _NON_NEGATIVE),
-                           weight_decay=(weight_decay, _NON_NEGATIVE),
-                           clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE),
-                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
-                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        _refuse_impossible(
+            learning_rate=(learning_rate, _NON_NEGATIVE),
+            rho=(rho, _UNIT_OPEN),
+            momentum=(momentum, _UNIT_CLOSED),
+            epsilon=(epsilon, _NON_NEGATIVE),
+            weight_decay=(weight_decay, _NON_NEGATIVE),
+            clipnorm=(clipnorm, _POSITIVE),
+            clipvalue=(clipvalue, _POSITIVE),
+            global_clipnorm=(global_clipnorm, _POSITIVE),
+            ema_momentum=(ema_momentum, _UNIT_CLOSED),
+            loss_scale_factor=(loss_scale_factor, _POSITIVE),
+        )
         super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
@@ -148,6 +175,5 @@ class RMSprop(keras.optimizers.Optimizer):
     def get_config(self):
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
-        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                       "centered": self.centered})
+        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered})
         return config

@@ -35,8 +35,7 @@ def _refuse_impossible(**checks):
             raise ValueError(f"{name}={value!r} is a bool: `{name}` must be {legal}. Pass a number.")
         number = _as_number(value)
         if number is not None and not (math.isfinite(number) and ok(number)):
-            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. "
-                             f"Pass a value in that range.")
+            raise ValueError(f"{name}={value!r} is impossible: `{name}` must be {legal}. Pass a value in that range.")
 
 
 @keras.saving.register_keras_serializable(package="cookbook")
@@ -82,23 +81,47 @@ class SGD(keras.optimizers.Optimizer):
         importance of initialization and momentum in deep learning", 2013.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
-        _refuse_impossible(learning_rate=(learning_rate, _NON_NEGATIVE),
-                           momentum=(momentum, _UNIT_CLOSED),
-                           weight_decay=(weight_decay, _NON_NEGATIVE),
-                           clipnorm=(clipnorm, _POSITIVE), clipvalue=(clipvalue, _POSITIVE),
-                           global_clipnorm=(global_clipnorm, _POSITIVE),
-                           ema_momentum=(ema_momentum, _UNIT_CLOSED),
-                           loss_scale_factor=(loss_scale_factor, _POSITIVE))
+    def __init__(
+        self,
+        learning_rate=0.01,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        _refuse_impossible(
+            learning_rate=(learning_rate, _NON_NEGATIVE),
+            momentum=(momentum, _UNIT_CLOSED),
+            weight_decay=(weight_decay, _NON_NEGATIVE),
+            clipnorm=(clipnorm, _POSITIVE),
+            clipvalue=(clipvalue, _POSITIVE),
+            global_clipnorm=(global_clipnorm, _POSITIVE),
+            ema_momentum=(ema_momentum, _UNIT_CLOSED),
+            loss_scale_factor=(loss_scale_factor, _POSITIVE),
+        )
         super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-            ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
             loss_scale_factor=loss_scale_factor,
-            gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
         self.momentum = momentum
         self.nesterov = nesterov
 
@@ -149,5 +172,4 @@ class Momentum(SGD):
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, nesterov=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
-                         **kwargs)
+        super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, **kwargs)

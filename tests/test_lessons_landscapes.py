@@ -1,12 +1,13 @@
-"""cookbook.landscapes: the test functions, run_path against closed forms, the path measures."""
-
-import numpy as np
-import pytest
+"""cookbook.lessons.landscapes: the test functions, run_path against closed forms, the path measures."""
 
 import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
-from cookbook import landscapes, optimizers
+from cookbook import optimizers
 from cookbook.errors import CookbookError
+from cookbook.lessons import landscapes
+
 import keras
+import numpy as np
+import pytest
 
 
 def test_bowl_values_and_minimum():
@@ -56,9 +57,12 @@ def test_sgd_path_matches_the_closed_form(lr):
 def test_momentum_and_adam_paths_match_float64_numpy():
     """Momentum (heavy ball) and Adam, both through apply_gradients, follow the float64 NumPy update rules."""
     steps, h = 15, np.array([0.1, 2.0])
-    paths = landscapes.run_paths({"momentum": optimizers.Momentum(0.4, momentum=0.8),
-                                  "adam": keras.optimizers.Adam(0.3)},
-                                 landscapes.BOWL_START, landscapes.anisotropic_bowl, steps)
+    paths = landscapes.run_paths(
+        {"momentum": optimizers.Momentum(0.4, momentum=0.8), "adam": keras.optimizers.Adam(0.3)},
+        landscapes.BOWL_START,
+        landscapes.anisotropic_bowl,
+        steps,
+    )
     p, v = np.array(landscapes.BOWL_START), np.zeros(2)
     q, m, s = np.array(landscapes.BOWL_START), np.zeros(2), np.zeros(2)
     for t in range(1, steps + 1):
@@ -90,14 +94,17 @@ def test_path_measures_on_a_hand_made_path():
     assert landscapes.steps_to_tolerance(path, 1e-4) is None
     assert landscapes.path_length(path) == pytest.approx(np.hypot(3.0, 5.0) + 2.0 + 0.9995)
     assert landscapes.path_length(path, until=1) == pytest.approx(np.hypot(3.0, 5.0))
-    assert landscapes.sign_changes(path, axis=1) == 2        # down, up, down
-    assert landscapes.sign_changes(path, axis=0) == 0        # one step left, then zero steps (skipped)
+    assert landscapes.sign_changes(path, axis=1) == 2  # down, up, down
+    assert landscapes.sign_changes(path, axis=0) == 0  # one step left, then zero steps (skipped)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": 0}, "steps >= 1"),
-    ({"optimizer": "adam"}, "not an optimizer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": 0}, "steps >= 1"),
+        ({"optimizer": "adam"}, "not an optimizer"),
+    ],
+)
 def test_bad_arguments_raise_a_value_error_with_the_fix(kwargs, message):
     """A step count below 1 or a string instead of an optimizer is refused with the fix in the message."""
     args = {"optimizer": optimizers.SGD(0.1), "start": 1.0, "f": landscapes.double_well, "steps": 3, **kwargs}
@@ -138,12 +145,15 @@ def test_path_from_points_evaluates_f_and_the_gradient_in_float64():
     assert one_d.points.shape == (2, 1)
     np.testing.assert_allclose(one_d.gradients[:, 0], [(-1.5) ** 3 + 1.5 - 0.2, -0.2])
     with pytest.raises(landscapes.LandscapeError, match="one row of coordinates per step"):
-        landscapes.Path.from_points(np.zeros((2, 2, 2)), landscapes.anisotropic_bowl,
-                                    landscapes.anisotropic_bowl_gradient)
+        landscapes.Path.from_points(
+            np.zeros((2, 2, 2)), landscapes.anisotropic_bowl, landscapes.anisotropic_bowl_gradient
+        )
 
 
-@pytest.mark.parametrize("lr, momentum, h", [(0.9, 0.0, 2.0), (1.3, 0.4, 0.1), (1.3, 0.4, 2.0), (0.5, 0.9, 0.1),
-                                             (0.5, 0.9, 2.0), (2.0, 0.5, 2.0)])
+@pytest.mark.parametrize(
+    "lr, momentum, h",
+    [(0.9, 0.0, 2.0), (1.3, 0.4, 0.1), (1.3, 0.4, 2.0), (0.5, 0.9, 0.1), (0.5, 0.9, 2.0), (2.0, 0.5, 2.0)],
+)
 def test_heavy_ball_roots_are_the_eigenvalues_of_the_iteration(lr, momentum, h):
     """The roots equal the eigenvalues of (v, w) -> (m v - lr h w, m v + (1 - lr h) w), largest |z| first."""
     roots = landscapes.heavy_ball_roots(lr, momentum, h)

@@ -36,10 +36,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+from cookbook.errors import CookbookError
 
 import keras
-from cookbook.errors import CookbookError
+import numpy as np
 
 __all__ = [
     "MINIBATCH_SIZE",
@@ -111,6 +111,7 @@ def _check_batch_size(batch_size):
 # Data, and the quantities the lesson checks Keras against, in float64 NumPy
 # ---------------------------------------------------------------------------
 
+
 def make_linear_data(n_samples, n_features=5, *, correlation=0.2, noise=0.5, seed=0):
     """A synthetic linear-regression set: ``y = X w_true + 0.3 + noise * N(0, 1)``.
 
@@ -156,8 +157,11 @@ def make_linear_data(n_samples, n_features=5, *, correlation=0.2, noise=0.5, see
 def mse(X, y, kernel, bias):
     """Mean squared error of the linear model ``X @ kernel + bias``, in float64."""
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss is inf, not a warning
-        residual = np.asarray(X, np.float64) @ np.asarray(kernel, np.float64).ravel() + float(bias) \
+        residual = (
+            np.asarray(X, np.float64) @ np.asarray(kernel, np.float64).ravel()
+            + float(bias)
             - np.asarray(y, np.float64).ravel()
+        )
         return float(np.mean(residual**2))
 
 
@@ -181,8 +185,7 @@ def full_batch_step(X, y, kernel, bias, learning_rate):
     kernel = np.asarray(kernel, np.float64).ravel()
     residual = X @ kernel + bias - np.asarray(y, np.float64).ravel()
     n = len(X)
-    return (kernel - learning_rate * 2.0 / n * X.T @ residual,
-            float(bias - learning_rate * 2.0 / n * residual.sum()))
+    return (kernel - learning_rate * 2.0 / n * X.T @ residual, float(bias - learning_rate * 2.0 / n * residual.sum()))
 
 
 def least_squares(X, y):
@@ -224,8 +227,10 @@ def linear_weights(model):
     """``(kernel, bias)`` of a linear regression (a model whose only layer is ``Dense(1)``), in float64."""
     dense = model.layers[-1]
     if len(model.layers) != 1 or not isinstance(dense, keras.layers.Dense) or dense.units != 1:
-        raise CookbookError("UpdateRecorder measures a linear regression: a model whose only layer is "
-                            "Dense(1); for other models record history.history instead")
+        raise CookbookError(
+            "UpdateRecorder measures a linear regression: a model whose only layer is "
+            "Dense(1); for other models record history.history instead"
+        )
     kernel, bias = dense.get_weights()
     return kernel.astype(np.float64).ravel(), float(bias[0])
 
@@ -233,6 +238,7 @@ def linear_weights(model):
 # ---------------------------------------------------------------------------
 # Callbacks that measure what fit does, update by update
 # ---------------------------------------------------------------------------
+
 
 def warm_up(model, X, y, batch_size):
     """Trace and compile ``model``'s training step before the run that is timed.
@@ -345,8 +351,16 @@ class UpdateRecorder(keras.callbacks.Callback):
 
     def as_arrays(self):
         """Every record as a NumPy array, in a dict keyed by the attribute names."""
-        names = ("updates", "seconds", "train_loss", "batch_loss", "epoch_updates", "epoch_seconds",
-                 "epoch_train_loss", "epoch_val_loss")
+        names = (
+            "updates",
+            "seconds",
+            "train_loss",
+            "batch_loss",
+            "epoch_updates",
+            "epoch_seconds",
+            "epoch_train_loss",
+            "epoch_val_loss",
+        )
         return {name: np.asarray(getattr(self, name)) for name in names}
 
 
@@ -428,9 +442,11 @@ def gradient_noise(batch_gradients, n_rows, batch_size, *, draws, seed=0):
     draws = 1 if batch_size == n_rows else int(draws)
     rows = np.argsort(rng.random((draws, n_rows)), axis=1)[:, :batch_size]  # each row a random subset
     squared = np.sum((np.asarray(batch_gradients(rows), np.float64) - full) ** 2, axis=1)
-    return {"mean": float(squared.mean()),
-            "standard_error": float(squared.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0,
-            "draws": draws}
+    return {
+        "mean": float(squared.mean()),
+        "standard_error": float(squared.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0,
+        "draws": draws,
+    }
 
 
 def trajectory_wobble(train_loss, last=0.5, rise_tolerance=1e-9):
@@ -456,13 +472,15 @@ def trajectory_wobble(train_loss, last=0.5, rise_tolerance=1e-9):
     if n_updates < 2:
         raise CookbookError(f"need at least 2 updates to measure a wobble, got {n_updates}")
     start = min(int(round(n_updates * (1 - last))), n_updates - 2)  # loss[start] is before update start
-    window = loss[start + 1:]  # the loss after each update of the window
+    window = loss[start + 1 :]  # the loss after each update of the window
     steps = np.arange(len(window))
     trend = np.polyval(np.polyfit(steps, window, 1), steps)
-    return {"mean": float(window.mean()),
-            "std_around_trend": float(np.std(window - trend)),
-            "rises": float(np.mean(np.diff(loss[start:]) > rise_tolerance)),
-            "updates": len(window)}
+    return {
+        "mean": float(window.mean()),
+        "std_around_trend": float(np.std(window - trend)),
+        "rises": float(np.mean(np.diff(loss[start:]) > rise_tolerance)),
+        "updates": len(window),
+    }
 
 
 def fit_shuffle_orders(n_rows=8, epochs=3, *, seed=0):
@@ -539,6 +557,7 @@ class StepTimer(keras.callbacks.Callback):
 # Memory: peak resident memory of a few fit updates, in a fresh process
 # ---------------------------------------------------------------------------
 
+
 def _status_mb(field):
     """A memory field of this process from Linux ``/proc/self/status`` (VmRSS, VmHWM), in MB."""
     with open("/proc/self/status") as status:
@@ -564,8 +583,15 @@ def _memory_probe(batch_size, n_samples, n_features, steps, seed):
     model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mean_squared_error")
     _reset_peak()
     before = _status_mb("VmRSS")
-    model.fit(X, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-              steps_per_epoch=min(steps, updates_per_epoch(n_samples, batch_size)))
+    model.fit(
+        X,
+        y,
+        batch_size=batch_size,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        steps_per_epoch=min(steps, updates_per_epoch(n_samples, batch_size)),
+    )
     print(f"{before:.3f} {_status_mb('VmHWM'):.3f}")
 
 
@@ -597,11 +623,12 @@ def peak_fit_memory(batch_size, n_samples, n_features, *, steps=3, seed=0, timeo
         total peak, in MB.
     """
     _check_batch_size(batch_size)
-    code = ("import cookbook.gd_variants as g; "
-            f"g._memory_probe({int(batch_size)}, {int(n_samples)}, {int(n_features)}, "
-            f"{int(steps)}, {int(seed)})")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=timeout, check=False)
+    code = (
+        "import cookbook.lessons.gradient_descent as g; "
+        f"g._memory_probe({int(batch_size)}, {int(n_samples)}, {int(n_features)}, "
+        f"{int(steps)}, {int(seed)})"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"memory probe failed: {result.stderr.strip()[-500:]}")
     before, peak = map(float, result.stdout.split()[-2:])

@@ -1,41 +1,25 @@
-"""What the optimizer lessons (recipes 09 and 10) share: Adam's step by hand and a classifier's score.
-
-Small tools that only compute and measure (the Keras training code is in the
-recipes), each checked against an independent reference in the tests of the
-recipe that uses it:
+"""Lesson 09's tools: Adam's step by hand, with each bias correction switchable.
 
 - ``adam_step_sizes``: Adam's step in float64 NumPy with the bias correction of
   ``m`` and ``v`` switchable separately (the cookbook's ``Adam`` switches both
-  together), and ``bias_correction_ratio``, the closed form for a constant
-  gradient (recipe 09).
-- ``evaluate_classifier``: a softmax classifier's cross-entropy and accuracy in
-  one eager forward pass, and ``epochs_to_reach``, the first epoch a loss curve
-  gets under a target (recipe 10's race).
+  together).
+- ``bias_correction_ratio``: the closed form of the first steps' size for a
+  constant gradient.
+
+They only compute (the Keras training code is in the recipe) and are checked
+against an independent reference in the recipe's tests.
 """
+
+from cookbook.errors import LessonError
 
 import numpy as np
 
-import keras
-
-from cookbook.errors import CookbookError
-
-__all__ = [
-    "LessonError",
-    "adam_step_sizes",
-    "bias_correction_ratio",
-    "epochs_to_reach",
-    "evaluate_classifier",
-]
+__all__ = ["adam_step_sizes", "bias_correction_ratio"]
 
 
-class LessonError(CookbookError):
-    """An argument the lesson helpers cannot use."""
-
-
-# ---------------------------------------------------------------- Adam's bias correction
-
-def adam_step_sizes(gradients, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                    correct_m=True, correct_v=True):
+def adam_step_sizes(
+    gradients, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, correct_m=True, correct_v=True
+):
     """The size of each Adam step for a sequence of scalar gradients, in float64.
 
     Follows Keras's convention (``epsilon`` added to the uncorrected
@@ -61,8 +45,9 @@ def adam_step_sizes(gradients, learning_rate=0.001, beta_1=0.9, beta_2=0.999, ep
     """
     gradients = np.asarray(gradients, dtype=np.float64)
     if gradients.ndim != 1 or not len(gradients):
-        raise LessonError(f"gradients has shape {gradients.shape}: pass a 1-D sequence of numbers, "
-                          f"one gradient per step")
+        raise LessonError(
+            f"gradients has shape {gradients.shape}: pass a 1-D sequence of numbers, one gradient per step"
+        )
     m = v = 0.0
     steps = np.empty_like(gradients)
     for t, g in enumerate(gradients, start=1):
@@ -92,33 +77,3 @@ def bias_correction_ratio(t, beta_1=0.9, beta_2=0.999):
 
 
 # ---------------------------------------------------------------- scoring a classifier
-
-def epochs_to_reach(losses, target):
-    """The first epoch (1-based) whose loss is below ``target``, or ``None``.
-
-    Args:
-        losses: the losses after epochs 1, 2, ...
-        target: the loss to get under.
-    """
-    below = np.flatnonzero(np.asarray(losses, dtype=float) < target)
-    return int(below[0]) + 1 if len(below) else None
-
-
-def evaluate_classifier(model, X, y):
-    """Sparse categorical cross-entropy and accuracy of a softmax classifier on ``(X, y)``.
-
-    One eager forward pass: cheaper than ``model.evaluate``, which compiles
-    a graph per model (about a second each, once per optimizer in a race).
-
-    Args:
-        model: a Keras model with a softmax output.
-        X: inputs.
-        y: integer class labels.
-
-    Returns:
-        ``(loss, accuracy)`` as Python floats.
-    """
-    probabilities = model(X, training=False)
-    loss = keras.losses.sparse_categorical_crossentropy(y, probabilities)
-    probabilities = keras.ops.convert_to_numpy(probabilities)
-    return float(keras.ops.mean(loss)), float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(y)))

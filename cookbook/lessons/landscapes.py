@@ -6,7 +6,7 @@ contour plots) and Keras variables (for gradients). Each has its gradient
 written out by hand, in float64, so a path recorded by a Keras training loop
 can be measured (and checked) independently of that loop::
 
-    from cookbook import landscapes
+    from cookbook.lessons import landscapes
 
     # positions recorded by your own apply_gradients loop, one row per step
     path = landscapes.Path.from_points(points, landscapes.anisotropic_bowl,
@@ -21,12 +21,11 @@ theory of SGD and Momentum on a quadratic, to compare with those measures.
 
 import dataclasses
 
-import numpy as np
+from cookbook.errors import LandscapeError
 
 import keras
+import numpy as np
 import tensorflow as tf  # only for tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
-
-from cookbook.errors import CookbookError
 
 __all__ = [
     "BOWL_CURVATURES",
@@ -52,10 +51,6 @@ BOWL_START = (-7.0, 2.0)
 BOWL_CURVATURES = (0.1, 2.0)  # second derivatives of anisotropic_bowl along x and y
 DOUBLE_WELL_TILT = 0.2
 DOUBLE_WELL_START = -1.5
-
-
-class LandscapeError(CookbookError):
-    """A start point, step count or optimizer that ``run_path`` cannot use."""
 
 
 def anisotropic_bowl(x, y):
@@ -131,8 +126,7 @@ def double_well_critical_points(tilt=DOUBLE_WELL_TILT):
     roots = np.roots([1.0, 0.0, -1.0, -tilt])
     real = np.sort(roots[np.abs(roots.imag) < 1e-9].real)
     if len(real) != 3:
-        raise LandscapeError(f"tilt={tilt} leaves the double well with one minimum; "
-                             f"pass a tilt between 0 and 0.38")
+        raise LandscapeError(f"tilt={tilt} leaves the double well with one minimum; pass a tilt between 0 and 0.38")
     return tuple(float(r) for r in real)
 
 
@@ -173,9 +167,11 @@ class Path:
         if points.ndim != 2 or len(points) < 1:
             raise LandscapeError(f"points has shape {points.shape}: pass one row of coordinates per step")
         coordinates = tuple(points.T)
-        return cls(points=points,
-                   values=np.asarray(f(*coordinates), dtype=np.float64),
-                   gradients=np.stack(gradient(*coordinates), axis=1).astype(np.float64))
+        return cls(
+            points=points,
+            values=np.asarray(f(*coordinates), dtype=np.float64),
+            gradients=np.stack(gradient(*coordinates), axis=1).astype(np.float64),
+        )
 
 
 def run_paths(optimizers, start, f, steps):
@@ -203,14 +199,20 @@ def run_paths(optimizers, start, f, steps):
         raise LandscapeError(f"steps={steps!r}: pass a whole number of optimizer steps >= 1")
     for name, optimizer in optimizers.items():
         if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise LandscapeError(f"{name!r} is a {type(optimizer).__name__}, not an optimizer: pass an "
-                                 f"instance such as cookbook.optimizers.Adam(0.1)")
+            raise LandscapeError(
+                f"{name!r} is a {type(optimizer).__name__}, not an optimizer: pass an "
+                f"instance such as cookbook.optimizers.Adam(0.1)"
+            )
         if optimizer.built:
-            raise LandscapeError(f"optimizer {name!r} has already been used: create a fresh one for each "
-                                 f"path, so no momentum or accumulator carries over")
+            raise LandscapeError(
+                f"optimizer {name!r} has already been used: create a fresh one for each "
+                f"path, so no momentum or accumulator carries over"
+            )
     names = list(optimizers)
-    weights = {name: [keras.Variable(c, dtype="float32", name=f"coordinate_{i}") for i, c in enumerate(start)]
-               for name in names}
+    weights = {
+        name: [keras.Variable(c, dtype="float32", name=f"coordinate_{i}") for i, c in enumerate(start)]
+        for name in names
+    }
     for name in names:
         optimizers[name].build(weights[name])
 
@@ -284,12 +286,15 @@ def heavy_ball_roots(learning_rate, momentum, curvature):
     Returns:
         A complex NumPy array of the two roots, largest ``|z|`` first.
     """
-    for name, value, ok in (("learning_rate", learning_rate, learning_rate > 0),
-                            ("momentum", momentum, 0 <= momentum < 1),
-                            ("curvature", curvature, curvature > 0)):
+    for name, value, ok in (
+        ("learning_rate", learning_rate, learning_rate > 0),
+        ("momentum", momentum, 0 <= momentum < 1),
+        ("curvature", curvature, curvature > 0),
+    ):
         if not ok:
-            raise LandscapeError(f"{name}={value!r} is outside its range: pass learning_rate > 0, "
-                                 f"0 <= momentum < 1 and curvature > 0")
+            raise LandscapeError(
+                f"{name}={value!r} is outside its range: pass learning_rate > 0, 0 <= momentum < 1 and curvature > 0"
+            )
     trace = 1.0 + momentum - learning_rate * curvature
     root = np.sqrt(complex(trace**2 - 4.0 * momentum))
     roots = np.array([(trace + root) / 2.0, (trace - root) / 2.0])

@@ -1,0 +1,22 @@
+"""Support code for single lessons, one module per lesson topic.
+
+The library (``cookbook`` itself) is what a user copies into a project; this
+package holds what one recipe needs to measure, plot or stage its lesson and
+nothing else uses:
+
+==========================  =======  ==================================================
+module                      recipe   what it does
+==========================  =======  ==================================================
+``gradient_descent``        05       batch / stochastic / mini-batch GD: data, exact
+                                     solutions, update recorders, gradient noise, memory
+``landscapes``              06, 07   2-D test functions and optimizer paths on them
+``bias_correction``         09       Adam's step by hand, each bias correction switchable
+``race``                    10       a classifier's score, epochs to reach a loss
+``distributed``             12       tf.distribute devices, scope checks, lockstep loop
+``cluster``                 12       a MultiWorkerMirroredStrategy job on 127.0.0.1
+``worker``                  12       the worker program (``python -m cookbook.lessons.worker``)
+==========================  =======  ==================================================
+
+Import a module directly (``from cookbook.lessons import landscapes``); this
+package imports none of them, so ``import cookbook`` stays light.
+"""
