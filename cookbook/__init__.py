@@ -1,18 +1,30 @@
 """keras-cookbook: loss functions and optimizers in Keras 3, as runnable lessons.
 
-The public API, in the order a learner meets it::
+The public API, in the order a learner meets it:
 
-    X, y = cookbook.load_dataset("breast_cancer")     # bundled real data
-    split = cookbook.split_and_standardize(X, y, stratify=True)
+>>> import cookbook  # first: it keeps TensorFlow's start-up lines out of the terminal
+>>> import keras
+>>> import numpy as np
+>>> X, y = cookbook.load_dataset("breast_cancer")  # bundled real data
+>>> split = cookbook.split_and_standardize(X, y, stratify=True)
+>>> split.X_train.shape, split.X_test.shape
+((427, 30), (142, 30))
 
-    layer, loss = cookbook.output_head("binary")      # Dense(1, "sigmoid") + binary_crossentropy
-    model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(16, "relu"), layer])
-    model.compile(optimizer=cookbook.optimizers.Adam(), loss=loss)
-    cookbook.check_setup(model, y)                    # SetupError if head, loss, labels disagree
+>>> layer, loss = cookbook.output_head("binary")  # Dense(1, "sigmoid") + binary_crossentropy
+>>> model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(16, "relu"), layer])
+>>> model.compile(optimizer=cookbook.optimizers.Adam(), loss=loss)
+>>> cookbook.check_setup(model, split.y_train)  # silent, or a SetupError if head, loss, labels disagree
 
-    cookbook.losses.binary_crossentropy(y_true, y_pred)          # from-scratch keras.losses twins
-    cookbook.compare_optimizers(custom, builtin, steps=50)       # step-by-step agreement table
-    cookbook.sigmoid_to_softmax(model)                # the two binary heads are one model
+>>> p = model(split.X_test)  # P(malignant), shape (142, 1)
+>>> per_sample = cookbook.losses.binary_crossentropy(split.y_test, p)  # from-scratch keras.losses twins
+>>> np.allclose(keras.ops.mean(per_sample), loss(split.y_test, p))
+True
+>>> table = cookbook.compare_optimizers(cookbook.optimizers.Adam(), keras.optimizers.Adam(), steps=50)
+>>> float(table["custom_vs_builtin"].max())  # step-by-step agreement table
+0.0
+>>> model_b = cookbook.sigmoid_to_softmax(model)  # the two binary heads are one model
+>>> np.allclose(model_b(split.X_test)[:, 1], p[:, 0])
+True
 
 Support code for single lessons lives in ``cookbook.lessons`` (one module per
 topic, e.g. ``cookbook.lessons.landscapes`` for recipes 06-07);

@@ -25,10 +25,20 @@ last layer, A computes ``z = x @ w + b`` and B computes
 B has twice the head parameters but no more capacity: adding the same
 vector to both columns of ``W`` (and the same number to both biases)
 adds the same number to both logits and leaves every prediction unchanged,
-so ``d + 1`` of B's ``2 (d + 1)`` head parameters are redundant::
+so ``d + 1`` of B's ``2 (d + 1)`` head parameters are redundant:
 
-    model_b = cookbook.binary_heads.sigmoid_to_softmax(model_a)
-    model_a2 = cookbook.binary_heads.softmax_to_sigmoid(model_b)
+>>> import cookbook
+>>> import keras
+>>> import numpy as np
+>>> model_a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")])
+>>> model_b = cookbook.binary_heads.sigmoid_to_softmax(model_a)
+>>> model_a2 = cookbook.binary_heads.softmax_to_sigmoid(model_b)
+>>> model_b.layers[-1].units, model_b.layers[-1].activation.__name__
+(2, 'softmax')
+>>> x = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -3.0]], "float32")
+>>> p_a, p_b, p_a2 = (keras.ops.convert_to_numpy(model(x)) for model in (model_a, model_b, model_a2))
+>>> np.allclose(p_b[:, 1], p_a[:, 0]), np.allclose(p_a2, p_a)  # the same P(class 1)
+(True, True)
 
 Both functions return a new, uncompiled model whose other layers are
 copies of the original's (training the new model leaves the old one
@@ -37,10 +47,14 @@ the same way, logits to logits. ``roc_auc`` scores either head's
 probabilities without scikit-learn.
 """
 
+from __future__ import annotations
+
 from cookbook.errors import CookbookError, HeadConversionError
+from cookbook.heads import activation_name, dense_weights
 
 import keras
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "HeadConversionError",
@@ -57,7 +71,7 @@ _TO_SOFTMAX = {"sigmoid": "softmax", "linear": "linear"}
 _TO_SIGMOID = {"softmax": "sigmoid", "linear": "linear"}
 
 
-def final_dense(model):
+def final_dense(model: keras.Model) -> keras.layers.Dense:
     """The ``Dense`` layer that produces a single-output model's output.
 
     Args:
@@ -105,7 +119,7 @@ def final_dense(model):
     return layer
 
 
-def head_parameter_count(model):
+def head_parameter_count(model: keras.Model) -> int:
     """Trainable parameters of the model's final ``Dense`` layer (kernel plus bias).
 
     Args:
@@ -118,7 +132,7 @@ def head_parameter_count(model):
     return int(sum(np.prod(w.shape) for w in layer.trainable_weights))
 
 
-def sigmoid_to_softmax(model):
+def sigmoid_to_softmax(model: keras.Model) -> keras.Model:
     """Turn a ``Dense(1, "sigmoid")`` model into the equal ``Dense(2, "softmax")`` model.
 
     The new head is ``W = [0, w]``, ``b2 = [0, b]``: its class-0 logit is 0
@@ -144,19 +158,19 @@ def sigmoid_to_softmax(model):
             and a sigmoid (or no) activation.
     """
     head = final_dense(model)
-    activation = _activation_name(head)
+    activation = activation_name(head.activation)
     if head.units != 1 or activation not in _TO_SOFTMAX:
         raise HeadConversionError(
             f"sigmoid_to_softmax needs a last layer Dense(1, activation='sigmoid'), got Dense({head.units}, "
             f"activation={activation!r}); for a 2-unit softmax model use softmax_to_sigmoid instead"
         )
-    w, b = _kernel_and_bias(head)  # w: (d, 1), b: (1,) or None
+    w, b = dense_weights(head)  # float64: w: (d, 1), b: (1,) or None
     kernel = np.concatenate([np.zeros_like(w), w], axis=1)
     bias = None if b is None else np.concatenate([np.zeros_like(b), b])
     return _replace_head(model, head, units=2, activation=_TO_SOFTMAX[activation], kernel=kernel, bias=bias)
 
 
-def softmax_to_sigmoid(model):
+def softmax_to_sigmoid(model: keras.Model) -> keras.Model:
     """Turn a ``Dense(2, "softmax")`` model into the equal ``Dense(1, "sigmoid")`` model.
 
     Only the difference of the two logits matters (``softmax([z0, z1])[1] =
@@ -182,7 +196,7 @@ def softmax_to_sigmoid(model):
             and a softmax (or no) activation.
     """
     head = final_dense(model)
-    activation = _activation_name(head)
+    activation = activation_name(head.activation)
     if head.units != 2 or activation not in _TO_SIGMOID:
         hint = (
             "only a 2-class softmax has a sigmoid twin; with more classes keep the softmax"
@@ -193,13 +207,13 @@ def softmax_to_sigmoid(model):
             f"softmax_to_sigmoid needs a last layer Dense(2, activation='softmax'), got Dense({head.units}, "
             f"activation={activation!r}); {hint}"
         )
-    w, b = _kernel_and_bias(head)  # w: (d, 2), b: (2,) or None
+    w, b = dense_weights(head)  # float64: w: (d, 2), b: (2,) or None
     kernel = w[:, 1:2] - w[:, 0:1]
     bias = None if b is None else b[1:2] - b[0:1]
     return _replace_head(model, head, units=1, activation=_TO_SIGMOID[activation], kernel=kernel, bias=bias)
 
 
-def roc_auc(y_true, scores):
+def roc_auc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """Area under the ROC curve, by the rank (Mann-Whitney) formula, in NumPy.
 
     The AUC is the probability that a random positive scores higher than a
@@ -220,6 +234,10 @@ def roc_auc(y_true, scores):
     Raises:
         CookbookError: mismatched lengths, labels other than 0/1, only one
             class present, or NaN scores.
+
+    Example:
+        >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])  # 3 of the 4 positive-negative pairs ranked right
+        0.75
     """
     y = np.asarray(y_true).reshape(-1)
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -254,22 +272,6 @@ def _is_functional(model):
         return bool(model.outputs) and hasattr(model.outputs[0], "_keras_history")
     except (AttributeError, ValueError):
         return False
-
-
-def _activation_name(layer):
-    """``"sigmoid"``, ``"softmax"``, ``"linear"`` ... for a built-in activation, else ``"custom"``."""
-    name = getattr(layer.activation, "__name__", "custom")
-    try:
-        return name if keras.activations.get(name) is layer.activation else "custom"
-    except ValueError:
-        return "custom"
-
-
-def _kernel_and_bias(layer):
-    """The layer's kernel and bias as float64 NumPy arrays (the arithmetic is exact enough in float64)."""
-    kernel = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
-    bias = keras.ops.convert_to_numpy(layer.bias).astype(np.float64) if layer.use_bias else None
-    return kernel, bias
 
 
 def _replace_head(model, head, *, units, activation, kernel, bias):

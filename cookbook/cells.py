@@ -72,7 +72,7 @@ def lesson_cells(source, name="recipe"):
     module_start = first_statement.end_lineno  # the docstring's last line
     # The module part runs up to main's decorator-free def line (a "# %%" line just above it belongs to main).
     def_line = main.lineno - 1
-    while def_line > 0 and _MARKER.match(lines[def_line - 1]) and not _MARKER.match(lines[def_line - 1]).group(1):
+    while def_line > 0 and (marker := _MARKER.match(lines[def_line - 1])) and not marker.group(1):
         def_line -= 1
     cells += _split(lines[module_start:def_line], "module")
 
@@ -112,7 +112,9 @@ def _leading_comments(lines, index):
 
 def _split(lines, part):
     """Split lines at ``# %%`` markers into cells; text before the first marker is a code cell if not blank."""
-    cells, kind, buffer = [], "code", []
+    cells: list[Cell] = []
+    buffer: list[str] = []
+    kind = "code"
 
     def flush():
         text = "\n".join(buffer).strip("\n")

@@ -16,7 +16,7 @@ import time
 
 from cookbook import course, curriculum
 from cookbook.errors import CookbookError
-from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, print_table, to_markdown
+from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, _out_problem, print_table, to_markdown
 
 import pandas as pd
 
@@ -104,9 +104,10 @@ def _notebooks(recipes, args):
 
 
 def _check_out_folder(out):
-    """Refuse an --out that is an existing file (nothing is written over it)."""
-    if out.exists() and not out.is_dir():
-        raise CookbookError(f"--out {out} is a file; pass a folder (it is created if missing)")
+    """Refuse an --out a recipe would refuse: a file, or a folder that cannot be written or created."""
+    problem = _out_problem(out)  # the recipes' own check, so tour, notebooks and one recipe agree
+    if problem:
+        raise CookbookError(problem)
 
 
 def _tour(recipes, args):

@@ -89,6 +89,8 @@ def resolve(recipes, key):
 def load(recipe):
     """Import a recipe file as a module (its ``main`` is not run)."""
     spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
+    if spec is None or spec.loader is None:  # a path Python has no loader for (not a .py file)
+        raise RecipeNotFound(f"{recipe.path} cannot be imported; a recipe is a .py file with a main(argv) function")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not callable(getattr(module, "main", None)):

@@ -16,6 +16,8 @@ diabetes       regression   442        10        -  ``progression``
 feature scaling is learned from the training part only.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
 from importlib import resources
@@ -23,6 +25,7 @@ from importlib import resources
 from cookbook.errors import DataError
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
@@ -61,12 +64,12 @@ DATASETS = {
 }
 
 
-def list_datasets():
+def list_datasets() -> list[str]:
     """Names of the bundled datasets, for ``load_dataset``."""
     return sorted(DATASETS)
 
 
-def load_dataset(name):
+def load_dataset(name: str) -> tuple[pd.DataFrame, pd.Series]:
     """Load a bundled dataset as ``(X, y)``.
 
     Args:
@@ -88,7 +91,7 @@ def load_dataset(name):
         return load_csv(path, info.target)
 
 
-def read_csv_file(path):
+def read_csv_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV file with a header row as a DataFrame, refusing a missing, empty or unreadable file.
 
     Raises:
@@ -115,7 +118,7 @@ def read_csv_file(path):
     return frame
 
 
-def load_csv(path, target):
+def load_csv(path: str | os.PathLike[str], target: str) -> tuple[pd.DataFrame, pd.Series]:
     """Load a CSV file of numeric columns as ``(X, y)``, refusing bad data.
 
     The file needs a header row. ``target`` names the column to predict;
@@ -191,10 +194,17 @@ class Split:
     y_test: np.ndarray
     mean: np.ndarray  # per-feature mean of the training part
     std: np.ndarray  # per-feature standard deviation of the training part
-    feature_names: tuple
+    feature_names: tuple[str, ...]
 
 
-def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
+def split_and_standardize(
+    X: pd.DataFrame | npt.ArrayLike,
+    y: pd.Series | npt.ArrayLike,
+    *,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    stratify: bool = False,
+) -> Split:
     """Split into train and test parts, then standardize the features.
 
     The mean and standard deviation come from the training part only, so
@@ -233,7 +243,9 @@ def split_and_standardize(X, y, *, test_fraction=0.25, seed=0, stratify=False):
     return Split(scale(train_idx), scale(test_idx), targets[train_idx], targets[test_idx], mean, std, names)
 
 
-def split_indices(n, targets, *, test_fraction=0.25, seed=0, stratify=False):
+def split_indices(
+    n: int, targets: npt.ArrayLike, *, test_fraction: float = 0.25, seed: int = 0, stratify: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The row numbers of the training part (shuffled) and of the test part (in file order).
 
     One function for ``split_and_standardize`` and ``cookbook.tables.split``,

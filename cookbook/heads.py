@@ -5,29 +5,50 @@ layer (its number of units and its activation) and the loss it is compiled
 with. The two must agree with each other and with how the labels are
 stored, and Keras does not check that for you: several wrong pairings
 train without a word (see ``recipes/03_wrong_setups.py``). ``HEAD_RULES``
-is the table of correct pairings and ``output_head`` builds one::
+is the table of correct pairings and ``output_head`` builds one:
 
-    layer, loss = cookbook.output_head("multiclass", num_classes=10)
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, "relu"), layer])
-    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+>>> import cookbook
+>>> import keras
+>>> layer, loss = cookbook.output_head("multiclass", num_classes=10)
+>>> layer.units, layer.activation.__name__, type(loss).__name__
+(10, 'softmax', 'SparseCategoricalCrossentropy')
+>>> model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(32, "relu"), layer])
+>>> model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
 
-``head_rules_table()`` gives the same table as a ``pandas.DataFrame`` for
-printing; ``cookbook.check_setup`` checks a compiled model against it.
+``cookbook.heads.head_rules_table()`` gives the same table as a
+``pandas.DataFrame`` for printing; ``cookbook.check_setup`` checks a
+compiled model against it:
+
+>>> table = cookbook.heads.head_rules_table()
+>>> print(table[["task", "units", "activation", "loss"]].to_string(index=False))
+             task                      units activation                            loss
+       regression num_targets (1 by default)     linear              mean_squared_error
+           binary                          1    sigmoid             binary_crossentropy
+   binary_softmax                          2    softmax sparse_categorical_crossentropy
+       multiclass                num_classes    softmax sparse_categorical_crossentropy
+multiclass_onehot                num_classes    softmax        categorical_crossentropy
+       multilabel                 num_labels    sigmoid             binary_crossentropy
 """
 
+from __future__ import annotations
+
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cookbook.errors import SetupError
 
 import keras
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
     "HEAD_RULES",
     "Head",
     "HeadRule",
+    "activation_name",
+    "check_class_labels",
+    "dense_weights",
     "encode_labels",
     "head_rules_table",
     "output_head",
@@ -134,12 +155,90 @@ class Head(NamedTuple):
     loss: keras.losses.Loss
 
 
-def head_rules_table():
+def head_rules_table() -> pd.DataFrame:
     """``HEAD_RULES`` as a ``pandas.DataFrame``, one row per task, for printing."""
     return pd.DataFrame([dataclasses.asdict(rule) for rule in HEAD_RULES.values()])
 
 
-def output_head(task, num_classes=None, *, from_logits=False, name="output", **dense_kwargs):
+def activation_name(function: Any) -> str:
+    """The Keras name of a built-in activation function, or ``"custom"`` for any other callable.
+
+    ``Dense(1, activation=None)`` holds ``keras.activations.linear``, so a
+    layer without an activation reads as ``"linear"``. A function of your
+    own reads as ``"custom"`` even when it shares a built-in's name.
+
+    >>> activation_name(keras.layers.Dense(2, activation="softmax").activation)
+    'softmax'
+    >>> activation_name(lambda x: x)
+    'custom'
+    """
+    name = getattr(function, "__name__", None)
+    try:
+        if name and keras.activations.get(name) is function:
+            return name
+    except ValueError:  # not a Keras activation name
+        pass
+    return "custom"
+
+
+def dense_weights(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray | None]:
+    """A built ``Dense`` layer's kernel and bias as float64 NumPy arrays.
+
+    Args:
+        layer: a built ``keras.layers.Dense``.
+
+    Returns:
+        ``(kernel, bias)``: the kernel, shape ``(inputs, units)``, and the
+        bias, shape ``(units,)``, or ``None`` for ``use_bias=False``.
+    """
+    kernel = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
+    bias = keras.ops.convert_to_numpy(layer.bias).astype(np.float64) if layer.use_bias else None
+    return kernel, bias
+
+
+def check_class_labels(labels: npt.ArrayLike, num_classes: int | None, where: str = "the model") -> None:
+    """Refuse class labels that are not integers ``0 .. num_classes - 1``, naming the fix.
+
+    Integer labels (``sparse_categorical_crossentropy``) pick one of the
+    ``num_classes`` softmax units; Keras does not check them: a fractional
+    label is truncated to a class silently, and one outside the range
+    scores a row of zeros (a loss of 0 on TensorFlow) or fails deep inside
+    the backend.
+
+    Args:
+        labels: the labels, any shape (array-like of numbers).
+        num_classes: the number of output units; ``None`` (not known yet)
+            checks only that the labels are integers.
+        where: what the message starts with, e.g. ``"the model"`` or the
+            loss's name. Defaults to `"the model"`.
+
+    Raises:
+        SetupError: a label that is not a whole number (NaN included), or
+            one outside ``0 .. num_classes - 1``.
+    """
+    values = np.asarray(labels, dtype=np.float64)
+    if values.size == 0:
+        return
+    fractional = values[values != np.round(values)]  # NaN too: NaN != NaN
+    if fractional.size:
+        raise SetupError(
+            f"{where} gets non-integer labels (e.g. {fractional.flat[0]:g}), but integer class labels "
+            "must be whole numbers 0..C-1, one per softmax unit; encode the classes with "
+            "pandas.factorize(y)[0], or use a regression loss for real targets"
+        )
+    low, high = values.min(), values.max()
+    if num_classes is not None and (low < 0 or high >= num_classes):
+        more_units = f", or give the last layer {int(high) + 1} units" if low >= 0 and np.isfinite(high) else ""
+        raise SetupError(
+            f"{where} gets labels from {low:g} to {high:g} for {num_classes} output units (classes "
+            f"0..{num_classes - 1}); renumber the classes to 0..C-1 (pandas.factorize(y)[0] or "
+            f"y - y.min()){more_units}"
+        )
+
+
+def output_head(
+    task: str, num_classes: int | None = None, *, from_logits: bool = False, name: str = "output", **dense_kwargs: Any
+) -> Head:
     """The final ``Dense`` layer and the matching loss for a task, from ``HEAD_RULES``.
 
     Args:
@@ -170,7 +269,7 @@ def output_head(task, num_classes=None, *, from_logits=False, name="output", **d
     if task not in HEAD_RULES:
         raise SetupError(
             f"unknown task {task!r} for output_head; use one of {', '.join(HEAD_RULES)} "
-            "(see cookbook.head_rules_table())"
+            "(see cookbook.heads.head_rules_table())"
         )
     if "activation" in dense_kwargs or "units" in dense_kwargs:
         raise SetupError(
@@ -190,7 +289,7 @@ def output_head(task, num_classes=None, *, from_logits=False, name="output", **d
     return Head(keras.layers.Dense(units, activation=activation, name=name, **dense_kwargs), loss)
 
 
-def encode_labels(task, y, num_classes=None):
+def encode_labels(task: str, y: npt.ArrayLike, num_classes: int | None = None) -> np.ndarray:
     """Labels stored the way ``HEAD_RULES[task]`` expects them.
 
     Args:

@@ -4,25 +4,38 @@ Each function here is a from-scratch twin of the ``keras.losses`` function
 of the same name: same arguments, same per-sample result (one number per
 sample; ``model.fit`` then averages them over the batch), written with
 ``keras.ops`` so it runs on any backend and can be passed straight to
-``model.compile(loss=...)``::
+``model.compile(loss=...)``:
 
-    model.compile(optimizer="adam", loss=cookbook.losses.categorical_crossentropy)
+>>> import cookbook
+>>> import keras
+>>> import numpy as np
+>>> y_true = np.array([[0.0, 1.0], [1.0, 0.0]])  # one-hot labels of two samples
+>>> y_pred = np.array([[0.2, 0.8], [0.6, 0.4]])  # their predicted class probabilities
+>>> loss = cookbook.losses.categorical_crossentropy(y_true, y_pred)
+>>> keras.ops.convert_to_numpy(loss).round(4)  # -log 0.8 and -log 0.6
+array([0.2231, 0.5108])
+>>> np.allclose(loss, keras.losses.categorical_crossentropy(y_true, y_pred))
+True
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
+>>> model.compile(optimizer="adam", loss=cookbook.losses.categorical_crossentropy)
 
-Which loss goes with which output layer and label encoding:
+Which loss goes with which output layer and label encoding, one row per task
+of ``cookbook.HEAD_RULES`` (``tests/test_heads.py`` keeps this copy equal to
+the table):
 
-===============================  ===============  ==========  ============================
-loss                             output units     activation  labels
-===============================  ===============  ==========  ============================
-mean_squared_error               1 per target     none        real numbers
-binary_crossentropy              1 (or 1/label)   sigmoid     0/1 (or a 0/1 matrix)
-categorical_crossentropy         num_classes      softmax     one-hot rows
-sparse_categorical_crossentropy  num_classes      softmax     integers 0..num_classes-1
-===============================  ===============  ==========  ============================
+| task | units | activation | loss | labels |
+|---|---|---|---|---|
+| regression | num_targets (1 by default) | linear | mean_squared_error | real numbers, shape (N,) or (N, num_targets) |
+| binary | 1 | sigmoid | binary_crossentropy | 0/1 integers, shape (N,) or (N, 1) |
+| binary_softmax | 2 | softmax | sparse_categorical_crossentropy | 0/1 integers, shape (N,) or (N, 1) |
+| multiclass | num_classes | softmax | sparse_categorical_crossentropy | integers 0..C-1, shape (N,) or (N, 1) |
+| multiclass_onehot | num_classes | softmax | categorical_crossentropy | one-hot rows, shape (N, C) (keras.utils.to_categorical) |
+| multilabel | num_labels | sigmoid | binary_crossentropy | 0/1 matrix, shape (N, L), several 1s per row allowed |
 
 With ``from_logits=True`` the output layer has no activation and the loss
-applies sigmoid/softmax itself, in a numerically safer form (see
-``cookbook.heads`` for the full table and ``cookbook.check_setup`` for the
-mistakes it catches).
+applies sigmoid/softmax itself, in a numerically safer form
+(``cookbook.output_head(task, from_logits=True)`` builds that pair; see
+``cookbook.check_setup`` for the mistakes it catches).
 
 Three details copied from Keras on purpose, so the numbers match to float
 precision:
@@ -43,11 +56,20 @@ precision:
   log-softmax of the clipped log-probabilities.
 """
 
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
 from cookbook.errors import SetupError
+from cookbook.heads import check_class_labels
 
 import keras
 import numpy as np
 from keras import ops
+
+# Keras ships no type information, so to a type checker every tensor is Any; these names are for the reader.
+TensorLike: TypeAlias = Any  # what keras.ops takes: a backend tensor, a NumPy array, nested lists of numbers
+Tensor: TypeAlias = Any  # what keras.ops returns: a tensor of the backend (a tf.Tensor on TensorFlow)
 
 __all__ = [
     "binary_crossentropy",
@@ -57,7 +79,7 @@ __all__ = [
 ]
 
 
-def mean_squared_error(y_true, y_pred):
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """Mean squared error of each sample, averaged over its last axis.
 
     With ``y`` the target and ``ŷ`` the prediction of one sample, over its
@@ -87,7 +109,13 @@ def mean_squared_error(y_true, y_pred):
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def binary_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
     """Binary cross-entropy of each sample, averaged over its last axis.
 
     With ``y`` in ``[0, 1]`` the label, ``p`` the predicted probability that
@@ -181,7 +209,13 @@ def _bce_from_probabilities(y_true, p):
     return -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def categorical_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
     """Categorical cross-entropy of each sample, with one-hot labels.
 
     With ``y`` the one-hot label row (``y_k = 1`` for the true class ``k``),
@@ -248,7 +282,13 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -ops.sum(y_true * log_p, axis=-1)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+def sparse_categorical_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    ignore_class: int | None = None,
+    axis: int = -1,
+) -> Tensor:
     """Categorical cross-entropy of each sample, with integer labels.
 
     With ``k`` the integer label of a sample, ``p`` its predicted class
@@ -269,9 +309,19 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     shape ``(N,)`` or ``(N, 1)``; also a two-way softmax for a binary task.
     Keras counterpart: ``keras.losses.sparse_categorical_crossentropy``
     (``loss="sparse_categorical_crossentropy"``, class
-    ``keras.losses.SparseCategoricalCrossentropy``). Its ``ignore_class``
-    option (a "void" label that adds no loss, used in segmentation) is in
-    the signature, so positional arguments line up, but is refused here.
+    ``keras.losses.SparseCategoricalCrossentropy``).
+
+    ``ignore_class`` names a "void" label (often ``255`` or ``-1`` in
+    segmentation maps, or any real class you want left out): its entries
+    get loss 0, and, as in Keras, the result carries a mask of the other
+    entries, so the ``"sum_over_batch_size"`` mean that ``model.compile``
+    (or a ``keras.losses.Loss`` whose ``call`` returns this) takes divides
+    by the number of entries *not* ignored, not by all of them, as
+    ``keras.losses.SparseCategoricalCrossentropy(ignore_class=...)`` does.
+    Called alone, the function returns the per-entry losses with the zeros
+    in place; average them as ``sum / count of labels != ignore_class``.
+    Pass it to ``compile`` as
+    ``functools.partial(sparse_categorical_crossentropy, ignore_class=255)``.
 
     Args:
         y_true: integer class labels, shape ``(N, ...)`` or ``(N, ..., 1)``.
@@ -279,28 +329,28 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             shape ``(N, ..., C)``.
         from_logits: whether ``y_pred`` holds logits (no softmax applied).
             Defaults to `False`.
-        ignore_class: must stay `None` (use Keras's loss for a void class).
-            Defaults to `None`.
+        ignore_class: an integer label whose entries add no loss and are
+            left out of the mean, or `None` to score every entry. It may lie
+            inside ``0 .. C-1`` or outside it. Defaults to `None`.
         axis: the class axis; only the last axis is supported. Defaults to
             `-1`.
 
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
-        A label outside ``0 .. C-1`` raises ``SetupError`` when the labels
-        are NumPy values; inside a compiled step it makes the loss ``inf``,
-        never a silent 0.
+        A label outside ``0 .. C-1`` (other than ``ignore_class``) raises
+        ``SetupError`` when the labels are NumPy values; inside a compiled
+        step it makes the loss ``inf``, never a silent 0.
     """
-    if ignore_class is not None:
-        raise SetupError(
-            f"sparse_categorical_crossentropy(ignore_class={ignore_class!r}): the cookbook's "
-            "from-scratch loss does not mask classes; use "
-            "keras.losses.sparse_categorical_crossentropy for a void class"
-        )
     y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)
     _check_last_axis(axis, y_pred, "sparse_categorical_crossentropy")
     if isinstance(y_true, (np.ndarray, list, tuple)):
-        _check_class_range(np.asarray(y_true), y_pred.shape[-1])
+        labels = np.asarray(y_true)
+        check_class_labels(
+            labels if ignore_class is None else labels[labels != ignore_class],
+            y_pred.shape[-1],
+            "sparse_categorical_crossentropy",
+        )
     y_true = ops.convert_to_tensor(y_true)
     if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
         y_true = ops.squeeze(y_true, axis=-1)  # (N, 1) labels -> (N,)
@@ -310,6 +360,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"{tuple(y_pred.shape)}; it needs one integer label per sample, shape (N,) or (N, 1). One-hot "
             "labels go with categorical_crossentropy (or turn them back with labels.argmax(axis=-1))"
         )
+    labels = ops.cast(y_true, "int32")
+    if ignore_class is not None:
+        # As Keras does: score ignored entries as label 0 with outputs 0, then zero their loss.
+        # Their own label would give +inf below (or a NaN output would spread), and the
+        # gradient of where() multiplies that by 0: NaN.
+        valid = ops.not_equal(labels, ignore_class)
+        labels = ops.where(valid, labels, 0)
+        y_pred = ops.where(ops.expand_dims(valid, -1), y_pred, ops.zeros_like(y_pred))
     if from_logits:
         log_p = _log_softmax(y_pred)
     else:
@@ -317,11 +375,31 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         log_p = _log_softmax(ops.log(ops.clip(y_pred, eps, 1.0 - eps)))
     # Pick log p_k for each sample's label k: a one-hot mask summed over classes.
     num_classes = y_pred.shape[-1]
-    picked = ops.one_hot(ops.cast(y_true, "int32"), num_classes, dtype=y_pred.dtype)
+    picked = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
     # A label outside 0..C-1 one-hot encodes to a row of zeros, which would read as a
     # perfect prediction (loss 0). Subtracting log(row sum) adds 0 for every valid
     # label and +inf for an invalid one, so the mistake shows up in the loss.
-    return -ops.sum(picked * log_p, axis=-1) - ops.log(ops.sum(picked, axis=-1))
+    loss = -ops.sum(picked * log_p, axis=-1) - ops.log(ops.sum(picked, axis=-1))
+    if ignore_class is None:
+        return loss
+    loss = ops.where(valid, loss, ops.zeros_like(loss))
+    _attach_keras_mask(loss, valid)
+    return loss
+
+
+def _attach_keras_mask(loss, valid):
+    """Mark the entries that count, where Keras's ``Loss.__call__`` looks for them.
+
+    Keras's own ``sparse_categorical_crossentropy`` does the same: a
+    ``"sum_over_batch_size"`` reduction then divides by the number of
+    ``valid`` entries instead of all of them (``keras/src/losses/loss.py``,
+    ``apply_mask``). Tensors that refuse new attributes (JAX arrays) keep no
+    mask, and the mean then counts the ignored entries too.
+    """
+    try:
+        loss._keras_mask = valid
+    except AttributeError:
+        pass
 
 
 def _logits_kept_by_keras(y_pred, from_logits):
@@ -337,16 +415,6 @@ def _logits_kept_by_keras(y_pred, from_logits):
     if logits is None:
         return y_pred, from_logits
     return logits, True
-
-
-def _check_class_range(labels, num_classes):
-    """Refuse integer labels outside ``0 .. num_classes - 1`` with the fix."""
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise SetupError(
-            f"sparse_categorical_crossentropy got labels from {labels.min()} to {labels.max()} for "
-            f"{num_classes} output units (classes 0..{num_classes - 1}); renumber the classes to "
-            f"0..C-1 (pandas.factorize(y)[0]), or give the last layer more units"
-        )
 
 
 def _log_softmax(x):

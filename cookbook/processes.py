@@ -58,12 +58,24 @@ class Workers:
     ``wait()`` returns the results or raises ``WorkerFailed``.
     """
 
-    def __init__(self, commands, envs, *, timeout, what="worker"):
+    def __init__(self, commands, envs, *, timeout, what="worker", cwd=None):
+        """Start every command now, each in its own process group.
+
+        Args:
+            commands: one argv list per child.
+            envs: one complete environment per child (see ``child_env``).
+            timeout: seconds from now until every child still running is
+                killed.
+            what: what a child is called in error messages. Defaults to
+                `"worker"`.
+            cwd: the children's working directory; `None` keeps this
+                process's. Defaults to `None`.
+        """
         self.timeout = timeout
         self.what = what
         self._started = time.monotonic()
         self._deadline = self._started + timeout
-        self._exits = queue.Queue()
+        self._exits: queue.Queue[tuple[int, float]] = queue.Queue()  # (child index, when it ended)
         self._processes, self._outputs = [], []
         self._ended_at, self._stopped = {}, set()
         try:
@@ -71,8 +83,14 @@ class Workers:
                 out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files: a pipe could fill and block
                 self._outputs.append((out, err))
                 process = subprocess.Popen(
-                    command, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
-                )  # own process group: killed with its children
+                    command,
+                    env=env,
+                    cwd=cwd,
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # own process group: killed with its children
+                )
                 self._processes.append(process)
                 threading.Thread(target=self._watch, args=(index, process), daemon=True).start()
         except BaseException:
@@ -116,10 +134,15 @@ class Workers:
             running = [r for r in results if r.stopped_by_launcher]
             names = ", ".join(str(r.index) for r in running)
             tails = "".join(f"\n  {self.what} {r.index} stderr:\n    {_tail(r.stderr)}" for r in running)
+            peers = (  # several children that hang together usually wait for each other
+                f"; if a {self.what} waits for a peer, check that every {self.what} started with the same "
+                "cluster in TF_CONFIG"
+                if len(results) > 1
+                else ""
+            )
             raise WorkerTimeout(
                 f"{self.what} {names} still running after the launcher's deadline of {self.timeout:g} s and "
-                f"were killed. Raise timeout= if the job is just slow; if a worker waits for a peer, check "
-                f"that every worker started with the same cluster in TF_CONFIG.{tails}",
+                f"were killed. Raise timeout= if the job is just slow{peers}.{tails}",
                 None,
                 results,
             )
@@ -179,20 +202,50 @@ class Workers:
 
 
 def child_env(extra=None):
-    """This environment without ``TF_CONFIG``, TensorFlow's C++ logging quiet, plus ``extra``."""
+    """This environment without ``TF_CONFIG``, TensorFlow's C++ logging quiet, plus ``extra``.
+
+    Args:
+        extra: variables to set; a value of `None` removes that variable
+            (e.g. ``{"TF_CPP_MIN_LOG_LEVEL": None}`` to see what a child
+            prints with TensorFlow's default logging). Defaults to `None`.
+    """
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.update(extra or {})
-    return env
+    return {k: v for k, v in env.items() if v is not None}
 
 
-def run(command, *, timeout=120.0, env=None):
+def run(command, *, timeout=120.0, env=None, cwd=None, check=True):
     """Run one child with the launcher's guarantees (deadline, killed on error); return its result.
 
     Args:
         command: argv list.
         timeout: seconds until it is killed. Defaults to `120.0`.
-        env: extra environment variables. Defaults to `None`.
+        env: extra environment variables for ``child_env`` (`None` values
+            remove one). Defaults to `None`.
+        cwd: the child's working directory. Defaults to `None` (this
+            process's).
+        check: raise ``WorkerFailed`` when the child exits with an error.
+            With `False` its ``WorkerResult`` is returned instead, for a
+            caller that tests the exit status and stderr itself. A child
+            killed at the deadline raises ``WorkerTimeout`` either way.
+            Defaults to `True`.
+
+    Returns:
+        The child's ``WorkerResult`` (``returncode``, ``stdout``,
+        ``stderr``...).
+
+    Raises:
+        WorkerFailed: the child ended with an error and ``check`` is true.
+        WorkerTimeout: the child was still running at the deadline (it was
+            killed, with its own children).
     """
-    with Workers([list(command)], [child_env(env)], timeout=timeout, what="subprocess") as child:
-        return child.wait()[0]
+    with Workers([list(command)], [child_env(env)], timeout=timeout, what="subprocess", cwd=cwd) as child:
+        try:
+            return child.wait()[0]
+        except WorkerTimeout:
+            raise
+        except WorkerFailed as failure:
+            if check:
+                raise
+            return failure.results[0]

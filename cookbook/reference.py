@@ -11,10 +11,19 @@ accumulator, Adam's "epsilon hat"). ``adagrad_textbook``, ``rmsprop_textbook``
 and ``adam_textbook`` are the forms the docstrings compare them with.
 ``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
 the rule (gradient clipping, decoupled weight decay) and follows an
-optimizer's ``get_config()``::
+optimizer's ``get_config()``:
 
-    ref = cookbook.reference.from_optimizer(keras.optimizers.Adam(0.01))
-    weights = ref.apply(grads, weights)         # lists of float64 arrays
+>>> import keras
+>>> import numpy as np
+>>> from cookbook import reference
+>>> ref = reference.from_optimizer(keras.optimizers.Adam(0.01))
+>>> ref.rule.__name__, ref.hyperparameters["beta_1"], round(ref.learning_rate, 6)  # Keras keeps lr in float32
+('adam', 0.9, 0.01)
+>>> weights = [np.array([0.5, 0.5])]  # lists of float64 arrays, one per variable
+>>> for _ in range(2):
+...     weights = ref.apply([np.array([1.0, -2.0])], weights)
+>>> [w.round(6) for w in weights]  # Adam's first steps are about lr * sign(g)
+[array([0.48, 0.52])]
 """
 
 from cookbook.errors import CookbookError

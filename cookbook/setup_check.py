@@ -6,48 +6,73 @@ with ``categorical_crossentropy`` reports a loss of 0.0 every epoch, a
 with ``binary_crossentropy`` sits on a constant loss. ``check_setup`` reads
 the model's final units and activation, its compiled loss and the labels,
 and raises ``cookbook.SetupError`` (a ``ValueError``) naming the mismatch
-and the fix::
+and the fix:
 
-    model.compile(optimizer="adam", loss="categorical_crossentropy")
-    cookbook.check_setup(model, y_train)   # raises before a wasted fit
-    # or, in one call:
-    cookbook.fit_checked(model, X_train, y_train, epochs=10, verbose=0)
+>>> import cookbook
+>>> import keras
+>>> import numpy as np
+>>> X_train, y_train = np.ones((4, 3), "float32"), np.array([0, 1, 1, 0])
+>>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, "sigmoid")])
+>>> model.compile(optimizer="adam", loss="categorical_crossentropy")
+>>> cookbook.check_setup(model, y_train)  # raises before a wasted fit
+Traceback (most recent call last):
+    ...
+cookbook.errors.SetupError: the model has a single output unit with categorical_crossentropy: ...
+>>> model.compile(optimizer="adam", loss="binary_crossentropy")
+>>> cookbook.check_setup(model, y_train)  # silent: this setup is right
+
+or, in one call, check then fit:
+
+>>> history = cookbook.setup_check.fit_checked(model, X_train, y_train, epochs=1, verbose=0)
 
 It stays silent on every setup of ``cookbook.HEAD_RULES`` (with or without
 ``from_logits=True``) and on losses it does not recognise: it refuses only
 what it can prove wrong.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cookbook import losses as cookbook_losses
 from cookbook.errors import SetupError
+from cookbook.heads import HEAD_RULES, activation_name, check_class_labels
 
 import keras
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["check_setup", "describe_heads", "fit_checked"]
 
-# Loss functions by family: what each cross-entropy needs from the output and the labels.
+# A loss's family is the HEAD_RULES loss whose output and labels it needs: what each
+# cross-entropy needs is read from the table, not restated here.
+_REGRESSION = HEAD_RULES["regression"].loss  # a linear output, real targets
+_BINARY = HEAD_RULES["binary"].loss  # sigmoid units, 0/1 labels (one column per unit)
+_CATEGORICAL = HEAD_RULES["multiclass_onehot"].loss  # one softmax, one-hot rows
+_SPARSE = HEAD_RULES["multiclass"].loss  # one softmax, one integer label per sample
+# Every loss of the table, as Keras's function and as the cookbook's twin, is its own family...
 _FAMILIES = {
-    keras.losses.binary_crossentropy: "binary",
-    keras.losses.binary_focal_crossentropy: "binary",
-    keras.losses.categorical_crossentropy: "categorical",
-    keras.losses.categorical_focal_crossentropy: "categorical",
-    keras.losses.sparse_categorical_crossentropy: "sparse",
-    keras.losses.mean_squared_error: "regression",
-    keras.losses.mean_absolute_error: "regression",
-    keras.losses.mean_absolute_percentage_error: "regression",
-    keras.losses.mean_squared_logarithmic_error: "regression",
-    keras.losses.huber: "regression",
-    keras.losses.log_cosh: "regression",
-    cookbook_losses.binary_crossentropy: "binary",
-    cookbook_losses.categorical_crossentropy: "categorical",
-    cookbook_losses.sparse_categorical_crossentropy: "sparse",
-    cookbook_losses.mean_squared_error: "regression",
+    function: rule.loss
+    for rule in HEAD_RULES.values()
+    for function in (keras.losses.get(rule.loss), getattr(cookbook_losses, rule.loss))
 }
-_PROBABILITY_FAMILIES = ("binary", "categorical", "sparse")
+# ...and the other Keras losses take the output and labels of one of them.
+_FAMILIES.update(
+    {
+        keras.losses.binary_focal_crossentropy: _BINARY,
+        keras.losses.categorical_focal_crossentropy: _CATEGORICAL,
+        keras.losses.mean_absolute_error: _REGRESSION,
+        keras.losses.mean_absolute_percentage_error: _REGRESSION,
+        keras.losses.mean_squared_logarithmic_error: _REGRESSION,
+        keras.losses.huber: _REGRESSION,
+        keras.losses.log_cosh: _REGRESSION,
+    }
+)
+# The output activation each family's rows of the table use ("sigmoid" for binary_crossentropy...).
+_FAMILY_ACTIVATION = {rule.loss: rule.activation for rule in HEAD_RULES.values()}
 
 # Activations whose outputs are probabilities, and known ones whose outputs are not.
 _PROBABILITY_ACTIVATIONS = {"sigmoid", "softmax", "hard_sigmoid"}
@@ -101,7 +126,7 @@ class _Head:
 
     name: str
     units: int
-    activation: str  # a Keras activation name, or "unknown"
+    activation: str  # a Keras activation name, "custom" (your own function) or "unknown" (a layer not read)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +143,7 @@ class _Labels:
     integer: bool
 
 
-def check_setup(model, y):
+def check_setup(model: keras.Model, y: npt.ArrayLike | Sequence[npt.ArrayLike] | Mapping[str, npt.ArrayLike]) -> None:
     """Check that a compiled model's output head, loss and labels fit together.
 
     Reads, for each model output, the number of units and the activation of
@@ -171,7 +196,7 @@ def check_setup(model, y):
         _check_one(where, head, _read_loss(loss), _read_labels(where, y_head))
 
 
-def fit_checked(model, x, y, **fit_kwargs):
+def fit_checked(model: keras.Model, x: Any, y: npt.ArrayLike, **fit_kwargs: Any) -> keras.callbacks.History:
     """``check_setup(model, y)``, then ``model.fit(x, y, **fit_kwargs)``.
 
     Args:
@@ -187,7 +212,7 @@ def fit_checked(model, x, y, **fit_kwargs):
     return model.fit(x, y, **fit_kwargs)
 
 
-def describe_heads(model):
+def describe_heads(model: keras.Model) -> list[dict[str, Any]]:
     """What ``check_setup`` reads from a compiled model, one dict per output.
 
     Args:
@@ -242,7 +267,7 @@ def _head_of_layers(name, layers):
         if step == "pass":
             continue
         if isinstance(layer, keras.layers.Dense):
-            return _Head(name, layer.units, activation or _activation_name(layer.activation))
+            return _Head(name, layer.units, activation or activation_name(layer.activation))
         if step is None:  # a layer check_setup does not know: its output range is unknown
             return _Head(name, _last_dim(layer), activation or "unknown")
         activation = activation or step  # the outermost non-linear activation sets the output range
@@ -263,7 +288,7 @@ def _head_of_tensor(name, tensor):
             )
             return _Head(name, units, activation or inner.activation)
         if isinstance(layer, keras.layers.Dense):
-            return _Head(name, units, activation or _activation_name(layer.activation))
+            return _Head(name, units, activation or activation_name(layer.activation))
         step = _step(layer)
         if step is None:
             return _Head(name, units, activation or "unknown")
@@ -286,23 +311,12 @@ def _step(layer):
     if isinstance(layer, _PASS_THROUGH):
         return "pass"
     if isinstance(layer, keras.layers.Activation):
-        name = _activation_name(layer.activation)
+        name = activation_name(layer.activation)
         return "pass" if name == "linear" else name
     for layer_class, name in _ACTIVATION_LAYERS.items():
         if isinstance(layer, layer_class):
             return name
     return None
-
-
-def _activation_name(function):
-    """The Keras name of a built-in activation function, or ``"unknown"`` for a custom one."""
-    name = getattr(function, "__name__", None)
-    try:
-        if name and keras.activations.get(name) is function:
-            return name
-    except ValueError:
-        pass
-    return "unknown"
 
 
 def _last_dim(layer):
@@ -350,7 +364,7 @@ def _read_loss(loss):
     """Which cross-entropy (or regression loss) this is, and its from_logits."""
     name = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(loss, "__name__", repr(loss))
     if isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
-        return _LossInfo(name, None, False)  # Keras picks the loss from the label shape at fit time
+        return _LossInfo(loss, None, False)  # Keras picks the loss from the label shape at fit time
     try:
         resolved = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss
     except ValueError:
@@ -420,7 +434,7 @@ def _check_one(where, head, loss, labels):
         )
     if loss.family is None:
         return
-    if loss.family == "regression":
+    if loss.family == _REGRESSION:
         _check_columns(
             where,
             head,
@@ -438,14 +452,14 @@ def _check_one(where, head, loss, labels):
             "remove the activation from the last layer (activation=None) or use from_logits=False"
         )
     if not loss.from_logits and act in _NON_PROBABILITY_ACTIVATIONS:
-        expected = "sigmoid" if loss.family == "binary" else "softmax"
+        expected = _FAMILY_ACTIVATION[loss.family]
         raise SetupError(
             f"{where} has a {act} output but {loss.name} expects probabilities: outputs outside "
             "[0, 1] are clipped, which zeroes their gradient, so training crawls or stalls; add "
             f"activation='{expected}' to the last layer, or keep it linear and pass "
             "from_logits=True to the loss"
         )
-    if loss.family in ("categorical", "sparse"):
+    if loss.family in (_CATEGORICAL, _SPARSE):
         _check_categorical(where, head, loss, labels)
     else:
         _check_binary(where, head, loss, labels)
@@ -465,14 +479,14 @@ def _check_categorical(where, head, loss, labels):
             f"classes; use activation='softmax' (single-label classes), or binary_crossentropy "
             "for multi-label targets"
         )
-    if loss.family == "sparse":
+    if loss.family == _SPARSE:
         if labels.columns > 1:
             raise SetupError(
                 f"{where} gets one-hot labels ({labels.columns} columns) with {loss.name}, which "
                 "expects one integer label per sample; use categorical_crossentropy, or pass "
                 "labels.argmax(axis=-1)"
             )
-        _check_class_range(where, head, labels)
+        check_class_labels(labels.values, head.units or None, where)  # 0 units: not read, so not checked
         return
     if labels.columns == 1:
         raise SetupError(
@@ -542,23 +556,6 @@ def _check_columns(where, head, loss, labels, fix):
         raise SetupError(
             f"{where} has {head.units} output unit(s) but the labels have {labels.columns} "
             f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one against the other instead of matching them); {fix}"
-        )
-
-
-def _check_class_range(where, head, labels):
-    values = labels.values
-    if not labels.integer:
-        raise SetupError(
-            f"{where} gets non-integer labels (e.g. {values[values != np.round(values)][0]:g}) "
-            "with sparse_categorical_crossentropy, which expects class numbers 0..C-1; encode the "
-            "classes with pandas.factorize(y)[0], or use a regression loss for real targets"
-        )
-    low, high = values.min(), values.max()
-    if low < 0 or high >= head.units:
-        raise SetupError(
-            f"{where} has {head.units} output units (classes 0..{head.units - 1}) but the labels "
-            f"run from {low:g} to {high:g}; renumber the classes to 0..C-1 (pandas.factorize(y)[0]"
-            f" or y - y.min()), or give the last layer {int(high) + 1} units"
         )
 
 

@@ -3,15 +3,30 @@
 A CSV that people bring has text class names in the target (``"Adelie"``),
 text feature columns (``"island"``), whole-number codes and a few empty
 cells. This module turns such a table into what a Keras model needs, saying
-what it did, and refuses what it cannot use with the column and the fix::
+what it did, and refuses what it cannot use with the column and the fix.
+``cookbook.tables.read_csv("penguins.csv")`` reads a file into a frame
+like this one:
 
-    frame = cookbook.tables.read_csv("penguins.csv")
-    table = cookbook.tables.prepare(frame, "species", task="multiclass")
-    for note in table.notes:
-        print(note)               # "target 'species': 3 classes, numbered ..."
-    split = cookbook.tables.split(table, seed=0, stratify=True)
-    encode = cookbook.tables.fit_encoder(split.train, table.kinds)
-    X_train, X_test = encode(split.train), encode(split.test)
+>>> import cookbook
+>>> import pandas as pd
+>>> frame = pd.DataFrame(
+...     {
+...         "species": ["Adelie", "Gentoo", "Chinstrap"] * 3,
+...         "island": ["Torgersen", "Biscoe", "Dream", "Dream", "Biscoe", "Dream", "Biscoe", "Biscoe", "Dream"],
+...         "bill_mm": [39.1, 46.1, 46.5, 37.8, None, 50.0, 38.2, 48.7, 49.5],
+...     }
+... )
+>>> table = cookbook.tables.prepare(frame, "species", task="multiclass")
+>>> for note in table.notes:
+...     print(note)
+dropped 1 of 9 row(s) with a missing value in 'bill_mm' (1) (--missing fill keeps them, ...)
+target 'species': 3 classes numbered 0 = 'Adelie', 1 = 'Chinstrap', 2 = 'Gentoo' (sorted order)
+one-hot encoded categorical column(s) 'island' (3 values) with keras.layers.StringLookup; ...
+>>> split = cookbook.tables.split(table, seed=0, stratify=True)
+>>> encode = cookbook.tables.fit_encoder(split.train, table.kinds)
+>>> X_train, X_test = encode(split.train), encode(split.test)
+>>> X_train.shape, X_test.shape  # bill_mm, then island one-hot (out-of-vocabulary slot first)
+((5, 5), (3, 5))
 
 The bundled datasets go through the same path (``prepare`` with the kinds
 their metadata states), so a lesson's code does not fork on where its data
@@ -21,7 +36,10 @@ the training rows only: ``Normalization`` for numeric columns and
 writes the same layers out in its own cells).
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 
 from cookbook.datasets import read_csv_file as read_csv
 from cookbook.datasets import split_indices
@@ -59,15 +77,15 @@ class Table:
     features: pd.DataFrame
     target: np.ndarray
     classes: tuple
-    kinds: dict
-    notes: list
-    missing: dict
+    kinds: dict[str, str]
+    notes: list[str]
+    missing: dict[str, int]
     source: str
     target_name: str
 
-    def class_table(self):
+    def class_table(self) -> pd.DataFrame:
         """The class numbering as a DataFrame: number, name, rows."""
-        counts = np.bincount(self.target, minlength=len(self.classes)) if self.classes else []
+        counts = np.bincount(self.target, minlength=len(self.classes)) if self.classes else np.zeros(0, int)
         return pd.DataFrame({"class": range(len(self.classes)), "name": list(self.classes), "rows": list(counts)})
 
 
@@ -81,7 +99,7 @@ class TableSplit:
     y_test: np.ndarray
     note: str = ""
 
-    def encoded(self, encode):
+    def encoded(self, encode: Callable[[pd.DataFrame], np.ndarray]) -> EncodedSplit:
         """The split with its features encoded by ``encode`` (from ``fit_encoder``): float32 arrays."""
         return EncodedSplit(encode(self.train), encode(self.test), self.y_train, self.y_test)
 
@@ -96,7 +114,17 @@ class EncodedSplit:
     y_test: np.ndarray
 
 
-def prepare(frame, target, task, *, source="the table", missing="drop", kinds=None, positive=None, drop=()):
+def prepare(
+    frame: pd.DataFrame,
+    target: str,
+    task: str,
+    *,
+    source: str = "the table",
+    missing: str = "drop",
+    kinds: Mapping[str, str] | None = None,
+    positive: object = None,
+    drop: Sequence[str] = (),
+) -> Table:
     """Check a table, number its classes, choose each column's encoding, handle missing values.
 
     Args:
@@ -299,7 +327,7 @@ def _encode_target(column, target, task, source, positive):
     return labels, names, [f"target {target!r}: {len(names)} classes numbered {mapping} {how}"]
 
 
-def split(table, *, test_fraction=0.25, seed=0, stratify=False):
+def split(table: Table, *, test_fraction: float = 0.25, seed: int = 0, stratify: bool = False) -> TableSplit:
     """Split a table's rows into training and test parts, then fill missing cells from the training rows.
 
     The same rows as ``cookbook.split_and_standardize`` picks for the same
@@ -324,7 +352,7 @@ def split(table, *, test_fraction=0.25, seed=0, stratify=False):
     return TableSplit(train, test, table.target[train_idx], table.target[test_idx], note)
 
 
-def fit_encoder(train, kinds):
+def fit_encoder(train: pd.DataFrame, kinds: Mapping[str, str]) -> Callable[[pd.DataFrame], np.ndarray]:
     """Keras preprocessing layers adapted on the training rows; returns ``encode(frame) -> float32 array``.
 
     Numeric columns go through one ``keras.layers.Normalization`` (mean 0,
@@ -349,5 +377,4 @@ def fit_encoder(train, kinds):
         parts += [lookup(frame[column].astype(str).to_numpy()) for column, lookup in lookups.items()]
         return keras.ops.convert_to_numpy(keras.ops.concatenate(parts, axis=-1)).astype("float32")
 
-    encode.layers = {"numeric": normalize, **lookups}
     return encode

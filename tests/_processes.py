@@ -1,6 +1,13 @@
-"""Process checks shared by the distribution tests: is a pid alive, which workers still run."""
+"""Process helpers shared by the process and cluster tests: a tiny child's argv, is a pid alive, which workers run."""
 
 import pathlib
+import sys
+import textwrap
+
+
+def _python(code):
+    """argv running ``code`` in a fresh interpreter that imports nothing heavy."""
+    return [sys.executable, "-c", textwrap.dedent(code)]
 
 
 def _alive(pid):

@@ -17,11 +17,13 @@ def table(quick_run):
     return table.set_index(["model", "part"])
 
 
+@pytest.mark.slow
 def test_mse_trained_model_beats_predicting_the_mean(table):
     """Even a quick run cuts the test MSE of predicting the training mean by over a quarter."""
     assert table.loc[("MLP, EarlyStopping", "test"), "MSE"] < 0.75 * table.loc[("predict the mean", "test"), "MSE"]
 
 
+@pytest.mark.slow
 def test_table_reports_the_mean_baseline_as_numpy_computes_it(table, recipe01):
     """The baseline row is the MSE of the training mean, in the target's units (RMSE = sqrt(MSE))."""
     row = table.loc[("predict the mean", "test")]
@@ -29,6 +31,7 @@ def test_table_reports_the_mean_baseline_as_numpy_computes_it(table, recipe01):
     assert row["epochs run"] == 0
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_patience_epochs_after_the_best_or_at_the_limit(quick_run, recipe01):
     """The recipe's EarlyStopping run ends PATIENCE epochs after its lowest val_loss, or at the epoch limit."""
     import pandas as pd

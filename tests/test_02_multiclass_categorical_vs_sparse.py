@@ -23,6 +23,7 @@ def run(quick_run):
     return table.set_index("run"), out
 
 
+@pytest.mark.slow
 def test_the_four_runs_store_labels_both_ways(run):
     """Two runs train on one-hot rows, two on integers; Keras's losses and the cookbook twins."""
     table, _ = run
@@ -31,6 +32,7 @@ def test_the_four_runs_store_labels_both_ways(run):
     assert table.index[0] == "one-hot + keras categorical_crossentropy"
 
 
+@pytest.mark.slow
 def test_loss_curves_coincide_within_float_rounding(run):
     """Every epoch's training loss (and accuracy) is within 1e-5 of the one-hot run's."""
     table, _ = run
@@ -39,6 +41,7 @@ def test_loss_curves_coincide_within_float_rounding(run):
     assert table["final train loss"].max() - table["final train loss"].min() < CURVE_TOLERANCE
 
 
+@pytest.mark.slow
 def test_test_accuracy_is_identical_and_predictions_agree(run):
     """Same test accuracy in all four runs, every test prediction the same class, probabilities within 1e-5."""
     table, _ = run
@@ -48,6 +51,7 @@ def test_test_accuracy_is_identical_and_predictions_agree(run):
     assert table["test accuracy"].iloc[0] > 0.5, "two quick epochs already beat chance (0.1) by far"
 
 
+@pytest.mark.slow
 def test_both_losses_equal_minus_log_p_of_the_true_class(run):
     """The per-sample table: both Keras losses equal float64 NumPy's -log p(true class)."""
     _, out = run

@@ -22,6 +22,7 @@ def recipe03(recipes):
     return curriculum.load(curriculum.resolve(recipes, "03"))
 
 
+@pytest.mark.slow
 def test_check_setup_refuses_every_mistake_and_passes_the_controls(run03):
     """Every mistake row carries a SetupError; both controls are silent."""
     table, _ = run03
@@ -33,6 +34,7 @@ def test_check_setup_refuses_every_mistake_and_passes_the_controls(run03):
             assert verdict.startswith("SetupError: "), setup
 
 
+@pytest.mark.slow
 def test_measures_what_keras_does_silently(run03):
     """The measured claims: loss 0.0, constant 1.0 predictions, a negative 'loss', a NaN loss."""
     table, _ = run03
@@ -55,6 +57,7 @@ def test_measures_what_keras_does_silently(run03):
     assert len(silent) >= 4, "at least four mistakes train without a word from Keras"
 
 
+@pytest.mark.slow
 def test_wrong_loss_table_shows_keras_number_next_to_the_true_one(run03):
     """Softmax + BCE: Keras's loss differs from the NumPy BCE of the probabilities; the twin equals NumPy."""
     _, out = run03

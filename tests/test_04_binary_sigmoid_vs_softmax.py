@@ -3,6 +3,8 @@
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # every test reads the recipe's --quick run
+
 
 @pytest.fixture(scope="module")
 def run04(quick_run):

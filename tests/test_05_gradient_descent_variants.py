@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # every test reads the recipe's --quick run
+
 
 @pytest.fixture(scope="module")
 def recipe05(recipes):

@@ -31,6 +31,7 @@ def _csv(run, name):
     return pd.read_csv(run[1] / f"06_optimizer_paths_{name}.csv")
 
 
+@pytest.mark.slow
 def test_sgd_rmsprop_and_tuned_momentum_zig_zag_on_most_steps(table):
     """The title: SGD, RMSprop and Momentum reverse their y-step on > 80% of their steps (SGD 69 of 70)."""
     assert 60 <= table.loc["SGD", ARRIVE] <= 80
@@ -39,6 +40,7 @@ def test_sgd_rmsprop_and_tuned_momentum_zig_zag_on_most_steps(table):
         assert table.loc[name, SHARE] > 0.8, name
 
 
+@pytest.mark.slow
 def test_adagrad_and_adam_reverse_far_less(table):
     """The title: Adagrad and Adam (beta_1 0.5) reverse on under 40% of their steps, at most half SGD's share."""
     for name in ("Adagrad", "Adam"):
@@ -46,6 +48,7 @@ def test_adagrad_and_adam_reverse_far_less(table):
         assert table.loc[name, SHARE] < 0.5 * table.loc["SGD", SHARE], name
 
 
+@pytest.mark.slow
 def test_momentum_and_adam_arrive_in_under_half_of_sgds_steps_and_stay(table):
     """Tuned Momentum and Adam reach grad norm < 1e-3 in <= 1/2 of SGD's steps (22 and 21 vs 70) and stay."""
     for name in ("Momentum", "Adam", "Adagrad"):
@@ -55,6 +58,7 @@ def test_momentum_and_adam_arrive_in_under_half_of_sgds_steps_and_stay(table):
         assert table.loc[name, ARRIVE] <= 0.5 * table.loc["SGD", ARRIVE], name
 
 
+@pytest.mark.slow
 def test_rmsprop_passes_the_minimum_but_rattles_around_it(table):
     """RMSprop reaches the tolerance first but ends with f far above the others' (its steps stay ~lr)."""
     assert table.loc["RMSprop", ARRIVE] == min(v for v in table[ARRIVE] if isinstance(v, (int, np.integer)))
@@ -62,6 +66,7 @@ def test_rmsprop_passes_the_minimum_but_rattles_around_it(table):
     assert table.loc["RMSprop", "final f"] > 1e3 * table.drop(index="RMSprop")["final f"].max()
 
 
+@pytest.mark.slow
 def test_momentum_0_9_rings_and_is_slower_than_sgd(table):
     """With Keras's usual 0.9, Momentum and Adam swing along the valley (x-step reversals) and need more steps than SGD."""
     assert table.loc["SGD", "x-step reversals"] == 0
@@ -70,6 +75,7 @@ def test_momentum_0_9_rings_and_is_slower_than_sgd(table):
         assert table.loc[name, ARRIVE] > table.loc["SGD", ARRIVE], name
 
 
+@pytest.mark.slow
 def test_heavy_ball_theory_table_matches_the_formula(run):
     """beta* = ((sqrt 20 - 1)/(sqrt 20 + 1))^2 = 0.4026, lr* = 1.336, rate sqrt(beta*) = 0.6345, SGD's 19/21."""
     theory = _csv(run, "theory")["value"].to_numpy()
@@ -92,6 +98,7 @@ def _iteration_rate(lr, momentum):
     return max(np.abs(np.linalg.eigvals([[momentum, -lr * h], [momentum, 1 - lr * h]])).max() for h in CURVATURES)
 
 
+@pytest.mark.slow
 def test_predicted_rates_are_the_iterations_eigenvalues_and_the_paths_follow_them(run):
     """Each run's predicted rate is the spectral radius of its 2x2 iteration; the fitted rate is within 4% of it."""
     rates = _csv(run, "rates").set_index("run")
@@ -107,6 +114,7 @@ def test_predicted_rates_are_the_iterations_eigenvalues_and_the_paths_follow_the
     assert rates.loc["SGD", "roots along y"].startswith("real, negative")
 
 
+@pytest.mark.slow
 def test_grid_search_lands_next_to_the_theorys_optimum(run, table):
     """The grid's fastest cell has momentum 0.3-0.6 (theory 0.40) and beats every plain-SGD cell by 2x or more."""
     grid = _csv(run, "momentum_grid")
@@ -131,6 +139,7 @@ REFERENCE_RULES = {  # the recipe's run -> (float64 rule, its hyperparameters), 
 
 
 @pytest.mark.parametrize("name", [*REFERENCE_RULES, "Momentum"])
+@pytest.mark.slow
 def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run, recipe06, name):
     """The first 12 recorded points equal a float64 NumPy walk with the hand gradient (x/10, 2y), to 1e-4."""
     points = _csv(run, "points")

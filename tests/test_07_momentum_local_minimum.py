@@ -29,6 +29,7 @@ def _minima():
     return roots[0], roots[2]
 
 
+@pytest.mark.slow
 def test_sgd_ends_in_the_first_minimum_it_meets_from_either_side(table):
     """From x = -1.5 SGD ends at the shallow minimum -0.879, from x = +2 at the deep one +1.088; it never crosses."""
     shallow, deep = _minima()
@@ -41,6 +42,7 @@ def test_sgd_ends_in_the_first_minimum_it_meets_from_either_side(table):
         assert row["hump crossings"] == 0
 
 
+@pytest.mark.slow
 def test_momentum_0_9_reaches_the_deep_minimum_from_the_left(table):
     """From x = -1.5 Momentum 0.9 crosses the hump once and ends at x = +1.088, at lr 0.03 and 0.3."""
     _, deep = _minima()
@@ -51,6 +53,7 @@ def test_momentum_0_9_reaches_the_deep_minimum_from_the_left(table):
         assert row["hump crossings"] == 1
 
 
+@pytest.mark.slow
 def test_momentum_0_9_rolls_out_of_the_deep_minimum_from_the_right(table):
     """From x = +2 Momentum 0.9 at lr 0.03 rolls through the deep minimum into the shallow one; at lr 0.3 it diverges."""
     shallow, _ = _minima()
@@ -72,6 +75,7 @@ def _float64_walk(lr, momentum, steps=300):
     return np.array(xs)
 
 
+@pytest.mark.slow
 def test_endings_and_crossings_match_an_independent_float64_walk(table):
     """Each run's 'ends in', final x and hump crossings equal those of a float64 NumPy walk of all 300 steps.
 
@@ -103,6 +107,7 @@ def test_endings_and_crossings_match_an_independent_float64_walk(table):
             assert row["hump crossings"] == int(np.count_nonzero(above[1:] != above[:-1])), (lr, momentum, start)
 
 
+@pytest.mark.slow
 def test_paired_endings_count_each_momentum_setting_from_both_starts(run):
     """The paired table of the quick run: Momentum 0.9 ends deep from -1.5 at both rates; from +2 once shallow,
     once diverged (the lesson's 'same setting, opposite direction')."""
@@ -111,6 +116,7 @@ def test_paired_endings_count_each_momentum_setting_from_both_starts(run):
     assert counts == {("global minimum", "local minimum"): 1, ("global minimum", "diverged"): 1}
 
 
+@pytest.mark.slow
 def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run):
     """The first 40 recorded positions of every run equal a float64 walk with f'(x) = x^3 - x - 0.2.
 

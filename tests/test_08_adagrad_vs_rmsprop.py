@@ -102,6 +102,7 @@ def test_unit_range_keeps_blank_pixels_at_exactly_zero(recipe08):
     assert X_train.min() == 0.0 and X_test.min() >= 0.0
 
 
+@pytest.mark.slow
 def test_rarely_active_inputs_keep_a_larger_adagrad_rate_than_busy_ones(table):
     """Measured in the quick run: Adagrad (start 0) gives rare-input weights a median rate > 10x busy ones'."""
     adagrad = next(label for label in table.index if label.startswith("Adagrad") and "start" not in label)
@@ -109,6 +110,7 @@ def test_rarely_active_inputs_keep_a_larger_adagrad_rate_than_busy_ones(table):
     assert table.loc[adagrad, "median rate, rare"] > 10 * table.loc[adagrad, "median rate, busy"]
 
 
+@pytest.mark.slow
 def test_keras_default_start_flattens_the_per_weight_rates(table):
     """With initial_accumulator_value=0.1 the rare/busy ratio is under 1.5, over 10x below the start-0 ratio,
     and within 10% of what the floor predicts: 0.1 added to the start-0 run's median sums G = (lr / rate)^2."""
@@ -129,6 +131,7 @@ def grid(quick_run):
     return pd.read_csv(out / "08_adagrad_vs_rmsprop_grid.csv")
 
 
+@pytest.mark.slow
 def test_each_optimizer_keeps_the_rate_with_the_lowest_validation_loss_of_its_grid(table, grid, recipe08):
     """The quick run tries at least two rates per optimizer; the key table's run is the grid's validation argmin,
     and its train and validation losses are that grid row's."""
@@ -145,6 +148,7 @@ def test_each_optimizer_keeps_the_rate_with_the_lowest_validation_loss_of_its_gr
         assert table[column].between(0, np.log(10) * 1.5).all(), column
 
 
+@pytest.mark.slow
 def test_the_test_rows_play_no_part_in_the_choice(recipe08, grid, table, monkeypatch, tmp_path):
     """Re-run --quick with the test labels scrambled: the grid and the chosen rates stay exactly the same,
     while the test losses change (so the scrambled rows were really the ones the lesson tests on)."""

@@ -22,6 +22,7 @@ def table(quick_run):
     return table
 
 
+@pytest.mark.slow
 def test_step_1_is_3_16x_larger_on_both_losses(table):
     """Step 1 uncorrected / corrected = (1-b1)/sqrt(1-b2) = 3.162 on the straight line AND on the curved loss."""
     first = table.iloc[0]
@@ -31,6 +32,7 @@ def test_step_1_is_3_16x_larger_on_both_losses(table):
     assert first["curved: corrected step / lr"] == pytest.approx(1.0, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_constant_gradient_ratio_follows_the_closed_form_and_peaks_at_step_12(table):
     """Over 20 steps the measured ratio is (1-b1^t)/sqrt(1-b2^t) to 1e-3; it peaks at 6.57 at step 12."""
     t = table["step"].to_numpy()
@@ -42,6 +44,7 @@ def test_constant_gradient_ratio_follows_the_closed_form_and_peaks_at_step_12(ta
     assert table["constant g: ratio"].min() == pytest.approx(3.16, abs=0.01)
 
 
+@pytest.mark.slow
 def test_curved_loss_ratio_leaves_the_closed_form_after_step_1(table):
     """On w^2/2 the ratio is 3.16 at step 1 but later falls far below the formula (under half of it at some step)."""
     relative = table["curved: ratio"] / _closed_form(table["step"]) - 1
@@ -51,6 +54,7 @@ def test_curved_loss_ratio_leaves_the_closed_form_after_step_1(table):
     assert table["curved: corrected step / lr"].iloc[-1] < 0.9, "the corrected step shrinks as w nears 0"
 
 
+@pytest.mark.slow
 def test_half_corrections_go_opposite_ways(table):
     """Leaving only m uncorrected makes step 1 10x smaller; leaving only v uncorrected, 31.6x larger."""
     first = table.iloc[0]
@@ -69,6 +73,7 @@ def _numpy_steps(gradient_of, bias_correction, lr=0.05, start=1.0, steps=20):
 
 
 @pytest.mark.parametrize("loss, gradient_of", [("constant g", lambda w: 0.5), ("curved", lambda w: w)])
+@pytest.mark.slow
 def test_the_recipes_loop_follows_the_float64_numpy_update_rule(table, loss, gradient_of):
     """Both runs of the recipe (Keras Adam, and Keras Adam with the undo-correction schedule) match float64 NumPy."""
     for column, corrected in ((f"{loss}: corrected step / lr", True), (f"{loss}: uncorrected step / lr", False)):
@@ -77,6 +82,7 @@ def test_the_recipes_loop_follows_the_float64_numpy_update_rule(table, loss, gra
         )
 
 
+@pytest.mark.slow
 def test_the_schedule_trick_equals_the_cookbooks_uncorrected_adam(table):
     """cookbook.optimizers.Adam(bias_correction=False) on w^2/2 takes the same steps as the recipe's schedule."""
     path = landscapes.run_path(optimizers.Adam(0.05, bias_correction=False), 1.0, lambda w: w**2 / 2, 20)

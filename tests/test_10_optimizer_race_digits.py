@@ -30,6 +30,7 @@ def race(quick_run):
     return table.set_index("optimizer"), curves
 
 
+@pytest.mark.slow
 def test_every_optimizer_lowers_the_loss_from_the_same_start(race):
     """All five start from one epoch-0 loss (~ln 10 for 10 classes) and end at least 10% lower."""
     _, curves = race
@@ -41,6 +42,7 @@ def test_every_optimizer_lowers_the_loss_from_the_same_start(race):
         assert curve["train loss"].iloc[-1] < 0.9 * curve["train loss"].iloc[0], name
 
 
+@pytest.mark.slow
 def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recipe10):
     """Rebuilt with seed 0, the race's MLP has the epoch-0 train loss -mean(log p[label]), computed in float64."""
     _, curves = race
@@ -74,6 +76,7 @@ def test_evaluate_classifier_matches_an_independent_numpy_cross_entropy():
     assert accuracy == pytest.approx(np.mean(p.argmax(axis=1) == y))
 
 
+@pytest.mark.slow
 def test_retrained_model_s_numpy_cross_entropy_equals_the_table(race, recipe10):
     """Momentum retrained here (seed 0, 3 epochs, batches of 64): -mean(log p[label]) and argmax hits of its
     test-set predictions, in float64 NumPy, equal the table's test loss and accuracy; its last-epoch train loss
@@ -108,6 +111,7 @@ def _legend_number(label, key):
     return float(found.group(1)) if found else None
 
 
+@pytest.mark.slow
 def test_legend_numbers_are_the_optimizers_own_settings(race, recipe10):
     """Parsed back from the legend the recipe draws (its settings column), every lr, momentum, rho, beta and G0
     equals get_config() of a fresh optimizer from the recipe's OPTIMIZERS dict; SGD's lr is 10x Adam's; the

@@ -26,6 +26,7 @@ def run(quick_run):
     return quick_run("11")
 
 
+@pytest.mark.slow
 def test_quick_run_compares_every_optimizer_and_the_weights_move(run):
     """One row per method of the curriculum at least, each after real movement of the weights."""
     table, _ = run
@@ -56,12 +57,14 @@ def test_each_row_is_named_by_the_method_the_builtin_runs(recipe11):
     assert {"SGD", "Momentum", "Momentum (Nesterov)"} <= set(names)
 
 
+@pytest.mark.slow
 def test_every_twin_equals_its_builtin(run):
     """Largest |cookbook - keras.optimizers| over all steps: 0 or at most 1e-6, for every setting."""
     table, _ = run
     assert (table["max_custom_vs_builtin"] <= TWIN_TOLERANCE).all(), table
 
 
+@pytest.mark.slow
 def test_twins_and_builtins_match_the_float64_reference(run):
     """Both stay within 1e-5 relative of float64 NumPy: an independent check, not an echo of Keras."""
     table, _ = run
@@ -69,6 +72,7 @@ def test_twins_and_builtins_match_the_float64_reference(run):
     assert (table["max_rel_builtin_vs_numpy"] <= REFERENCE_TOLERANCE).all(), table
 
 
+@pytest.mark.slow
 def test_compile_and_fit_with_the_twin_gives_the_builtins_weights(run):
     """model.compile(optimizer=cookbook.optimizers.Adam) + fit ends where keras.optimizers.Adam does."""
     _, out = run
@@ -79,6 +83,7 @@ def test_compile_and_fit_with_the_twin_gives_the_builtins_weights(run):
     assert fit["test accuracy"].iloc[0] > 0.5, "a few epochs on Digits beat chance (0.1) by far"
 
 
+@pytest.mark.slow
 def test_impossible_settings_are_accepted_by_keras_and_refused_by_the_cookbook(run):
     """Every impossible setting trains in Keras (two go NaN); every twin raises a ValueError naming the range."""
     _, out = run
@@ -89,6 +94,7 @@ def test_impossible_settings_are_accepted_by_keras_and_refused_by_the_cookbook(r
     assert impossible["cookbook.optimizers says"].str.contains("is impossible: `").all()
 
 
+@pytest.mark.slow
 def test_clipnorm_0_row_matches_an_independent_unclipped_run(run):
     """The table says clipnorm=0 gave the weights of no clipping: Keras Adagrad(0.1, clipnorm=0) and Adagrad(0.1),
     stepped here on a gradient of norm > 1, end bit-for-bit equal, while clipnorm=1 would change them."""
@@ -108,6 +114,7 @@ def test_clipnorm_0_row_matches_an_independent_unclipped_run(run):
     assert np.max(np.abs(ends["clipnorm 1"] - ends["none"])) > 1e-3
 
 
+@pytest.mark.slow
 def test_the_lesson_names_the_setting_with_the_largest_float64_error(run, recipe11):
     """The remembered 'largest relative error' is the table's maximum, quoted with that row's call."""
     table, out = run

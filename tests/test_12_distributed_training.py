@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from _processes import _running_workers
 
+pytestmark = pytest.mark.slow  # every test reads the recipe's --quick run (two worker processes)
+
 RECIPE = "12_distributed_training"
 TWIN_TOLERANCE, DEVICE_TOLERANCE = 1e-6, 1e-5  # twin vs built-in; mirrored or multi-worker vs one device
 

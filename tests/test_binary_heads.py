@@ -112,6 +112,7 @@ def _sparse_ce(y, probs):
 # --- the exact conversions, on the real data ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_trained_sigmoid_model_converts_to_softmax_exactly(trained):
     """A -> B: same P(class 1), same per-sample loss and same decisions on all 569 rows, to 1e-6."""
     model_a = trained.models["A"]
@@ -126,6 +127,7 @@ def test_trained_sigmoid_model_converts_to_softmax_exactly(trained):
     np.testing.assert_array_equal(probs_b.argmax(axis=1), (p_a > 0.5).astype(int))
 
 
+@pytest.mark.slow
 def test_trained_softmax_model_converts_to_sigmoid_exactly(trained):
     """B -> A: w = w1 - w0, b = b1 - b0 gives the same P(class 1), losses and decisions to 1e-6."""
     model_b = trained.models["B"]
@@ -137,6 +139,7 @@ def test_trained_softmax_model_converts_to_sigmoid_exactly(trained):
     np.testing.assert_array_equal((p_a > 0.5).astype(int), probs_b.argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_conversion_weights_follow_the_formulas(trained):
     """The new heads hold exactly [0, w], [0, b] and w1 - w0, b1 - b0 (float64 reference)."""
     head_a = final_dense(trained.models["A"])
@@ -152,6 +155,7 @@ def test_conversion_weights_follow_the_formulas(trained):
     assert head_ab.get_config()["activation"] == "softmax" and head_ba.get_config()["activation"] == "sigmoid"
 
 
+@pytest.mark.slow
 def test_round_trip_gives_the_canonical_softmax_head(trained):
     """B -> A -> B zeroes the class-0 column yet predicts what B predicted."""
     model_b = trained.models["B"]
@@ -162,6 +166,7 @@ def test_round_trip_gives_the_canonical_softmax_head(trained):
     np.testing.assert_allclose(_outputs(canonical, trained.X), _outputs(model_b, trained.X), atol=TOL)
 
 
+@pytest.mark.slow
 def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
     """B's head has 2 (d + 1) parameters, A's d + 1; a common shift of both logits changes nothing."""
     d = trained.split.X_train.shape[1]
@@ -176,6 +181,7 @@ def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
     np.testing.assert_allclose(_outputs(shifted, trained.X), _outputs(trained.models["B"], trained.X), atol=TOL)
 
 
+@pytest.mark.slow
 def test_recipe_conversion_table_reports_no_differences(trained, recipe04):
     """compare_conversions: every conversion moves P(class 1) by < 1e-6 and changes no decision."""
     table = recipe04.compare_conversions(trained.models, trained.split, seed=0)
@@ -188,6 +194,7 @@ def test_recipe_conversion_table_reports_no_differences(trained, recipe04):
 # --- training: curves and accuracy with the recipe's defaults --------------------------------------
 
 
+@pytest.mark.slow
 def test_sparse_and_one_hot_setups_give_the_same_curve(trained):
     """B (integer labels) and C (one-hot labels) train along the same loss curve, to 1e-5."""
     b, c = (trained.histories[k].history["loss"] for k in ("B", "C"))
@@ -198,6 +205,7 @@ def test_sparse_and_one_hot_setups_give_the_same_curve(trained):
     )
 
 
+@pytest.mark.slow
 def test_softmax_head_trains_like_sigmoid_head_at_twice_the_learning_rate(trained):
     """Linear model: B with Adam(lr) follows A with Adam(2 lr), curve and predictions, to 1e-5."""
     b, a2 = (trained.histories[k].history["loss"] for k in ("B", "A, 2x lr"))
@@ -209,6 +217,7 @@ def test_softmax_head_trains_like_sigmoid_head_at_twice_the_learning_rate(traine
     assert np.abs(np.subtract(a, b)).max() > 1e-3  # at the same learning rate A is slower: a real difference
 
 
+@pytest.mark.slow
 def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe04):
     """With the recipe's defaults, A and B score > 0.93 test accuracy and their accuracies agree within 2 rows."""
     table = recipe04.compare_heads(trained.models, trained.seconds, trained.split, trained.labels)

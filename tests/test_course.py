@@ -27,6 +27,7 @@ def page(quick_run, tmp_path_factory):
     return path, recipes
 
 
+@pytest.mark.slow
 def test_page_has_every_lesson_with_its_code_and_remember_points(page):
     """One section per lesson, in order, with highlighted code and the run's 'What to remember'."""
     path, recipes = page
@@ -40,6 +41,7 @@ def test_page_has_every_lesson_with_its_code_and_remember_points(page):
     assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text, "nothing from the network"
 
 
+@pytest.mark.slow
 def test_page_opens_in_chromium_with_every_image_and_no_error(page):
     """From file://: every image decodes, each lesson shows a figure and a table, no console error."""
     executable = chromium_or_skip()

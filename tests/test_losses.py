@@ -5,6 +5,7 @@ outputs: those carry their logits, which Keras's losses (and ours) read
 instead of the probabilities, so they get tests of their own.
 """
 
+import functools
 import inspect
 
 from cookbook import losses
@@ -341,10 +342,126 @@ def test_sparse_labels_outside_the_classes_are_never_a_silent_zero():
     assert np.isinf(result[0]) and result[1] == pytest.approx(np.log(3))
 
 
-def test_ignore_class_is_refused_with_the_keras_alternative():
-    """The signature has ignore_class (positions match Keras), but the twin refuses to use it."""
-    with pytest.raises(SetupError, match="keras.losses.sparse_categorical_crossentropy"):
-        losses.sparse_categorical_crossentropy(np.array([1]), np.full((1, 3), 1 / 3), False, 0)
+# ignore_class cases: label shape and the ignored label. 1-D labels and (batch, h, w) segmentation maps; a void
+# label outside the classes (-1, 255, as in segmentation) and a real class left out (2, 0).
+_IGNORE_CASES = {
+    "1d_void_-1": ((N,), -1),
+    "1d_class_2": ((N,), 2),
+    "2d_void_255": ((4, 3, 5), 255),
+    "2d_class_0": ((4, 3, 5), 0),
+}
+
+
+def _ignore_case(case, from_logits, dtype):
+    """(labels, y_pred, float64 logits) with every third entry labelled ignore_class."""
+    label_shape, ignore_class = _IGNORE_CASES[case]
+    rng = _rng()
+    logits = rng.normal(scale=2.0, size=(*label_shape, C))
+    labels = rng.integers(0, C, size=label_shape)
+    labels.flat[::3] = ignore_class
+    y_pred = logits if from_logits else _softmax(logits)
+    return labels, y_pred.astype(dtype), logits
+
+
+def _masked_reference(labels, logits, ignore_class):
+    """float64 NumPy: -log softmax(x)_k per entry, 0 where the label is ignore_class; mean over the others."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    valid = labels != ignore_class
+    picked = np.take_along_axis(log_p, np.where(valid, labels, 0)[..., None], axis=-1)[..., 0]
+    per_entry = np.where(valid, -picked, 0.0)
+    return per_entry, per_entry.sum() / valid.sum()
+
+
+class _TwinLoss(keras.losses.Loss):
+    """The twin as a Keras Loss: reduced by Keras's own "sum_over_batch_size", as model.compile reduces it."""
+
+    def __init__(self, dtype=None, **kwargs):
+        super().__init__(dtype=dtype)
+        self.kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return losses.sparse_categorical_crossentropy(y_true, y_pred, **self.kwargs)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("case", list(_IGNORE_CASES))
+def test_ignore_class_matches_keras_per_entry_and_reduced(case, from_logits):
+    """Per-entry losses (0 where ignored) and the batch mean equal Keras's function and class."""
+    labels, y_pred, _ = _ignore_case(case, from_logits, "float32")
+    ignore_class = _IGNORE_CASES[case][1]
+    ours, theirs = _both(
+        "sparse_categorical_crossentropy", labels, y_pred, from_logits=from_logits, ignore_class=ignore_class
+    )
+    assert ours.shape == labels.shape
+    _assert_close(ours, theirs)
+    assert np.all(ours[labels == ignore_class] == 0.0)
+    kwargs = {"from_logits": from_logits, "ignore_class": ignore_class}
+    our_mean = float(_TwinLoss(**kwargs)(labels, y_pred))
+    their_mean = float(keras.losses.SparseCategoricalCrossentropy(**kwargs)(labels, y_pred))
+    assert our_mean == pytest.approx(their_mean, rel=RTOL)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("case", list(_IGNORE_CASES))
+def test_ignore_class_matches_float64_numpy(case, from_logits):
+    """Per-entry losses and the mean over the entries not ignored equal a float64 NumPy formula."""
+    labels, y_pred, logits = _ignore_case(case, from_logits, "float64")
+    ignore_class = _IGNORE_CASES[case][1]
+    expected, expected_mean = _masked_reference(labels, logits, ignore_class)
+    kwargs = {"from_logits": from_logits, "ignore_class": ignore_class}
+    ours = np.asarray(losses.sparse_categorical_crossentropy(labels, y_pred, **kwargs))
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-15)
+    assert float(_TwinLoss(dtype="float64", **kwargs)(labels, y_pred)) == pytest.approx(expected_mean, rel=1e-12)
+
+
+def test_ignored_entries_are_left_out_of_the_mean():
+    """Keras 3.15 divides by the entries not ignored (sample weights too); so do compile and fit with the twin."""
+    rng = _rng()
+    X = rng.normal(size=(N, 4)).astype("float32")
+    y = rng.integers(0, C, N)
+    y[: N // 2] = -1  # half the batch ignored: counting it would halve the mean
+    weights = rng.uniform(0.5, 2.0, N).astype("float32")
+    model = _tiny_model(C, None)
+    logits = np.asarray(model(X), np.float64)
+    per_entry, expected_mean = _masked_reference(y, logits, -1)
+    assert expected_mean == pytest.approx(2 * per_entry.sum() / N)
+    twin = functools.partial(losses.sparse_categorical_crossentropy, from_logits=True, ignore_class=-1)
+    builtin = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+    results = {}
+    for name, loss in {"twin": twin, "keras": builtin}.items():
+        model.compile(loss=loss)  # a traced train/test step, as users run it
+        results[name] = model.evaluate(X, y, batch_size=N, verbose=0)
+        results[name + "_weighted"] = model.evaluate(X, y, sample_weight=weights, batch_size=N, verbose=0)
+    assert results["twin"] == pytest.approx(expected_mean, rel=1e-5)
+    assert results["twin"] == pytest.approx(results["keras"], rel=RTOL)
+    expected_weighted = (per_entry * weights).sum() / (y != -1).sum()
+    assert results["twin_weighted"] == pytest.approx(expected_weighted, rel=1e-5)
+    assert results["twin_weighted"] == pytest.approx(results["keras_weighted"], rel=RTOL)
+
+
+def test_ignored_entries_get_a_zero_gradient_even_from_nan_outputs():
+    """d loss / d logits is softmax - one-hot where scored and exactly 0 where ignored, NaN outputs there included."""
+    labels, _, logits = _ignore_case("2d_void_255", True, "float64")
+    ignored = labels == 255
+    logits_with_nan = np.where(ignored[..., None], np.nan, logits)
+    x = tf.Variable(logits_with_nan)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(losses.sparse_categorical_crossentropy(labels, x, from_logits=True, ignore_class=255))
+    grad = tape.gradient(total, x).numpy()
+    expected = np.where(ignored[..., None], 0.0, _softmax(logits) - np.eye(C)[np.where(ignored, 0, labels)])
+    assert np.isfinite(float(total))
+    np.testing.assert_allclose(grad, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_ignore_class_passes_the_label_range_check_and_other_strays_still_fail():
+    """NumPy labels equal to ignore_class are not "outside the classes"; any other stray label still raises."""
+    probabilities = np.full((3, 3), 1 / 3)
+    result = losses.sparse_categorical_crossentropy(np.array([255, 1, 255]), probabilities, False, 255)
+    np.testing.assert_allclose(result, [0.0, np.log(3), 0.0], rtol=1e-12)
+    # The message names the range of the labels that count: -1 is not among them.
+    with pytest.raises(SetupError, match=r"labels from 0 to 3 for 3 output units.*renumber"):
+        losses.sparse_categorical_crossentropy(np.array([-1, 3, 0]), probabilities, ignore_class=-1)
 
 
 def test_the_last_axis_may_be_named_by_its_positive_index():

@@ -56,6 +56,7 @@ def executed(tmp_path_factory):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+@pytest.mark.slow
 def test_executed_notebook_has_no_error_a_figure_and_cells_that_show_results(executed, recipe):
     """No error output; at least one inline PNG; several code cells each show something."""
     rows, out = executed

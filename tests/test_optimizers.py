@@ -10,14 +10,13 @@ they overlap with the in-process tests.
 import inspect
 import json
 import math
-import os
 import pathlib
 import shutil
-import subprocess
 import sys
 
 import cookbook  # first: TensorFlow imported with its start-up noise hidden
 import cookbook.optimizers
+from cookbook import processes
 from cookbook.compare import compare_optimizers
 
 import keras
@@ -29,6 +28,7 @@ NAMES = ("SGD", "Adagrad", "RMSprop", "Adam")
 STEPS = 50
 TWIN_ATOL = 1e-6  # custom vs built-in, float32 weights
 REFERENCE_RTOL = 1e-5  # against the float64 NumPy reference, relative to the largest weight
+CHECK_TIMEOUT = 600.0  # seconds for each fresh-interpreter check; generous: the machine is shared
 
 # (id, cookbook class name, config). Every flag is on at least once: momentum, nesterov,
 # RMSprop momentum, centered, amsgrad, non-default betas / rho / epsilon / accumulator.
@@ -91,43 +91,37 @@ print(json.dumps({"diff": results, "cookbook_imported": "cookbook" in sys.module
 """
 
 
-def _last_json_line(process, what):
-    out, err = process.communicate(timeout=600)
-    assert process.returncode == 0, f"{what} failed:\n{err[-3000:]}"
-    return json.loads(out.strip().splitlines()[-1])
+def _last_json_line(child):
+    """The JSON object a check printed last; WorkerFailed (quoting its stderr) if the check failed."""
+    (result,) = child.wait()
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _subprocess_checks(tmp_path_factory):
     """Start the two fresh-interpreter checks; the tests at the end of the module collect them."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = processes.child_env({"PYTHONPATH": None})  # the copies must import without the checkout's path
     alone = tmp_path_factory.mktemp("copied_alone")
     for path in OPTIMIZER_DIR.glob("*.py"):
         if path.name != "__init__.py":
             shutil.copy(path, alone / path.name)
-    processes = {
-        "mirrored": subprocess.Popen(
-            [sys.executable, str(pathlib.Path(__file__).with_name("_optimizer_mirrored_check.py"))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+    mirrored_script = pathlib.Path(__file__).with_name("_optimizer_mirrored_check.py")
+    checks = {
+        "mirrored": processes.Workers(
+            [[sys.executable, str(mirrored_script)]], [env], timeout=CHECK_TIMEOUT, what="MirroredStrategy check"
         ),
-        "alone": subprocess.Popen(
-            [sys.executable, "-c", _COPIED_ALONE_SCRIPT],
+        "alone": processes.Workers(
+            [[sys.executable, "-c", _COPIED_ALONE_SCRIPT]],
+            [env],
+            timeout=CHECK_TIMEOUT,
+            what="copied-alone check",
             cwd=alone,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
         ),
         "alone_dir": alone,
     }
-    yield processes
+    yield checks
     for key in ("mirrored", "alone"):
-        if processes[key].poll() is None:  # a test was deselected: do not leave it running
-            processes[key].kill()
-            processes[key].communicate()
+        checks[key].close()  # a test was deselected: do not leave its check running
 
 
 # --- the same API as Keras -----------------------------------------------------------
@@ -368,15 +362,46 @@ def test_builtin_config_builds_the_cookbook_twin(name):
     """cookbook.optimizers.X.from_config(keras.optimizers.X(...).get_config()) works: a drop-in."""
     builtin = getattr(keras.optimizers, name)(**_FIT_SETTINGS[name], clipvalue=1.0)
     ours = getattr(cookbook.optimizers, name).from_config(builtin.get_config())
-    assert {k: v for k, v in ours.get_config().items() if k != "bias_correction"} == builtin.get_config()
+    assert ours.get_config() == builtin.get_config()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_saved_model_loads_without_custom_objects_and_continues_exactly(name, tmp_path):
+@pytest.mark.parametrize("name, config", [row[1:] for row in _OPTIMIZERS_UNDER_TEST], ids=_IDS)
+def test_cookbook_config_builds_the_builtin(name, config):
+    """keras.optimizers.X.from_config(cookbook twin's get_config()) works and equals the built-in: no extra keys."""
+    ours, theirs = _twins(name, {**config, "clipvalue": 1.0, "name": "mine"})
+    rebuilt = type(theirs).from_config(ours.get_config())
+    assert type(rebuilt) is type(theirs) and rebuilt.get_config() == theirs.get_config()
+
+
+def test_adam_bias_correction_false_survives_its_config_and_the_builtin_refuses_it():
+    """Only bias_correction=False is written; the twin restores it (absent means True), Keras's Adam refuses it."""
+    assert "bias_correction" not in cookbook.optimizers.Adam().get_config()
+    assert cookbook.optimizers.Adam.from_config(cookbook.optimizers.Adam().get_config()).bias_correction is True
+    uncorrected = cookbook.optimizers.Adam(learning_rate=0.02, bias_correction=False, name="mine")
+    saved = uncorrected.get_config()
+    assert saved["bias_correction"] is False
+    for rebuilt in (
+        cookbook.optimizers.Adam.from_config(dict(saved)),
+        keras.optimizers.deserialize(keras.optimizers.serialize(uncorrected)),
+    ):
+        assert type(rebuilt) is cookbook.optimizers.Adam and rebuilt.bias_correction is False
+        assert rebuilt.get_config() == saved
+    # Loading the uncorrected rule into Keras's Adam would silently change the algorithm: Keras refuses.
+    with pytest.raises(ValueError, match="bias_correction"):
+        keras.optimizers.Adam.from_config(dict(saved))
+
+
+_SAVED = [(name, {}) for name in NAMES] + [("Adam", {"bias_correction": False})]
+
+
+@pytest.mark.parametrize("name, extra", _SAVED, ids=[*NAMES, "Adam-uncorrected"])
+def test_saved_model_loads_without_custom_objects_and_continues_exactly(name, extra, tmp_path):
     """fit, save .keras, load_model (no custom_objects), fit again == fit twice uninterrupted."""
     model = _model("dense")
     model.compile(
-        optimizer=getattr(cookbook.optimizers, name)(**_FIT_SETTINGS[name]), loss="mean_squared_error", run_eagerly=True
+        optimizer=getattr(cookbook.optimizers, name)(**_FIT_SETTINGS[name], **extra),
+        loss="mean_squared_error",
+        run_eagerly=True,
     )
     X, y = _data("dense")
     model.fit(X, y, batch_size=BATCH_SIZE, epochs=1, shuffle=False, verbose=0)
@@ -505,7 +530,7 @@ def test_schedules_and_callables_are_legal_learning_rates(learning_rate):
 
 def test_each_file_copied_alone_imports_and_matches_its_twin(_subprocess_checks):
     """The four files copied into an empty folder import without cookbook and equal Keras."""
-    result = _last_json_line(_subprocess_checks["alone"], "the copied-alone check")
+    result = _last_json_line(_subprocess_checks["alone"])
     assert result["cookbook_imported"] is False
     assert pathlib.Path(result["file"]).parent == _subprocess_checks["alone_dir"]
     assert set(result["diff"]) == {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"}
@@ -514,7 +539,7 @@ def test_each_file_copied_alone_imports_and_matches_its_twin(_subprocess_checks)
 
 def test_mirrored_strategy_on_two_cpus_trains_like_the_builtin(_subprocess_checks):
     """Under MirroredStrategy with two replicas each optimizer equals its twin, and training moved."""
-    result = _last_json_line(_subprocess_checks["mirrored"], "the MirroredStrategy check")
+    result = _last_json_line(_subprocess_checks["mirrored"])
     assert result["replicas"] == 2
     assert set(result["max_abs_diff"]) == set(NAMES)
     for name in NAMES:

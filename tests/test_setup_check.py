@@ -109,7 +109,7 @@ CASES = [
         Y_3CLASS,
         r"integer labels.*sparse_categorical_crossentropy.*to_categorical\(y, 3\)",
     ),
-    ("labels_above_units", lambda: seq(3, "softmax", SCCE), Y_3CLASS + 1, r"labels run from 1 to 3.*renumber"),
+    ("labels_above_units", lambda: seq(3, "softmax", SCCE), Y_3CLASS + 1, r"from 1 to 3 for 3 output units.*renumber"),
     ("negative_labels", lambda: seq(3, "softmax", SCCE), Y_3CLASS - 1, r"from -1 to 1.*renumber"),
     (
         "three_classes_one_sigmoid",

@@ -1,10 +1,9 @@
 """cookbook.tables: a user's table as it comes (text classes, categorical columns, missing values)."""
 
-import subprocess
 import sys
 
 import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
-from cookbook import curriculum, tables
+from cookbook import curriculum, processes, tables
 from cookbook.errors import DataError
 
 import numpy as np
@@ -161,6 +160,7 @@ def penguins_csv(tmp_path_factory):
         ("04", "sex", ["--positive", "female"]),
     ],
 )
+@pytest.mark.slow
 def test_lessons_train_on_the_table_as_it_comes(recipe, target, extra, penguins_csv, tmp_path, capsys):
     """Regression, multiclass and binary lessons run on the raw table, printing what they encoded and dropped."""
     chosen = curriculum.resolve(curriculum.list_recipes(), recipe)
@@ -178,6 +178,7 @@ def test_lessons_train_on_the_table_as_it_comes(recipe, target, extra, penguins_
         assert (table["test accuracy"] >= table["majority-class accuracy"] - 0.05).all()
 
 
+@pytest.mark.slow
 def test_a_refused_table_ends_the_script_with_one_line(penguins_csv, tmp_path):
     """A stray text entry in a numeric column: exit 2, one stderr line naming the column, no traceback."""
     bad = tmp_path / "bad.csv"
@@ -186,22 +187,8 @@ def test_a_refused_table_ends_the_script_with_one_line(penguins_csv, tmp_path):
     frame.loc[42, "body_mass_g"] = "heavy"
     frame.to_csv(bad, index=False)
     recipe = curriculum.resolve(curriculum.list_recipes(), "02").path
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(recipe),
-            "--quick",
-            "--csv",
-            str(bad),
-            "--target",
-            "species",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    command = [sys.executable, str(recipe), "--quick", "--csv", str(bad), "--target", "species"]
+    result = processes.run([*command, "--out", str(tmp_path / "out")], timeout=300, check=False)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "'body_mass_g'" in lines[0] and "row 44: 'heavy'" in lines[0], result.stderr

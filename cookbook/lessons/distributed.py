@@ -18,6 +18,7 @@ Processes and clusters are in ``cookbook.lessons.cluster``.
 
 import contextlib
 import math
+import types
 
 from cookbook.errors import CookbookError, StrategyScopeError
 
@@ -203,6 +204,7 @@ def make_optimizer(name, learning_rate, *, source="cookbook"):
     if source not in ("cookbook", "keras"):
         raise CookbookError(f"source must be 'cookbook' or 'keras', got {source!r}")
     if source == "cookbook":
+        twins: types.ModuleType | None
         try:
             import cookbook.optimizers as twins
         except ImportError:  # the twins are optional: fall back to Keras's own

@@ -32,11 +32,12 @@ and one update is::
 """
 
 import math
-import subprocess
 import sys
 import time
 
+from cookbook import processes
 from cookbook.errors import CookbookError
+from cookbook.heads import dense_weights
 
 import keras
 import numpy as np
@@ -231,8 +232,8 @@ def linear_weights(model):
             "UpdateRecorder measures a linear regression: a model whose only layer is "
             "Dense(1); for other models record history.history instead"
         )
-    kernel, bias = dense.get_weights()
-    return kernel.astype(np.float64).ravel(), float(bias[0])
+    kernel, bias = dense_weights(dense)
+    return kernel.ravel(), 0.0 if bias is None else float(bias[0])
 
 
 # ---------------------------------------------------------------------------
@@ -616,11 +617,17 @@ def peak_fit_memory(batch_size, n_samples, n_features, *, steps=3, seed=0, timeo
         n_features: features per row.
         steps: updates to run (fewer if an epoch has fewer). Defaults to `3`.
         seed: seed of the data. Defaults to `0`.
-        timeout: seconds to wait for the process. Defaults to `300`.
+        timeout: seconds until the process is killed. Defaults to `300`.
 
     Returns:
         ``(added_mb, peak_mb)``: memory added by ``fit`` and the process's
         total peak, in MB.
+
+    Raises:
+        cookbook.errors.WorkerFailed: the probe process failed (the message
+            quotes its last stderr lines).
+        cookbook.errors.WorkerTimeout: it was still running after
+            ``timeout`` seconds (it was killed).
     """
     _check_batch_size(batch_size)
     code = (
@@ -628,8 +635,6 @@ def peak_fit_memory(batch_size, n_samples, n_features, *, steps=3, seed=0, timeo
         f"g._memory_probe({int(batch_size)}, {int(n_samples)}, {int(n_features)}, "
         f"{int(steps)}, {int(seed)})"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"memory probe failed: {result.stderr.strip()[-500:]}")
+    result = processes.run([sys.executable, "-c", code], timeout=timeout)
     before, peak = map(float, result.stdout.split()[-2:])
     return peak - before, peak

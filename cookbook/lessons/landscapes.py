@@ -4,14 +4,19 @@ A landscape is a plain Python function of one or two numbers written with
 arithmetic operators only, so the same function evaluates a NumPy grid (for
 contour plots) and Keras variables (for gradients). Each has its gradient
 written out by hand, in float64, so a path recorded by a Keras training loop
-can be measured (and checked) independently of that loop::
+can be measured (and checked) independently of that loop. Here the
+positions come from plain gradient descent in NumPy (learning rate 0.9),
+standing in for those your own ``apply_gradients`` loop records:
 
-    from cookbook.lessons import landscapes
-
-    # positions recorded by your own apply_gradients loop, one row per step
-    path = landscapes.Path.from_points(points, landscapes.anisotropic_bowl,
-                                       landscapes.anisotropic_bowl_gradient)
-    landscapes.steps_to_tolerance(path, 1e-3), landscapes.sign_changes(path, axis=1)
+>>> from cookbook.lessons import landscapes
+>>> points = [(-7.0, 2.0)]  # one row per step, the start first
+>>> for _ in range(100):
+...     x, y = points[-1]
+...     gx, gy = landscapes.anisotropic_bowl_gradient(x, y)
+...     points.append((x - 0.9 * gx, y - 0.9 * gy))
+>>> path = landscapes.Path.from_points(points, landscapes.anisotropic_bowl, landscapes.anisotropic_bowl_gradient)
+>>> landscapes.steps_to_tolerance(path, 1e-3), landscapes.sign_changes(path, axis=1)  # y zig-zags every step
+(70, 99)
 
 The lessons (recipes 06 and 07) write that loop themselves. ``run_paths``
 walks many optimizers at once in one compiled step, for grid searches over

@@ -11,7 +11,13 @@ with ``keras.models.load_model`` and no ``custom_objects`` once this package
 
 Unlike the built-ins, they refuse impossible hyperparameters (a negative or
 NaN learning rate, ``beta_1=1``, ``clipnorm=0`` ...) with a ``ValueError``
-that names the parameter and its legal range.
+that names the parameter and its legal range:
+
+>>> import cookbook
+>>> cookbook.optimizers.Adam(beta_1=1.0)
+Traceback (most recent call last):
+    ...
+ValueError: beta_1=1.0 is impossible: `beta_1` must be in [0, 1). Pass a value in that range.
 """
 
 from cookbook.optimizers.adagrad import Adagrad

@@ -1,11 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the keras-cookbook authors
+# Requires keras>=3.10,<4 (Optimizer.add_optimizer_variables first appears in Keras 3.10).
 """Adagrad: a per-weight learning rate that shrinks with the gradients seen, for Keras 3.
 
 This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``Adagrad(**cfg)`` replaces ``keras.optimizers.Adagrad(**cfg)``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -79,21 +86,21 @@ class Adagrad(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.001,
-        initial_accumulator_value=0.1,
-        epsilon=1e-7,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | Callable[[], float] = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         _refuse_impossible(
             learning_rate=(learning_rate, _NON_NEGATIVE),
             initial_accumulator_value=(initial_accumulator_value, _NON_NEGATIVE),
@@ -122,7 +129,7 @@ class Adagrad(keras.optimizers.Optimizer):
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 
-    def build(self, var_list):
+    def build(self, var_list: list[keras.Variable]) -> None:
         """Create one accumulator per weight, filled with ``initial_accumulator_value``."""
         if self.built:
             return
@@ -130,7 +137,7 @@ class Adagrad(keras.optimizers.Optimizer):
         start = keras.initializers.Constant(self.initial_accumulator_value)
         self._accumulators = self.add_optimizer_variables(var_list, "accumulator", initializer=start)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         """Apply one step to ``variable``; see the class docstring for the rule."""
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
@@ -139,7 +146,7 @@ class Adagrad(keras.optimizers.Optimizer):
         # w <- w - lr * g / sqrt(G + eps)
         self.assign_sub(variable, ops.divide(ops.multiply(lr, g), ops.sqrt(ops.add(G, self.epsilon))))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
         config.update({"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})

@@ -1,11 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the keras-cookbook authors
+# Requires keras>=3.10,<4 (Optimizer.add_optimizer_variables first appears in Keras 3.10).
 """Adam: momentum plus a per-weight step size from the mean square gradient, for Keras 3.
 
 This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``Adam(**cfg)`` replaces ``keras.optimizers.Adam(**cfg)``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -75,7 +82,9 @@ class Adam(keras.optimizers.Optimizer):
             ``keras.optimizers.Optimizer``. Defaults to Keras's.
         bias_correction: keyword only, not in Keras's Adam: undo the zero
             start of ``m`` and ``v``; ``False`` gives the uncorrected rule of
-            the bias-correction lesson (recipe 09). Defaults to `True`.
+            the bias-correction lesson (recipe 09). ``get_config`` writes it
+            only when `False`, so a default twin's config loads into
+            ``keras.optimizers.Adam``. Defaults to `True`.
 
     Keras convention versus the textbook (checked in Keras 3.15's source):
     Algorithm 1 of the paper divides ``m_hat = m / (1 - b1^t)`` by
@@ -93,25 +102,25 @@ class Adam(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        amsgrad=False,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | Callable[[], float] = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
         *,
-        bias_correction=True,
-        **kwargs,
-    ):
+        bias_correction: bool = True,
+        **kwargs: Any,
+    ) -> None:
         # bias_correction is keyword-only, so positional arguments mean what they mean in Keras.
         _refuse_impossible(
             learning_rate=(learning_rate, _NON_NEGATIVE),
@@ -145,7 +154,7 @@ class Adam(keras.optimizers.Optimizer):
         self.amsgrad = amsgrad
         self.bias_correction = bias_correction
 
-    def build(self, var_list):
+    def build(self, var_list: list[keras.Variable]) -> None:
         """Create ``m`` and ``v`` for every weight, plus ``vmax`` for AMSGrad."""
         if self.built:
             return
@@ -155,7 +164,7 @@ class Adam(keras.optimizers.Optimizer):
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         """Apply one step to ``variable``; see the class docstring for the rule."""
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
@@ -177,7 +186,7 @@ class Adam(keras.optimizers.Optimizer):
         # w <- w - a * m / (sqrt(v) + eps)
         self.assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
         config.update(
@@ -186,7 +195,10 @@ class Adam(keras.optimizers.Optimizer):
                 "beta_2": self.beta_2,
                 "epsilon": self.epsilon,
                 "amsgrad": self.amsgrad,
-                "bias_correction": self.bias_correction,
             }
         )
+        # Written only when it departs from Keras's rule: a default twin's config then loads
+        # into keras.optimizers.Adam.from_config, which refuses unknown keys. Absent means True.
+        if not self.bias_correction:
+            config["bias_correction"] = False
         return config

@@ -1,11 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the keras-cookbook authors
+# Requires keras>=3.10,<4 (Optimizer.add_optimizer_variables first appears in Keras 3.10).
 """RMSprop: divide each step by a moving root-mean-square of the gradients, for Keras 3.
 
 This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``RMSprop(**cfg)`` replaces ``keras.optimizers.RMSprop(**cfg)``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -90,23 +97,23 @@ class RMSprop(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.001,
-        rho=0.9,
-        momentum=0.0,
-        epsilon=1e-7,
-        centered=False,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | Callable[[], float] = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         _refuse_impossible(
             learning_rate=(learning_rate, _NON_NEGATIVE),
             rho=(rho, _UNIT_OPEN),
@@ -138,7 +145,7 @@ class RMSprop(keras.optimizers.Optimizer):
         self.epsilon = epsilon
         self.centered = centered
 
-    def build(self, var_list):
+    def build(self, var_list: list[keras.Variable]) -> None:
         """Create ``v`` for every weight, plus ``u`` and ``mg`` when they are used."""
         if self.built:
             return
@@ -152,7 +159,7 @@ class RMSprop(keras.optimizers.Optimizer):
         if self.centered:
             self._average_gradients = self.add_optimizer_variables(var_list, "average_gradient")
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         """Apply one step to ``variable``; see the class docstring for the rule."""
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
@@ -172,7 +179,7 @@ class RMSprop(keras.optimizers.Optimizer):
             step = u
         self.assign_sub(variable, step)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
         config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered})

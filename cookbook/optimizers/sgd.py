@@ -1,11 +1,18 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 the keras-cookbook authors
+# Requires keras>=3.10,<4 (Optimizer.add_optimizer_variables first appears in Keras 3.10).
 """Gradient descent, with momentum or Nesterov momentum, written for Keras 3.
 
 This file imports only ``keras`` and the standard library: copy it alone into
 a project and ``SGD(**cfg)`` replaces ``keras.optimizers.SGD(**cfg)``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
@@ -83,21 +90,21 @@ class SGD(keras.optimizers.Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.01,
-        momentum=0.0,
-        nesterov=False,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        use_ema=False,
-        ema_momentum=0.99,
-        ema_overwrite_frequency=None,
-        loss_scale_factor=None,
-        gradient_accumulation_steps=None,
-        name=None,
-        **kwargs,
-    ):
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | Callable[[], float] = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        loss_scale_factor: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         _refuse_impossible(
             learning_rate=(learning_rate, _NON_NEGATIVE),
             momentum=(momentum, _UNIT_CLOSED),
@@ -125,7 +132,7 @@ class SGD(keras.optimizers.Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def build(self, var_list):
+    def build(self, var_list: list[keras.Variable]) -> None:
         """Create one velocity per weight, only when momentum is on."""
         if self.built:
             return
@@ -135,7 +142,7 @@ class SGD(keras.optimizers.Optimizer):
         if self.momentum != 0:
             self._velocities = self.add_optimizer_variables(var_list, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         """Apply one step to ``variable``; see the class docstring for the rule."""
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
@@ -150,7 +157,7 @@ class SGD(keras.optimizers.Optimizer):
         else:
             self.assign_add(variable, v)  # w <- w + v
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Every constructor argument, so ``from_config`` rebuilds the same optimizer."""
         config = super().get_config()
         config.update({"momentum": self.momentum, "nesterov": self.nesterov})
@@ -171,5 +178,11 @@ class Momentum(SGD):
         **kwargs: every other ``SGD`` keyword, unchanged. Defaults to Keras's.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, nesterov=False, **kwargs):
+    def __init__(
+        self,
+        learning_rate: float | keras.optimizers.schedules.LearningRateSchedule | Callable[[], float] = 0.01,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, **kwargs)

@@ -1,0 +1,179 @@
+"""cookbook.curriculum: find the recipes, read their titles without importing them, resolve a name, run one.
+
+Most tests build a tiny recipes folder in ``tmp_path`` (recipes that return a
+DataFrame at once), so nothing trains; two read the checkout's real list.
+"""
+
+import re
+import sys
+import textwrap
+
+from cookbook import curriculum
+from cookbook.errors import RecipeNotFound
+
+import keras
+import pandas as pd
+import pytest
+
+RECIPE = '''
+"""{title}
+
+More lines of the header.
+"""
+
+import pandas as pd
+
+
+def main(argv=None):
+    print("ran with", argv)
+    return pd.DataFrame({{"argv": list(argv or [])}})
+'''
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A recipes folder: two lessons, a helper module and a README that are not lessons."""
+    (tmp_path / "02_second.py").write_text(RECIPE.format(title="Second lesson: the sequel."))
+    (tmp_path / "01_first.py").write_text(RECIPE.format(title="First lesson: the start."))
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    (tmp_path / "README.md").write_text("# not a recipe\n")
+    return tmp_path
+
+
+# --- the checkout's curriculum --------------------------------------------------------------------
+
+
+def test_curriculum_numbers_are_unique_and_start_at_01(recipes):
+    """Recipes are numbered 01, 02, ... with no number used twice."""
+    numbers = [r.number for r in recipes]
+    assert numbers[0] == 1
+    assert len(numbers) == len(set(numbers))
+    assert numbers == sorted(numbers)
+
+
+@pytest.mark.parametrize("key", ["1", "01", "01_regression_mse", "regression_mse", "01_regression_mse.py"])
+def test_resolve_accepts_numbers_and_names(recipes, key):
+    """A recipe is found by number, full stem, or a unique part of it."""
+    assert curriculum.resolve(recipes, key).name == "01_regression_mse"
+
+
+# --- finding and listing --------------------------------------------------------------------------
+
+
+def test_list_recipes_reads_numbers_and_titles_in_order_without_importing(folder):
+    """Only NN_topic.py files count, sorted by number; the title is the docstring's first line."""
+    found = curriculum.list_recipes(folder)
+    assert [(r.number, r.name, r.title) for r in found] == [
+        (1, "01_first", "First lesson: the start."),
+        (2, "02_second", "Second lesson: the sequel."),
+    ]
+    assert found[0].path == folder / "01_first.py"
+    assert "cookbook_recipe_01_first" not in sys.modules, "listing imports nothing"
+
+
+def test_a_recipe_that_cannot_be_parsed_or_has_no_docstring_still_lists(folder):
+    """A syntax error or a missing header docstring shows as the title, not as a crash."""
+    (folder / "03_broken.py").write_text("def main(:\n")
+    (folder / "04_bare.py").write_text("def main(argv=None):\n    return None\n")
+    titles = {r.name: r.title for r in curriculum.list_recipes(folder)}
+    assert titles["03_broken"] == "(cannot be read: fix the file's syntax)"
+    assert titles["04_bare"] == "(no header docstring)"
+
+
+def test_the_recipes_folder_comes_from_the_argument_then_the_environment(folder, tmp_path_factory, monkeypatch):
+    """An explicit folder wins over COOKBOOK_RECIPES, which wins over the checkout's recipes/."""
+    other = tmp_path_factory.mktemp("other")
+    (other / "07_other.py").write_text(RECIPE.format(title="Other."))
+    monkeypatch.setenv(curriculum.ENV_VAR, str(other))
+    assert curriculum.find_recipes_dir(folder) == folder
+    assert curriculum.find_recipes_dir() == other
+    monkeypatch.delenv(curriculum.ENV_VAR)
+    assert curriculum.find_recipes_dir().name == "recipes"
+
+
+@pytest.mark.parametrize("source", ["--recipes", "COOKBOOK_RECIPES"])
+def test_a_folder_without_recipes_is_refused_with_the_fix(tmp_path, monkeypatch, source):
+    """No NN_topic.py file: RecipeNotFound (a ValueError) names the folder, where it came from, and the fix."""
+    (tmp_path / "notes.py").write_text("")
+    monkeypatch.setenv(curriculum.ENV_VAR, str(tmp_path))
+    explicit = tmp_path if source == "--recipes" else None
+    with pytest.raises(
+        RecipeNotFound, match=rf"no recipes found in {re.escape(str(tmp_path))} \(from {source}\).*pip install -e"
+    ) as info:
+        curriculum.find_recipes_dir(explicit)
+    assert isinstance(info.value, ValueError)
+
+
+# --- resolving a name -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key, match",
+    [
+        ("9", r"'9' matches no recipe; choose one of: 01_first, 02_second"),
+        ("s", r"'s' matches several recipes; choose one of: 01_first, 02_second"),
+        ("third", r"'third' matches no recipe"),
+    ],
+)
+def test_resolve_refuses_no_match_or_several_listing_the_choices(folder, key, match):
+    """A key that matches nothing or several recipes raises RecipeNotFound listing the candidates."""
+    with pytest.raises(RecipeNotFound, match=match):
+        curriculum.resolve(curriculum.list_recipes(folder), key)
+
+
+def test_an_exact_name_wins_over_a_partial_match(folder):
+    """ "01_first" is exact even if another name contained it."""
+    (folder / "03_01_first_again.py").write_text(RECIPE.format(title="Again."))
+    assert curriculum.resolve(curriculum.list_recipes(folder), "01_first").number == 1
+
+
+# --- loading and running --------------------------------------------------------------------------
+
+
+def test_load_refuses_a_recipe_without_main(folder):
+    """A recipe file without main(argv) is RecipeNotFound naming the file."""
+    (folder / "05_nomain.py").write_text('"""No main."""\n')
+    recipe = curriculum.resolve(curriculum.list_recipes(folder), "05")
+    with pytest.raises(RecipeNotFound, match=r"05_nomain\.py has no main\(argv\) function"):
+        curriculum.load(recipe)
+
+
+def test_run_returns_mains_table_and_resets_keras(folder, capsys):
+    """run() calls main(argv), returns its DataFrame, forgets the module and resets the dtype policy."""
+    recipe = curriculum.resolve(curriculum.list_recipes(folder), "01")
+    keras.mixed_precision.set_global_policy("mixed_float16")  # as a recipe on mixed precision would leave it
+    table = curriculum.run(recipe, ["--quick", "--seed", "3"])
+    pd.testing.assert_frame_equal(table, pd.DataFrame({"argv": ["--quick", "--seed", "3"]}))
+    assert "ran with ['--quick', '--seed', '3']" in capsys.readouterr().out
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert f"cookbook_recipe_{recipe.name}" not in sys.modules
+
+
+def test_run_with_a_log_sends_the_recipes_output_there(folder, tmp_path, capsys):
+    """With log=, what the recipe prints goes to the file, not the terminal."""
+    recipe = curriculum.resolve(curriculum.list_recipes(folder), "02")
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        curriculum.run(recipe, [], log=log)
+    assert log_path.read_text() == "ran with []\n"
+    assert capsys.readouterr().out == ""
+
+
+def test_a_failing_recipe_still_resets_keras(folder):
+    """An exception from main propagates, and the Keras state is reset all the same."""
+    (folder / "06_fails.py").write_text(
+        textwrap.dedent(
+            '''
+            """Fails."""
+            import keras
+
+            def main(argv=None):
+                keras.mixed_precision.set_global_policy("mixed_float16")
+                raise KeyError("inside the recipe")
+            '''
+        )
+    )
+    recipe = curriculum.resolve(curriculum.list_recipes(folder), "06")
+    with pytest.raises(KeyError, match="inside the recipe"):
+        curriculum.run(recipe, [])
+    assert keras.mixed_precision.global_policy().name == "float32"
