@@ -6,7 +6,9 @@ throwaway venv that sees this machine's packages (TensorFlow is the backend) but
 and there, for each optimizer file: copies it ALONE into an empty directory, imports it from there (never
 the cookbook package), trains a tiny seeded model with ``model.fit`` under the twin and under the Keras
 built-in with the same settings, requires the weights to agree within 1e-6, and saves and reloads the
-twin's model as ``.keras``. One line per optimizer; the exit status is non-zero if any of them fails.
+twin's model as ``.keras``. One line per optimizer. Then it runs the fast tests of the library modules that
+read Keras internals (losses, setup_check, heads, binary_heads) under that Keras too. The exit status is
+non-zero if anything fails. Needs Python 3.11+ (tomllib), as CI has.
 
     python .ci/keras_floor.py                 # the declared floor
     python .ci/keras_floor.py --keras 3.9.0   # any other Keras, e.g. to see the floor is tight
@@ -22,7 +24,10 @@ import tempfile
 import venv
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the package supports it, this CI script does not
+    sys.exit("keras_floor.py reads pyproject.toml with tomllib: run it with Python 3.11 or newer")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +40,8 @@ CASES = [
     ("adam.py", "Adam", {"learning_rate": 0.01, "amsgrad": True}),
 ]
 TOLERANCE = 1e-6
+# The tests of the library modules that read Keras internals, run under the floor as well.
+LIBRARY_TESTS = ["test_losses.py", "test_setup_check.py", "test_heads.py", "test_binary_heads.py"]
 EPOCHS = 5
 
 
@@ -71,9 +78,24 @@ def main():
         child = subprocess.run(
             [python, __file__, "--child", version, tmp], cwd=tmp, env=child_env, stderr=subprocess.PIPE, text=True
         )
-    if child.returncode != 0:  # TensorFlow's start-up lines fill stderr; show them only when they may help
-        sys.stderr.write(child.stderr)
-    return child.returncode
+        if child.returncode != 0:  # TensorFlow's start-up lines fill stderr; show them only when they may help
+            sys.stderr.write(child.stderr)
+            return child.returncode
+        # The library's own reads of Keras internals (_keras_history, _inbound_nodes, _keras_logits,
+        # _keras_mask) run in these tests; the cookbook package comes from this checkout (cwd).
+        tests = [f"tests/{name}" for name in LIBRARY_TESTS]
+        library = subprocess.run(
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "--no-header", *tests],
+            cwd=ROOT,
+            env=child_env,
+            capture_output=True,
+            text=True,
+        )
+        summary = (library.stdout.strip().splitlines() or ["(no output)"])[-1]
+        print(f"keras {version}  library tests ({', '.join(LIBRARY_TESTS)}): {summary}")
+        if library.returncode != 0:
+            sys.stderr.write(library.stdout + library.stderr)
+        return library.returncode
 
 
 def check_one(file_name, class_name, settings, expected_version, work):

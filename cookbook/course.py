@@ -10,14 +10,22 @@ lesson that failed says so in its place. The page loads nothing from the
 network: styles are inline and figures are relative file paths.
 """
 
+from __future__ import annotations
+
 import datetime
 import functools
 import html
+import os
 import pathlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from cookbook.cells import LessonFormatError, lesson_cells
 
 import pandas as pd
+
+if TYPE_CHECKING:  # hints only: curriculum imports Keras
+    from cookbook.curriculum import Recipe
 
 __all__ = ["write_course_page"]
 
@@ -47,7 +55,12 @@ figcaption { color: #57606a; font-size: 0.85rem; }
 """
 
 
-def write_course_page(out, recipes, statuses, settings):
+def write_course_page(
+    out: str | os.PathLike[str],
+    recipes: Sequence[Recipe],
+    statuses: Mapping[str, str],
+    settings: Mapping[str, object],
+) -> pathlib.Path:
     """Write ``<out>/index.html`` from the recipes' sources and the files the tour wrote.
 
     Args:
@@ -199,7 +212,7 @@ def _code_css():
     return HtmlFormatter(style="default").get_style_defs(".code .highlight")
 
 
-def default_settings(quick, seed):
+def default_settings(quick: bool, seed: int) -> dict[str, object]:
     """The settings line of the page: mode, seed, Keras/TensorFlow/backend versions and the date."""
     import keras
 

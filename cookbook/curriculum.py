@@ -7,6 +7,8 @@ the ``cookbook`` package; ``COOKBOOK_RECIPES`` or ``--recipes`` point
 elsewhere.
 """
 
+from __future__ import annotations
+
 import ast
 import contextlib
 import dataclasses
@@ -15,10 +17,16 @@ import os
 import pathlib
 import re
 import sys
+import types
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from cookbook.errors import RecipeNotFound
 
 import keras
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 ENV_VAR = "COOKBOOK_RECIPES"
@@ -34,7 +42,7 @@ class Recipe:
     title: str  # first line of the header docstring
 
 
-def find_recipes_dir(explicit=None):
+def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
     """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, or the checkout's."""
     candidates = []
     if explicit:
@@ -53,7 +61,7 @@ def find_recipes_dir(explicit=None):
     )
 
 
-def list_recipes(folder=None):
+def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Recipe]:
     """Every recipe in curriculum order, titles read without importing them."""
     folder = find_recipes_dir(folder)
     recipes = []
@@ -72,7 +80,7 @@ def _title(path):
     return doc.strip().splitlines()[0] if doc else "(no header docstring)"
 
 
-def resolve(recipes, key):
+def resolve(recipes: Sequence[Recipe], key: str) -> Recipe:
     """The recipe that ``key`` names: a number (``3``, ``03``), a file stem, or a unique part of one."""
     key = key.removesuffix(".py")
     if key.isdigit():
@@ -86,7 +94,7 @@ def resolve(recipes, key):
     raise RecipeNotFound(f"{key!r} {problem}; choose one of: {names}")
 
 
-def load(recipe):
+def load(recipe: Recipe) -> types.ModuleType:
     """Import a recipe file as a module (its ``main`` is not run)."""
     spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
     if spec is None or spec.loader is None:  # a path Python has no loader for (not a .py file)
@@ -98,7 +106,7 @@ def load(recipe):
     return module
 
 
-def run(recipe, argv, log=None):
+def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.DataFrame:
     """Run ``recipe.main(argv)`` in this process and return its DataFrame.
 
     With ``log`` (an open text file), the recipe's printed output goes there

@@ -8,7 +8,7 @@ instead: each must work copied alone into a project, without this module.
 
 
 class CookbookError(ValueError):
-    """Base class of every error the cookbook raises for bad input."""
+    """Base class of every error the cookbook raises: bad input, or a child process it ran that failed."""
 
 
 # ---------------------------------------------------------------- the library

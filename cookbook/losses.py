@@ -337,9 +337,18 @@ def sparse_categorical_crossentropy(
 
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
-        A label outside ``0 .. C-1`` (other than ``ignore_class``) raises
-        ``SetupError`` when the labels are NumPy values; inside a compiled
-        step it makes the loss ``inf``, never a silent 0.
+        Inside a compiled step (tensor labels, not checked) a label outside
+        ``0 .. C-1`` other than ``ignore_class`` makes its loss ``inf``,
+        never a silent 0, and a fractional label is truncated to an
+        integer, as Keras does.
+
+    Raises:
+        SetupError: labels given as NumPy values (an array, list or tuple)
+            that are not whole numbers (stricter than Keras, which silently
+            truncates ``1.7`` to class 1) or that lie outside ``0 .. C-1``
+            other than ``ignore_class``; labels whose shape is not
+            ``y_pred``'s without its last axis (one-hot rows, say); an
+            ``axis`` other than the last.
     """
     y_pred, from_logits = _logits_kept_by_keras(y_pred, from_logits)
     y_pred = _as_float(y_pred)

@@ -17,13 +17,23 @@ Needs the ``notebooks`` extra (``pip install -e ".[notebooks]"``): nbformat
 writes the files, nbclient and ipykernel execute them.
 """
 
+from __future__ import annotations
+
 import ast
 import json
+import os
 import pathlib
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cookbook.cells import lesson_cells
 from cookbook.errors import CookbookError, NotebookError
+
+if TYPE_CHECKING:  # hints only: nbformat is an optional extra, and curriculum imports Keras
+    from cookbook.curriculum import Recipe
+
+    from nbformat import NotebookNode
 
 __all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "write_notebooks"]
 
@@ -41,7 +51,7 @@ def _nbformat():
     return nbformat
 
 
-def recipe_notebook(recipe, *, quick=False, seed=0):
+def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> NotebookNode:
     """The notebook of one recipe (a ``nbformat.NotebookNode``), not yet executed.
 
     Args:
@@ -91,7 +101,9 @@ def _quiet_last_call(source):
     return source
 
 
-def execute_notebook(notebook, folder, timeout=CELL_TIMEOUT):
+def execute_notebook(
+    notebook: NotebookNode, folder: str | os.PathLike[str], timeout: float = CELL_TIMEOUT
+) -> NotebookNode:
     """Run every cell of ``notebook`` in a fresh Python kernel started in ``folder``; outputs are stored in it.
 
     Raises:
@@ -116,7 +128,15 @@ def execute_notebook(notebook, folder, timeout=CELL_TIMEOUT):
     return notebook
 
 
-def write_notebooks(recipes, out, *, execute=False, quick=False, seed=0, log=print):
+def write_notebooks(
+    recipes: Sequence[Recipe],
+    out: str | os.PathLike[str],
+    *,
+    execute: bool = False,
+    quick: bool = False,
+    seed: int = 0,
+    log: Callable[[str], object] = print,
+) -> list[dict[str, Any]]:
     """Write ``<out>/<recipe>.ipynb`` for each recipe, executing them if asked.
 
     Returns:

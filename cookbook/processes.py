@@ -9,6 +9,8 @@ own children die with it, and its output goes to temporary files, so a chatty
 child cannot block on a full pipe.
 """
 
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import os
@@ -18,8 +20,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from typing import IO, Literal
 
-from cookbook.errors import WorkerFailed, WorkerTimeout
+from cookbook.errors import CookbookError, WorkerFailed, WorkerTimeout
 
 __all__ = ["WorkerResult", "Workers", "child_env", "run"]
 
@@ -38,7 +42,7 @@ class WorkerResult:
     seconds: float
     stopped_by_launcher: bool = False
 
-    def describe(self):
+    def describe(self) -> str:
         """``"exit status 1"`` or ``"killed by SIGKILL"``."""
         if self.returncode < 0:
             return f"killed by {signal.Signals(-self.returncode).name}"
@@ -53,12 +57,21 @@ def _tail(text, lines=STDERR_TAIL_LINES):
 class Workers:
     """Child processes started together and supervised until they all end.
 
-    Use it as a context manager (``launch_workers`` returns one): leaving the
-    block for any reason kills and reaps every child that is still running.
-    ``wait()`` returns the results or raises ``WorkerFailed``.
+    Use it as a context manager (``cookbook.lessons.cluster.launch_workers``
+    returns one): leaving the block for any reason kills and reaps every
+    child that is still running. ``wait()`` returns the results or raises
+    ``WorkerFailed``.
     """
 
-    def __init__(self, commands, envs, *, timeout, what="worker", cwd=None):
+    def __init__(
+        self,
+        commands: Sequence[Sequence[str]],
+        envs: Sequence[Mapping[str, str]],
+        *,
+        timeout: float,
+        what: str = "worker",
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
         """Start every command now, each in its own process group.
 
         Args:
@@ -70,14 +83,26 @@ class Workers:
                 `"worker"`.
             cwd: the children's working directory; `None` keeps this
                 process's. Defaults to `None`.
+
+        Raises:
+            CookbookError: ``commands`` and ``envs`` differ in length
+                (nothing is started).
         """
         self.timeout = timeout
         self.what = what
         self._started = time.monotonic()
         self._deadline = self._started + timeout
         self._exits: queue.Queue[tuple[int, float]] = queue.Queue()  # (child index, when it ended)
-        self._processes, self._outputs = [], []
-        self._ended_at, self._stopped = {}, set()
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._outputs: list[tuple[IO[bytes], IO[bytes]]] = []
+        self._ended_at: dict[int, float] = {}
+        self._stopped: set[int] = set()
+        commands, envs = list(commands), list(envs)
+        if len(commands) != len(envs):  # zip would silently start only the shorter list's children
+            raise CookbookError(
+                f"Workers got {len(commands)} commands but {len(envs)} environments; give one environment "
+                "per command, in the same order (child_env() for each)"
+            )
         try:
             for index, (command, env) in enumerate(zip(commands, envs)):
                 out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files: a pipe could fill and block
@@ -98,7 +123,7 @@ class Workers:
             raise
 
     @property
-    def pids(self):
+    def pids(self) -> list[int]:
         """Process ids of the children, in worker order."""
         return [p.pid for p in self._processes]
 
@@ -106,7 +131,7 @@ class Workers:
         process.wait()
         self._exits.put((index, time.monotonic()))
 
-    def wait(self):
+    def wait(self) -> list[WorkerResult]:
         """Wait for every child; return their ``WorkerResult`` list in order.
 
         Raises:
@@ -162,7 +187,7 @@ class Workers:
             f"Its last stderr lines:\n    {_tail(result.stderr)}"
         )
 
-    def close(self):
+    def close(self) -> None:
         """Kill (SIGKILL, whole process group) and reap every child still running."""
         for index, process in enumerate(self._processes):
             if process.poll() is None:
@@ -193,15 +218,15 @@ class Workers:
             )
         return results
 
-    def __enter__(self):
+    def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> Literal[False]:
         self.close()
         return False
 
 
-def child_env(extra=None):
+def child_env(extra: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """This environment without ``TF_CONFIG``, TensorFlow's C++ logging quiet, plus ``extra``.
 
     Args:
@@ -209,13 +234,20 @@ def child_env(extra=None):
             (e.g. ``{"TF_CPP_MIN_LOG_LEVEL": None}`` to see what a child
             prints with TensorFlow's default logging). Defaults to `None`.
     """
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env: dict[str, str | None] = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.update(extra or {})
     return {k: v for k, v in env.items() if v is not None}
 
 
-def run(command, *, timeout=120.0, env=None, cwd=None, check=True):
+def run(
+    command: Sequence[str],
+    *,
+    timeout: float = 120.0,
+    env: Mapping[str, str | None] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+) -> WorkerResult:
     """Run one child with the launcher's guarantees (deadline, killed on error); return its result.
 
     Args:

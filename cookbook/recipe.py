@@ -60,19 +60,26 @@ sits in its own cell and shows its result. ``show``, ``save_figure`` and
 ``remember`` print in a terminal and render in a notebook.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import pathlib
 import shutil
 import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from cookbook import tables
-from cookbook.datasets import DATASETS, load_csv, load_dataset, split_and_standardize
+from cookbook.datasets import DATASETS, Split, load_csv, load_dataset, split_and_standardize
 from cookbook.errors import CookbookError
 from cookbook.tables import MISSING_RULES
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # hints only: a recipe that draws nothing never imports matplotlib
+    from matplotlib.figure import Figure
 
 __all__ = [
     "OneLineErrorParser",
@@ -97,17 +104,17 @@ DEFAULT_OUT = "cookbook-out"
 
 
 def make_parser(
-    doc,
-    file,
+    doc: str | None,
+    file: str | os.PathLike[str],
     *,
-    epochs=None,
-    quick_epochs=None,
-    steps=None,
-    quick_steps=None,
-    steps_help="optimizer steps",
-    dataset=None,
-    table=False,
-):
+    epochs: int | None = None,
+    quick_epochs: int | None = None,
+    steps: int | None = None,
+    quick_steps: int | None = None,
+    steps_help: str = "optimizer steps",
+    dataset: str | None = None,
+    table: bool = False,
+) -> OneLineErrorParser:
     """Build the recipe's argument parser with the shared flags.
 
     Args:
@@ -197,7 +204,7 @@ def make_parser(
 class OneLineErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line on stderr (no usage block), exit status 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -217,7 +224,7 @@ def _out_problem(out):
     return None
 
 
-def parse_args(parser, argv=None):
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse ``argv`` and check the shared flags; exit 2 on a bad one."""
     args = parser.parse_args(argv)
     for flag, (default, quick_default) in args._counts.items():
@@ -239,15 +246,17 @@ def parse_args(parser, argv=None):
     return args
 
 
-_LESSON = {"args": None}  # the flags of the lesson running now (one at a time, in-process)
+# The flags of the lesson running now (one at a time, in-process).
+_LESSON: dict[str, argparse.Namespace | None] = {"args": None}
 
 
-def fail(args, message):
+def fail(args: argparse.Namespace, message: str) -> NoReturn:
     """End the recipe with one line on stderr and exit status 2."""
-    args._parser.exit(2, f"{args._parser.prog}: error: {message}\n")
+    parser: argparse.ArgumentParser = args._parser  # set by make_parser; its exit() never returns
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 
-def load_data(args):
+def load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series]:
     """The recipe's ``(X, y)``: the user's ``--csv`` if given, else the bundled set.
 
     A CSV the cookbook cannot use ends the script with one line naming the
@@ -261,7 +270,7 @@ def load_data(args):
         fail(args, str(exc))
 
 
-def load_table(args, task, *, positive=None):
+def load_table(args: argparse.Namespace, task: str, *, positive: object = None) -> tables.Table:
     """The recipe's data as a ``cookbook.tables.Table``: the user's ``--csv`` as it comes, or the bundled set.
 
     Both go through ``cookbook.tables.prepare``: class names numbered in
@@ -298,7 +307,7 @@ def load_table(args, task, *, positive=None):
         fail(args, str(exc))
 
 
-def split_table(args, table, *, stratify=False):
+def split_table(args: argparse.Namespace, table: tables.Table, *, stratify: bool = False) -> tables.TableSplit:
     """``cookbook.tables.split`` with the recipe's ``--seed``; one line and exit 2 if the rows cannot be split."""
     try:
         return tables.split(table, seed=args.seed, stratify=stratify)
@@ -306,7 +315,7 @@ def split_table(args, table, *, stratify=False):
         fail(args, f"{table.source}: {exc}")
 
 
-def split(args, X, y, *, stratify=False):
+def split(args: argparse.Namespace, X: pd.DataFrame, y: pd.Series, *, stratify: bool = False) -> Split:
     """``cookbook.split_and_standardize(X, y)`` with the recipe's ``--seed``.
 
     A table too small or too uneven to split ends the recipe with one line
@@ -322,14 +331,14 @@ def _source(args):
     return str(args.csv) if getattr(args, "csv", None) is not None else f"the bundled {args.dataset} data"
 
 
-def data_name(args):
+def data_name(args: argparse.Namespace) -> str:
     """A short name for the data the recipe runs on, for titles: ``Digits`` or ``house.csv``."""
     if getattr(args, "csv", None) is not None:
         return pathlib.Path(args.csv).name
     return args.dataset.replace("_", " ").capitalize()
 
 
-def class_labels(args, y):
+def class_labels(args: argparse.Namespace, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Class labels numbered 0..C-1 for a classification recipe, and the C class values.
 
     Any whole-number labels with at least two distinct values work (5 and 9,
@@ -371,7 +380,9 @@ def _out_path(args, name, suffix):
     return pathlib.Path(args.out) / f"{stem}{suffix}"
 
 
-def save_table(table, args, name=None):
+def save_table(
+    table: pd.DataFrame, args: argparse.Namespace, name: str | None = None
+) -> tuple[pathlib.Path, pathlib.Path]:
     """Write ``table`` as ``<out>/<recipe>[_name].csv`` and ``.md``; return both paths."""
     csv_path = _out_path(args, name, ".csv")
     md_path = csv_path.with_suffix(".md")
@@ -380,7 +391,7 @@ def save_table(table, args, name=None):
     return csv_path, md_path
 
 
-def save_figure(fig, args, name):
+def save_figure(fig: Figure, args: argparse.Namespace, name: str) -> pathlib.Path:
     """Write a ``matplotlib.figure.Figure`` as ``<out>/<recipe>_<name>.png``.
 
     Recipes build figures with ``matplotlib.figure.Figure`` rather than
@@ -403,7 +414,7 @@ def _in_notebook():
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def show(table, title=None):
+def show(table: pd.DataFrame, title: str | None = None) -> pd.DataFrame:
     """Show a DataFrame: printed as text in a terminal, as an HTML table in a notebook.
 
     Returns ``table`` unchanged, so a lesson can write ``table = show(make_table(), "Title")``.
@@ -420,7 +431,7 @@ def show(table, title=None):
     return table
 
 
-def remember(points, title="What to remember"):
+def remember(points: Iterable[object], title: str = "What to remember") -> list[str]:
     """End a lesson with its 2-4 points, each stating a number this run measured.
 
     The points are printed (rendered in a notebook) and saved as
@@ -433,22 +444,22 @@ def remember(points, title="What to remember"):
     Returns:
         The points, as a list.
     """
-    points = [str(point) for point in points]
+    texts = [str(point) for point in points]
     if _LESSON.get("args") is not None:  # also as <out>/<recipe>_remember.md, for the course page
         path = _out_path(_LESSON["args"], "remember", ".md")
-        path.write_text(f"## {title}\n\n" + "".join(f"- {point}\n" for point in points), encoding="utf-8")
+        path.write_text(f"## {title}\n\n" + "".join(f"- {text}\n" for text in texts), encoding="utf-8")
     if _in_notebook():
         from IPython.display import Markdown, display
 
-        display(Markdown(f"**{title}**\n\n" + "\n".join(f"- {p}" for p in points)))
+        display(Markdown(f"**{title}**\n\n" + "\n".join(f"- {text}" for text in texts)))
     else:
         print(f"\n{title}\n{'-' * len(title)}")
-        for point in points:
-            print(f"- {point}")
-    return points
+        for text in texts:
+            print(f"- {text}")
+    return texts
 
 
-def print_table(table, title=None):
+def print_table(table: pd.DataFrame, title: str | None = None) -> None:
     """Print a DataFrame the way a learner reads it: titled, no index, 4-5 digits."""
     if title:
         print(f"\n{title}\n{'-' * len(title)}")
@@ -459,7 +470,7 @@ def print_table(table, title=None):
         print(table.to_string(index=False, line_width=width))
 
 
-def to_markdown(table):
+def to_markdown(table: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table (pandas' own needs ``tabulate``)."""
 
     def cell(value):

@@ -26,9 +26,18 @@ optimizer's ``get_config()``:
 [array([0.48, 0.52])]
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from cookbook.errors import CookbookError
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:  # for the hints only: this module never imports Keras
+    import keras
 
 __all__ = [
     "RULES",
@@ -44,7 +53,15 @@ __all__ = [
 ]
 
 
-def sgd(w, g, state, t, learning_rate=0.01, momentum=0.0, nesterov=False):
+def sgd(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.01,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+) -> np.ndarray:
     """SGD; the velocity includes the learning rate (Keras and Sutskever et al. 2013)."""
     if momentum == 0:
         return w - learning_rate * g
@@ -52,19 +69,45 @@ def sgd(w, g, state, t, learning_rate=0.01, momentum=0.0, nesterov=False):
     return w + momentum * v - learning_rate * g if nesterov else w + v
 
 
-def adagrad(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+def adagrad(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    initial_accumulator_value: float = 0.1,
+    epsilon: float = 1e-7,
+) -> np.ndarray:
     """Adagrad as Keras 3 does it: accumulator starts at 0.1, epsilon inside the root."""
     G = state["accumulator"] = state.get("accumulator", initial_accumulator_value) + g**2
     return w - learning_rate * g / np.sqrt(G + epsilon)
 
 
-def adagrad_textbook(w, g, state, t, learning_rate=0.001, initial_accumulator_value=0.0, epsilon=1e-7):
+def adagrad_textbook(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    initial_accumulator_value: float = 0.0,
+    epsilon: float = 1e-7,
+) -> np.ndarray:
     """Adagrad as Duchi et al. 2011 (plus PyTorch's epsilon): starts at 0, epsilon outside."""
     G = state["accumulator"] = state.get("accumulator", initial_accumulator_value) + g**2
     return w - learning_rate * g / (np.sqrt(G) + epsilon)
 
 
-def rmsprop(w, g, state, t, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
+def rmsprop(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    rho: float = 0.9,
+    momentum: float = 0.0,
+    epsilon: float = 1e-7,
+    centered: bool = False,
+) -> np.ndarray:
     """RMSprop as Keras 3 does it: epsilon inside the root, momentum on lr-scaled steps."""
     v = state["velocity"] = rho * state.get("velocity", 0.0) + (1 - rho) * g**2
     denominator = v + epsilon
@@ -77,15 +120,32 @@ def rmsprop(w, g, state, t, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=
     return w - step
 
 
-def rmsprop_textbook(w, g, state, t, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+def rmsprop_textbook(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    rho: float = 0.9,
+    epsilon: float = 1e-7,
+) -> np.ndarray:
     """RMSprop with epsilon outside the root, as PyTorch's ``torch.optim.RMSprop``."""
     v = state["velocity"] = rho * state.get("velocity", 0.0) + (1 - rho) * g**2
     return w - learning_rate * g / (np.sqrt(v) + epsilon)
 
 
 def adam(
-    w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, bias_correction=True
-):
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+    amsgrad: bool = False,
+    bias_correction: bool = True,
+) -> np.ndarray:
     """Adam as Keras 3 does it: corrections folded into the step, "epsilon hat" on raw v."""
     m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
     v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
@@ -97,7 +157,16 @@ def adam(
     return w - alpha * m / (np.sqrt(v) + epsilon)
 
 
-def adam_textbook(w, g, state, t, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+def adam_textbook(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> np.ndarray:
     """Adam as Algorithm 1 of Kingma and Ba 2014: epsilon on the corrected ``sqrt(v_hat)``."""
     m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
     v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
@@ -139,24 +208,25 @@ class ReferenceOptimizer:
 
     def __init__(
         self,
-        rule,
-        learning_rate=0.001,
-        weight_decay=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        **hyperparameters,
-    ):
+        rule: Callable[..., np.ndarray],
+        learning_rate: float = 0.001,
+        weight_decay: float | None = None,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        **hyperparameters: Any,
+    ) -> None:
         self.rule, self.learning_rate = rule, float(learning_rate)
         self.weight_decay, self.clipnorm = weight_decay, clipnorm
         self.clipvalue, self.global_clipnorm = clipvalue, global_clipnorm
         self.hyperparameters = hyperparameters
-        self.states, self.t = None, 0
+        self.states: list[dict[str, Any]] | None = None  # one rule state per weight, from the first step
+        self.t = 0
 
-    def clip(self, grads):
+    def clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         """Gradients clipped the way Keras's base optimizer clips them."""
         if self.clipnorm:
-            return [g * self.clipnorm / max(np.linalg.norm(g), self.clipnorm) for g in grads]
+            return [g * self.clipnorm / max(float(np.linalg.norm(g)), self.clipnorm) for g in grads]
         if self.global_clipnorm:
             norm = np.sqrt(sum(np.sum(g**2) for g in grads))
             return [g * self.global_clipnorm / max(norm, self.global_clipnorm) for g in grads]
@@ -164,22 +234,22 @@ class ReferenceOptimizer:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
-    def apply(self, grads, weights):
+    def apply(self, grads: Sequence[npt.ArrayLike], weights: Sequence[npt.ArrayLike]) -> list[np.ndarray]:
         """One step for every weight; returns the new weights (float64 arrays)."""
-        grads = self.clip([np.asarray(g, np.float64) for g in grads])
-        weights = [np.asarray(w, np.float64) for w in weights]
+        clipped = self.clip([np.asarray(g, np.float64) for g in grads])
+        arrays = [np.asarray(w, np.float64) for w in weights]
         if self.states is None:
-            self.states = [{} for _ in weights]
+            self.states = [{} for _ in arrays]
         self.t += 1
         if self.weight_decay:
-            weights = [w - w * self.weight_decay * self.learning_rate for w in weights]
+            arrays = [w - w * self.weight_decay * self.learning_rate for w in arrays]
         return [
             self.rule(w, g, state, self.t, learning_rate=self.learning_rate, **self.hyperparameters)
-            for w, g, state in zip(weights, grads, self.states)
+            for w, g, state in zip(arrays, clipped, self.states)
         ]
 
 
-def from_optimizer(optimizer):
+def from_optimizer(optimizer: keras.optimizers.Optimizer) -> ReferenceOptimizer:
     """The ``ReferenceOptimizer`` that follows a Keras optimizer's class and ``get_config()``.
 
     Args:

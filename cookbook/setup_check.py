@@ -134,6 +134,7 @@ class _LossInfo:
     name: str
     family: str | None  # None: a loss check_setup does not recognise
     from_logits: bool
+    ignore_class: int | None = None  # a sparse label the loss skips (Keras's ignore_class)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +151,9 @@ def check_setup(model: keras.Model, y: npt.ArrayLike | Sequence[npt.ArrayLike] |
     the final layer (a ``Dense`` activation, or a trailing ``Activation``,
     ``Softmax`` or ``ReLU`` layer; ``Dropout`` and similar are looked
     through), and the compiled loss (a string alias, a function, or a
-    ``keras.losses.Loss`` object including its ``from_logits``), then
-    compares them with the labels.
+    ``keras.losses.Loss`` object including its ``from_logits`` and
+    ``ignore_class``, or a ``functools.partial`` of a loss function with
+    those keywords), then compares them with the labels.
 
     Refused, each with a message naming the fix:
 
@@ -161,8 +163,9 @@ def check_setup(model: keras.Model, y: npt.ArrayLike | Sequence[npt.ArrayLike] |
       cross-entropy;
     * one-hot labels with sparse categorical cross-entropy, integer labels
       with categorical cross-entropy, label rows that are not one-hot;
-    * class labels outside ``[0, units)`` (outside ``[0, 1]`` for a sigmoid
-      unit); more than two classes into one sigmoid unit;
+    * class labels outside ``[0, units)`` other than the loss's
+      ``ignore_class`` (outside ``[0, 1]`` for a sigmoid unit); more than
+      two classes into one sigmoid unit;
     * a 2-unit softmax with binary cross-entropy and integer labels;
     * a softmax on 2 or more units with binary cross-entropy on one-hot (or
       any matrix) labels: Keras scores the softmax's kept logits as sigmoid
@@ -369,22 +372,28 @@ def _read_loss(loss):
         resolved = keras.losses.get(loss) if isinstance(loss, (str, dict)) else loss
     except ValueError:
         return _LossInfo(str(name), None, False)
-    from_logits = False
+    options: Mapping[str, Any] = {}  # the loss's keyword settings: from_logits, ignore_class
     function = resolved
     if isinstance(resolved, keras.losses.Loss):
         function = getattr(resolved, "fn", None)
         try:
-            from_logits = bool(resolved.get_config().get("from_logits", False))
+            options = resolved.get_config()
         except (NotImplementedError, TypeError, AttributeError):
-            from_logits = False
+            options = {}
     elif isinstance(resolved, functools.partial):
         function = resolved.func
-        from_logits = bool(resolved.keywords.get("from_logits", False))
+        options = resolved.keywords
     try:
         family = _FAMILIES.get(function)
     except TypeError:  # an unhashable callable
         family = None
-    return _LossInfo(str(name), family, from_logits)
+    ignore_class = options.get("ignore_class")
+    return _LossInfo(
+        str(name),
+        family,
+        bool(options.get("from_logits", False)),
+        None if ignore_class is None else int(ignore_class),
+    )
 
 
 def _read_labels(where, y):
@@ -486,7 +495,10 @@ def _check_categorical(where, head, loss, labels):
                 "expects one integer label per sample; use categorical_crossentropy, or pass "
                 "labels.argmax(axis=-1)"
             )
-        check_class_labels(labels.values, head.units or None, where)  # 0 units: not read, so not checked
+        values = labels.values
+        if loss.ignore_class is not None:  # the loss skips those entries, whatever their number
+            values = values[values != loss.ignore_class]
+        check_class_labels(values, head.units or None, where)  # 0 units: not read, so not checked
         return
     if labels.columns == 1:
         raise SetupError(
@@ -555,7 +567,8 @@ def _check_columns(where, head, loss, labels, fix):
     if labels.columns != head.units and head.units > 0:
         raise SetupError(
             f"{where} has {head.units} output unit(s) but the labels have {labels.columns} "
-            f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one against the other instead of matching them); {fix}"
+            f"column(s) for {loss.name} (Keras then fails with a shape error, or broadcasts one "
+            f"against the other instead of matching them); {fix}"
         )
 
 

@@ -7,7 +7,7 @@ The worker processes of lesson 12 are ``cookbook.lessons.cluster``'s
 """
 
 from cookbook import errors
-from cookbook.errors import CookbookError
+from cookbook.errors import LessonError
 from cookbook.lessons import distributed
 
 import keras
@@ -43,8 +43,8 @@ def test_batch_arithmetic_spells_out_the_split(rows, batch, per_replica, steps, 
 
 
 def test_batch_arithmetic_refuses_zero_counts():
-    """A zero batch size is a CookbookError (a ValueError) that names the fix."""
-    with pytest.raises(CookbookError, match="positive"):
+    """A zero batch size is a LessonError (a ValueError) that names the fix."""
+    with pytest.raises(LessonError, match="positive"):
         distributed.batch_arithmetic(10, 0, 2)
 
 
@@ -118,5 +118,5 @@ def test_make_optimizer_keras_source_is_the_builtin_with_the_same_settings(name)
 
 def test_make_optimizer_refuses_an_unknown_name():
     """A typo names the legal choices."""
-    with pytest.raises(CookbookError, match="choose one of SGD"):
+    with pytest.raises(LessonError, match="choose one of SGD"):
         distributed.make_optimizer("Adamm", 0.1)

@@ -9,7 +9,7 @@ import itertools
 import math
 
 import cookbook  # noqa: F401  (imports TensorFlow quietly first)
-from cookbook.errors import CookbookError
+from cookbook.errors import LessonError
 from cookbook.lessons import gradient_descent
 
 import keras
@@ -126,12 +126,12 @@ def test_recorder_stops_a_diverging_run(data):
 
 
 def test_recorder_refuses_a_model_that_is_not_a_linear_regression(data):
-    """The recorder computes losses from Dense(1) weights; another model gets a CookbookError naming the fix."""
+    """The recorder computes losses from Dense(1) weights; another model gets a LessonError naming the fix."""
     X, y = data
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mean_squared_error")
-    with pytest.raises(CookbookError, match="only layer is Dense\\(1\\)"):
+    with pytest.raises(LessonError, match="only layer is Dense\\(1\\)"):
         model.fit(X, y, epochs=1, callbacks=[gradient_descent.UpdateRecorder(X, y)], verbose=0)
 
 
@@ -188,7 +188,7 @@ def test_gradient_noise_of_the_full_batch_is_zero_from_one_draw():
     grads = _row_gradients(*gradient_descent.make_linear_data(10, 3, seed=6), np.zeros(3), 0.0)
     result = gradient_descent.gradient_noise(lambda rows: grads[rows].mean(axis=1), 10, 10, draws=500)
     assert result == {"mean": pytest.approx(0.0, abs=1e-24), "standard_error": 0.0, "draws": 1}
-    with pytest.raises(CookbookError, match="larger than the 10 rows"):
+    with pytest.raises(LessonError, match="larger than the 10 rows"):
         gradient_descent.gradient_noise(lambda rows: grads[rows].mean(axis=1), 10, 11, draws=5)
 
 
@@ -205,7 +205,7 @@ def test_trajectory_wobble_removes_a_straight_trend_and_counts_real_rises():
     assert result["rises"] == pytest.approx(2 / 5)
     flat = gradient_descent.trajectory_wobble([1.0, 1.0, 1.0 + 1e-12, 1.0, 1.0 + 1e-12])
     assert flat["rises"] == 0 and flat["std_around_trend"] < 1e-12
-    with pytest.raises(CookbookError, match="at least 2 updates"):
+    with pytest.raises(LessonError, match="at least 2 updates"):
         gradient_descent.trajectory_wobble([1.0, 0.5])
 
 
@@ -280,10 +280,10 @@ def test_variant_batch_sizes_name_the_notes_three_patterns():
 
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
 def test_bad_batch_size_is_refused_with_the_fix(batch_size):
-    """A batch size below 1 or not a whole number raises a CookbookError naming the valid choices."""
-    with pytest.raises(CookbookError, match="len\\(X\\) for batch GD"):
+    """A batch size below 1 or not a whole number raises a LessonError naming the valid choices."""
+    with pytest.raises(LessonError, match="len\\(X\\) for batch GD"):
         gradient_descent.updates_per_epoch(100, batch_size)
-    with pytest.raises(CookbookError, match="len\\(X\\) for batch GD"):
+    with pytest.raises(LessonError, match="len\\(X\\) for batch GD"):
         gradient_descent.peak_fit_memory(batch_size, 100, 5)  # refused before any process starts
 
 
@@ -295,6 +295,6 @@ def test_bad_batch_size_is_refused_with_the_fix(batch_size):
     ],
 )
 def test_bad_data_settings_are_refused(kwargs, match):
-    """Too few rows to standardize, or a correlation of 1, raise a CookbookError."""
-    with pytest.raises(CookbookError, match=match):
+    """Too few rows to standardize, or a correlation of 1, raise a LessonError."""
+    with pytest.raises(LessonError, match=match):
         gradient_descent.make_linear_data(**kwargs)

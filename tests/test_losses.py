@@ -412,7 +412,10 @@ def test_ignore_class_matches_float64_numpy(case, from_logits):
     kwargs = {"from_logits": from_logits, "ignore_class": ignore_class}
     ours = np.asarray(losses.sparse_categorical_crossentropy(labels, y_pred, **kwargs))
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-15)
-    assert float(_TwinLoss(dtype="float64", **kwargs)(labels, y_pred)) == pytest.approx(expected_mean, rel=1e-12)
+    # The mean is taken by Keras's Loss.__call__ from the mask the twin attaches. Under Keras 3.10 it is 3e-9
+    # (relative) from the float64 formula, under 3.15 within 1e-12 (both measured; .ci/keras_floor.py runs this
+    # file under 3.10). The per-entry values above are the twin's own and hold to 1e-12 under both.
+    assert float(_TwinLoss(dtype="float64", **kwargs)(labels, y_pred)) == pytest.approx(expected_mean, rel=1e-7)
 
 
 def test_ignored_entries_are_left_out_of_the_mean():

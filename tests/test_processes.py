@@ -94,6 +94,15 @@ def test_leaving_the_block_without_wait_kills_and_reaps_every_child():
     assert len(pids) == 2 and not any(_alive(pid) for pid in pids)
 
 
+def test_commands_and_envs_of_different_lengths_start_nothing(monkeypatch):
+    """Two commands, one environment: a CookbookError naming both counts, before any child is started."""
+    started = []
+    monkeypatch.setattr(processes.subprocess, "Popen", lambda *args, **kwargs: started.append(args))
+    with pytest.raises(CookbookError, match=r"2 commands but 1 environments; give one environment per command"):
+        processes.Workers([_python("pass")] * 2, [processes.child_env()], timeout=CHILD_TIMEOUT)
+    assert started == []
+
+
 # --- run: one child ----------------------------------------------------------------------------------
 
 

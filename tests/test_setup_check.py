@@ -19,6 +19,7 @@ N, FEATURES = 8, 4
 _rng = np.random.default_rng(0)
 Y_BINARY = np.array([0, 1, 1, 0, 1, 0, 0, 1])
 Y_3CLASS = np.array([0, 1, 2, 1, 0, 2, 2, 1])
+Y_3CLASS_VOID = np.array([0, 1, -1, 1, 0, 2, -1, 1])  # -1: a "void" label a loss with ignore_class=-1 skips
 ONE_HOT_3 = np.eye(3)[Y_3CLASS]
 MULTI_HOT_3 = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 1, 1], [0, 0, 0]])
 Y_REGRESSION_3 = _rng.normal(size=(N, 3))
@@ -69,6 +70,8 @@ SCCE, CCE, BCE = "sparse_categorical_crossentropy", "categorical_crossentropy", 
 SCCE_LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 BCE_LOGITS = keras.losses.BinaryCrossentropy(from_logits=True)
 CCE_LOGITS = keras.losses.CategoricalCrossentropy(from_logits=True)
+SCCE_IGNORE = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+SCCE_IGNORE_PARTIAL = functools.partial(cookbook_losses.sparse_categorical_crossentropy, ignore_class=-1)
 
 # (id, build the compiled model, labels, words the error must contain; None = must stay silent)
 CASES = [
@@ -111,6 +114,19 @@ CASES = [
     ),
     ("labels_above_units", lambda: seq(3, "softmax", SCCE), Y_3CLASS + 1, r"from 1 to 3 for 3 output units.*renumber"),
     ("negative_labels", lambda: seq(3, "softmax", SCCE), Y_3CLASS - 1, r"from -1 to 1.*renumber"),
+    # ignore_class skips only its own label: any other label outside 0..C-1 is still refused.
+    (
+        "ignore_class_keras_loss_stray_label",
+        lambda: seq(3, "softmax", SCCE_IGNORE),
+        np.where(Y_3CLASS_VOID == 2, 3, Y_3CLASS_VOID),
+        r"from 0 to 3 for 3 output units.*renumber",
+    ),
+    (
+        "ignore_class_partial_stray_label",
+        lambda: seq(3, "softmax", SCCE_IGNORE_PARTIAL),
+        np.where(Y_3CLASS_VOID == 2, -2, Y_3CLASS_VOID),
+        r"from -2 to 1 for 3 output units.*renumber",
+    ),
     (
         "three_classes_one_sigmoid",
         lambda: seq(1, "sigmoid", BCE),
@@ -212,6 +228,8 @@ CASES = [
     ("multiclass_sparse", lambda: seq(3, "softmax", SCCE), Y_3CLASS, None),
     ("multiclass_sparse_pandas", lambda: seq(3, "softmax", SCCE), pd.Series(Y_3CLASS), None),
     ("multiclass_sparse_logits", lambda: seq(3, None, SCCE_LOGITS), Y_3CLASS, None),
+    ("multiclass_ignore_class_keras_loss", lambda: seq(3, "softmax", SCCE_IGNORE), Y_3CLASS_VOID, None),
+    ("multiclass_ignore_class_partial", lambda: seq(3, "softmax", SCCE_IGNORE_PARTIAL), Y_3CLASS_VOID, None),
     ("multiclass_one_hot", lambda: seq(3, "softmax", CCE), ONE_HOT_3, None),
     ("multiclass_smoothed_rows", lambda: seq(3, "softmax", CCE), ONE_HOT_3 * 0.9 + 0.1 / 3, None),
     ("multiclass_one_hot_logits", lambda: seq(3, None, CCE_LOGITS), ONE_HOT_3, None),
@@ -304,3 +322,12 @@ def test_fit_checked_trains_a_correct_setup():
     model = seq(1, "sigmoid", BCE)
     history = fit_checked(model, _rng.normal(size=(N, FEATURES)).astype("float32"), Y_BINARY, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+@pytest.mark.parametrize("loss", [SCCE_IGNORE, SCCE_IGNORE_PARTIAL], ids=["keras_loss", "cookbook_partial"])
+def test_ignore_class_setup_passes_and_trains(loss):
+    """The ignore_class setups check_setup lets through really train: Keras skips the -1 labels, a finite loss."""
+    keras.utils.set_random_seed(0)
+    model = seq(3, "softmax", loss)
+    history = fit_checked(model, _rng.normal(size=(N, FEATURES)).astype("float32"), Y_3CLASS_VOID, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

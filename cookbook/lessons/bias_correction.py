@@ -74,6 +74,3 @@ def bias_correction_ratio(t, beta_1=0.9, beta_2=0.999):
     """
     t = np.asarray(t, dtype=np.float64)
     return (1 - beta_1**t) / np.sqrt(1 - beta_2**t)
-
-
-# ---------------------------------------------------------------- scoring a classifier

@@ -20,7 +20,7 @@ import contextlib
 import math
 import types
 
-from cookbook.errors import CookbookError, StrategyScopeError
+from cookbook.errors import LessonError, StrategyScopeError
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def mirrored_strategy(replicas=2):
             Defaults to `2`.
 
     Raises:
-        CookbookError: no GPU and fewer than ``replicas`` logical CPUs.
+        LessonError: no GPU and fewer than ``replicas`` logical CPUs.
     """
     import tensorflow as tf
 
@@ -84,7 +84,7 @@ def mirrored_strategy(replicas=2):
         return tf.distribute.MirroredStrategy()  # every GPU, one replica each
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
     if len(cpus) < replicas:
-        raise CookbookError(
+        raise LessonError(
             f"MirroredStrategy needs {replicas} devices but TensorFlow has {len(cpus)} CPU device(s) and no GPU; "
             f"call distributed.use_logical_cpus({replicas}) before anything else uses TensorFlow "
             f"(in a fresh Python process)"
@@ -111,7 +111,7 @@ def batch_arithmetic(num_rows, batch_size, replicas):
         condition for Keras's loss to equal single-device training.
     """
     if num_rows < 1 or batch_size < 1 or replicas < 1:
-        raise CookbookError(
+        raise LessonError(
             f"num_rows, batch_size and replicas must be >= 1, got {num_rows}, {batch_size}, "
             f"{replicas}; pass positive counts"
         )
@@ -200,9 +200,9 @@ def make_optimizer(name, learning_rate, *, source="cookbook"):
     import keras
 
     if name not in OPTIMIZER_NAMES:
-        raise CookbookError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
+        raise LessonError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
     if source not in ("cookbook", "keras"):
-        raise CookbookError(f"source must be 'cookbook' or 'keras', got {source!r}")
+        raise LessonError(f"source must be 'cookbook' or 'keras', got {source!r}")
     if source == "cookbook":
         twins: types.ModuleType | None
         try:

@@ -36,7 +36,7 @@ import sys
 import time
 
 from cookbook import processes
-from cookbook.errors import CookbookError
+from cookbook.errors import LessonError
 from cookbook.heads import dense_weights
 
 import keras
@@ -79,7 +79,7 @@ def updates_per_epoch(n_samples, batch_size):
         batch_size: samples per update, from 1 to N.
 
     Raises:
-        CookbookError: ``batch_size`` is below 1 or not a whole number.
+        LessonError: ``batch_size`` is below 1 or not a whole number.
     """
     _check_batch_size(batch_size)
     return math.ceil(n_samples / batch_size)
@@ -102,7 +102,7 @@ def variant_batch_sizes(n_samples, minibatch_size=MINIBATCH_SIZE):
 
 def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise CookbookError(
+        raise LessonError(
             f"batch_size must be a whole number of at least 1, got {batch_size!r}; "
             "use len(X) for batch GD, 1 for stochastic GD or 32 for mini-batch GD"
         )
@@ -137,13 +137,13 @@ def make_linear_data(n_samples, n_features=5, *, correlation=0.2, noise=0.5, see
         ``(X, y)``: float32 arrays of shape (N, D) and (N,).
 
     Raises:
-        CookbookError: too few rows for the features, or a correlation
+        LessonError: too few rows for the features, or a correlation
             outside [0, 1).
     """
     if n_features < 1 or n_samples <= n_features:
-        raise CookbookError(f"need more rows than features, got {n_samples} x {n_features}")
+        raise LessonError(f"need more rows than features, got {n_samples} x {n_features}")
     if not 0 <= correlation < 1:
-        raise CookbookError(f"correlation must be in [0, 1), got {correlation!r}; try 0.2")
+        raise LessonError(f"correlation must be in [0, 1), got {correlation!r}; try 0.2")
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n_samples, n_features))
     Z -= Z.mean(axis=0)
@@ -228,7 +228,7 @@ def linear_weights(model):
     """``(kernel, bias)`` of a linear regression (a model whose only layer is ``Dense(1)``), in float64."""
     dense = model.layers[-1]
     if len(model.layers) != 1 or not isinstance(dense, keras.layers.Dense) or dense.units != 1:
-        raise CookbookError(
+        raise LessonError(
             "UpdateRecorder measures a linear regression: a model whose only layer is "
             "Dense(1); for other models record history.history instead"
         )
@@ -396,13 +396,13 @@ def sampling_noise(X, y, kernel, bias, batch_size):
     none. Computed in float64 at the weights ``(kernel, bias)``.
 
     Raises:
-        CookbookError: ``batch_size`` is not a whole number from 1 to N.
+        LessonError: ``batch_size`` is not a whole number from 1 to N.
     """
     _check_batch_size(batch_size)
     grads = per_sample_gradients(X, y, kernel, bias)
     n = len(grads)
     if batch_size > n:
-        raise CookbookError(f"batch_size {batch_size} is larger than the {n} rows; use at most len(X)")
+        raise LessonError(f"batch_size {batch_size} is larger than the {n} rows; use at most len(X)")
     if batch_size == n:
         return 0.0
     sigma2 = float(np.mean(np.sum((grads - grads.mean(axis=0)) ** 2, axis=1)))
@@ -433,11 +433,11 @@ def gradient_noise(batch_gradients, n_rows, batch_size, *, draws, seed=0):
         ``sqrt(draws)``; 0 for the full batch); ``draws``.
 
     Raises:
-        CookbookError: ``batch_size`` is not a whole number from 1 to N.
+        LessonError: ``batch_size`` is not a whole number from 1 to N.
     """
     _check_batch_size(batch_size)
     if batch_size > n_rows:
-        raise CookbookError(f"batch_size {batch_size} is larger than the {n_rows} rows; use at most len(X)")
+        raise LessonError(f"batch_size {batch_size} is larger than the {n_rows} rows; use at most len(X)")
     rng = np.random.default_rng(seed)
     full = np.asarray(batch_gradients(np.arange(n_rows)[None, :]), np.float64)[0]
     draws = 1 if batch_size == n_rows else int(draws)
@@ -471,7 +471,7 @@ def trajectory_wobble(train_loss, last=0.5, rise_tolerance=1e-9):
     loss = np.asarray(train_loss, np.float64)
     n_updates = len(loss) - 1
     if n_updates < 2:
-        raise CookbookError(f"need at least 2 updates to measure a wobble, got {n_updates}")
+        raise LessonError(f"need at least 2 updates to measure a wobble, got {n_updates}")
     start = min(int(round(n_updates * (1 - last))), n_updates - 2)  # loss[start] is before update start
     window = loss[start + 1 :]  # the loss after each update of the window
     steps = np.arange(len(window))
