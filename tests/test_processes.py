@@ -6,6 +6,7 @@ still be running when the launcher acts blocks in ``signal.pause()``.
 """
 
 import os
+import select
 import time
 
 from cookbook import errors, processes
@@ -17,13 +18,24 @@ from _processes import _alive, _python
 CHILD_TIMEOUT = 240.0  # generous: the machine is shared; a hang still ends
 
 
-def _soon(condition, within=10.0):
-    """True as soon as ``condition()`` holds, False if it still does not after ``within`` seconds."""
+def _all_exit(pids, within=10.0):
+    """True once every process in ``pids`` has exited (a zombie counts), False if one still runs after ``within`` s.
+
+    Waits on a pidfd per process (Linux 5.3+), which becomes readable the moment the process exits, so the
+    test blocks on that event instead of polling.
+    """
     deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
+    for pid in pids:
+        try:
+            handle = os.pidfd_open(pid)
+        except ProcessLookupError:  # already exited and reaped
+            continue
+        try:
+            exited, _, _ = select.select([handle], [], [], max(0.0, deadline - time.monotonic()))
+        finally:
+            os.close(handle)
+        if not exited:
             return False
-        time.sleep(0.01)
     return True
 
 
@@ -81,8 +93,8 @@ def test_the_deadline_kills_hanging_children_and_their_own_children(tmp_path):
     grandchildren = [int(p.name.removeprefix(pid_file.name)) for p in tmp_path.iterdir()]
     assert grandchildren, "the children started their own before the deadline"
     # SIGKILL went to their process group at once, but only their parents were waited for: each
-    # grandchild dies when the kernel next schedules it and is then reaped by init, so give that a moment.
-    assert _soon(lambda: not any(_alive(pid) for pid in grandchildren)), "a grandchild outlived the deadline"
+    # grandchild dies when the kernel next schedules it and is then reaped by init, so wait for its exit.
+    assert _all_exit(grandchildren), "a grandchild outlived the deadline"
 
 
 def test_leaving_the_block_without_wait_kills_and_reaps_every_child():
