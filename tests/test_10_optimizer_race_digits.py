@@ -42,10 +42,8 @@ def test_every_optimizer_lowers_the_loss_from_the_same_start(race):
         assert curve["train loss"].iloc[-1] < 0.9 * curve["train loss"].iloc[0], name
 
 
-@pytest.mark.slow
-def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recipe10):
-    """Rebuilt with seed 0, the race's MLP has the epoch-0 train loss -mean(log p[label]), computed in float64."""
-    _, curves = race
+def _seeded_split_and_mlp(recipe10):
+    """The recipe's Digits split and its MLP as built with seed 0, rebuilt here independently of the recipe run."""
     X, y = load_dataset("digits")
     split = cookbook.recipe.split(argparse.Namespace(seed=0, dataset="digits", csv=None), X, y, stratify=True)
     keras.utils.set_random_seed(0)
@@ -56,6 +54,14 @@ def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recip
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
+    return split, model
+
+
+@pytest.mark.slow
+def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recipe10):
+    """Rebuilt with seed 0, the race's MLP has the epoch-0 train loss -mean(log p[label]), computed in float64."""
+    _, curves = race
+    split, model = _seeded_split_and_mlp(recipe10)
     p = np.asarray(model(split.X_train), dtype=np.float64)
     expected = -np.mean(np.log(p[np.arange(len(p)), split.y_train]))
     for name in NAMES:
@@ -82,16 +88,7 @@ def test_retrained_model_s_numpy_cross_entropy_equals_the_table(race, recipe10):
     test-set predictions, in float64 NumPy, equal the table's test loss and accuracy; its last-epoch train loss
     and 'epochs to train loss < 0.3' equal the table's."""
     table, _ = race
-    X, y = load_dataset("digits")
-    split = cookbook.recipe.split(argparse.Namespace(seed=0, dataset="digits", csv=None), X, y, stratify=True)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(recipe10.HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    split, model = _seeded_split_and_mlp(recipe10)
     model.compile(optimizer=recipe10.OPTIMIZERS["Momentum"](), loss="sparse_categorical_crossentropy")
     history = model.fit(split.X_train, split.y_train, epochs=recipe10.QUICK_EPOCHS, batch_size=64, verbose=0)
     p = np.asarray(model.predict(split.X_test, verbose=0), dtype=np.float64)
