@@ -33,9 +33,9 @@ checked against. Every file in ``cookbook/optimizers/`` imports only keras and
 the standard library, so it can be copied alone.
 """
 
-from cookbook._quiet import import_tensorflow_quietly as _import_tensorflow_quietly
+from cookbook._quiet import import_keras_quietly as _import_keras_quietly
 
-_import_tensorflow_quietly()  # before anything imports keras
+_import_keras_quietly()  # before anything else imports keras
 
 from cookbook import losses, optimizers, tables  # noqa: E402
 from cookbook.binary_heads import roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402

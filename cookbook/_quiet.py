@@ -1,4 +1,4 @@
-"""Import TensorFlow without its start-up log lines.
+"""Import Keras (and TensorFlow, when it is the backend) without start-up log lines.
 
 TensorFlow's C++ runtime prints lines such as "Could not find cuda drivers"
 and "oneDNN custom operations are on" while it is being imported. Most are
@@ -14,6 +14,11 @@ unit, ``from_logits=True`` after a softmax) use Python's ``warnings`` module
 and still show.
 
 Set ``TF_CPP_MIN_LOG_LEVEL=0`` yourself to see every line again.
+
+Only Keras is imported here, never TensorFlow directly: Keras imports the
+backend it is set to (``KERAS_BACKEND`` or ``~/.keras/keras.json``), so under
+``KERAS_BACKEND=jax`` TensorFlow is not loaded at all and the JAX backend is
+kept.
 """
 
 import contextlib
@@ -40,19 +45,29 @@ def _stderr_silenced():
         os.close(devnull)
 
 
-def import_tensorflow_quietly():
-    """Import TensorFlow (and so Keras) with its start-up noise hidden.
+def import_keras_quietly():
+    """Import Keras, and with it its backend, with TensorFlow's start-up noise hidden.
 
     A real import error still surfaces: Python raises it after descriptor 2
     is restored.
     """
-    if "tensorflow" in sys.modules:
+    if "keras" in sys.modules:
+        _quiet_tensorflow_logger()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
-        import tensorflow  # noqa: F401  (the user asked for every log line)
+        import keras  # noqa: F401  (the user asked for every log line)
 
         return
     with _stderr_silenced():
-        import tensorflow
-    tensorflow.get_logger().setLevel("ERROR")
+        import keras  # noqa: F401
+    _quiet_tensorflow_logger()
+
+
+def _quiet_tensorflow_logger():
+    # Only when Keras has loaded TensorFlow (its TensorFlow backend): under
+    # JAX or torch there is no TensorFlow to quiet, and importing it here
+    # would cost seconds and memory for nothing.
+    tensorflow = sys.modules.get("tensorflow")
+    if tensorflow is not None and os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0":
+        tensorflow.get_logger().setLevel("ERROR")
