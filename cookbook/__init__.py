@@ -38,6 +38,7 @@ from cookbook._quiet import import_keras_quietly as _import_keras_quietly
 _import_keras_quietly()  # before anything else imports keras
 
 from cookbook import losses, optimizers, tables  # noqa: E402
+from cookbook.backup import BackupAndRestore  # noqa: E402
 from cookbook.binary_heads import roc_auc, sigmoid_to_softmax, softmax_to_sigmoid  # noqa: E402
 from cookbook.compare import compare_optimizers  # noqa: E402
 from cookbook.datasets import (  # noqa: E402
@@ -48,7 +49,7 @@ from cookbook.datasets import (  # noqa: E402
     load_dataset,
     split_and_standardize,
 )
-from cookbook.errors import CookbookError, DataError, HeadConversionError, SetupError  # noqa: E402
+from cookbook.errors import BackupMismatch, CookbookError, DataError, HeadConversionError, SetupError  # noqa: E402
 from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
 from cookbook.setup_check import check_setup  # noqa: E402
 
@@ -57,6 +58,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASETS",
     "HEAD_RULES",
+    "BackupAndRestore",
+    "BackupMismatch",
     "CookbookError",
     "DataError",
     "HeadConversionError",

@@ -17,11 +17,15 @@ Set ``TF_CPP_MIN_LOG_LEVEL=0`` yourself to see every line again.
 
 Only Keras is imported here, never TensorFlow directly: Keras imports the
 backend it is set to (``KERAS_BACKEND`` or ``~/.keras/keras.json``), so under
-``KERAS_BACKEND=jax`` TensorFlow is not loaded at all and the JAX backend is
-kept.
+``KERAS_BACKEND=jax`` the JAX backend is kept and TensorFlow is not loaded.
+Keras may still import TensorFlow later on another backend (for example
+``keras.utils.set_random_seed`` seeds TensorFlow too when it is installed, for
+``tf.data`` pipelines); that later import is made quiet the same way, by a
+one-shot import hook.
 """
 
 import contextlib
+import importlib.util
 import os
 import sys
 
@@ -60,8 +64,13 @@ def import_keras_quietly():
 
         return
     with _stderr_silenced():
-        import keras  # noqa: F401
-    _quiet_tensorflow_logger()
+        import keras
+    if "tensorflow" in sys.modules:
+        _quiet_tensorflow_logger()
+    elif keras.backend.backend() != "tensorflow" and not any(
+        isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 def _quiet_tensorflow_logger():
@@ -71,3 +80,36 @@ def _quiet_tensorflow_logger():
     tensorflow = sys.modules.get("tensorflow")
     if tensorflow is not None and os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "0":
         tensorflow.get_logger().setLevel("ERROR")
+
+
+class _QuietTensorFlowImport:
+    """Import hook: the first ``import tensorflow`` runs with descriptor 2 silenced.
+
+    It steps aside once TensorFlow is imported (it removes itself from
+    ``sys.meta_path``), so it costs nothing afterwards and never touches any
+    other module. A mere probe (``importlib.util.find_spec``) leaves it in place.
+    """
+
+    _looking = False  # set while this finder asks the others, so it does not answer itself
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or self._looking:
+            return None
+        self._looking = True
+        try:
+            spec = importlib.util.find_spec(name)  # the finders that would have found it anyway
+        finally:
+            self._looking = False
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run_module = spec.loader.exec_module
+
+        def exec_module(module):
+            if self in sys.meta_path:  # a probe (find_spec alone) leaves the hook in place
+                sys.meta_path.remove(self)
+            with _stderr_silenced():
+                run_module(module)
+            _quiet_tensorflow_logger()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec

@@ -8,6 +8,9 @@
     python -m cookbook notebooks --out DIR [--execute] [--quick]  # one .ipynb per recipe
 
 Errors the user can fix end with one line on stderr and exit status 2.
+A recipe whose lesson is TensorFlow code (its ``NEEDS_TENSORFLOW``) is
+marked in the list; under another Keras backend ``run`` refuses it (exit
+status 2) and ``tour`` skips it, saying why.
 """
 
 import pathlib
@@ -84,8 +87,14 @@ def main(argv=None):
 def _list(recipes):
     width = max(len(r.name) for r in recipes)
     for r in recipes:
-        print(f"{r.name:<{width}}  {r.title}")
+        print(f"{r.name:<{width}}  {r.title}" + ("  [needs TensorFlow]" if r.needs_tensorflow else ""))
     print(f"\nRun one: python -m cookbook run {recipes[0].number:02d} --quick    All: python -m cookbook tour")
+    skipped = [r for r in recipes if curriculum.skip_reason(r)]
+    if skipped:
+        print(
+            f"Keras runs on {curriculum.backend()} here: the tour skips the {len(skipped)} recipes marked "
+            f"[needs TensorFlow]; KERAS_BACKEND=tensorflow runs them all"
+        )
     return 0
 
 
@@ -93,10 +102,20 @@ def _notebooks(recipes, args):
     from cookbook import notebooks
 
     _check_out_folder(args.out)
-    rows = notebooks.write_notebooks(recipes, args.out, execute=args.execute, quick=args.quick, seed=args.seed)
+    # A TensorFlow lesson under another backend is written but not executed: its first cell would stop.
+    not_run = {r.name: curriculum.skip_reason(r) for r in recipes} if args.execute else {}
+    settings = {"quick": args.quick, "seed": args.seed}
+    rows = notebooks.write_notebooks(
+        [r for r in recipes if not not_run.get(r.name)], args.out, execute=args.execute, **settings
+    ) + notebooks.write_notebooks([r for r in recipes if not_run.get(r.name)], args.out, **settings)
+    for row in rows:
+        if not_run.get(row["recipe"]) and row["status"] == "written":
+            row["status"] = f"written, not run: {not_run[row['recipe']]}"
+    names = [r.name for r in recipes]
+    rows.sort(key=lambda row: names.index(row["recipe"]))
     summary = pd.DataFrame(rows)
     print_table(summary, f"{len(rows)} notebooks in {args.out}/")
-    failed = (~summary["status"].isin(["written", "executed"])).sum()
+    failed = (~summary["status"].str.startswith(("written", "executed"))).sum()
     if failed:
         print(f"cookbook: error: {failed} notebook(s) failed; open them to see the failing cell", file=sys.stderr)
         return 1
@@ -114,10 +133,19 @@ def _tour(recipes, args):
     _check_out_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     mode = "quick" if args.quick else "full"
-    print(f"Tour of {len(recipes)} recipes ({mode}); tables, figures and logs go to {args.out}/")
-    rows = []
+    print(
+        f"Tour of {len(recipes)} recipes ({mode}, Keras on {curriculum.backend()}); "
+        f"tables, figures and logs go to {args.out}/"
+    )
+    rows, statuses = [], {}
     started = time.perf_counter()
     for i, recipe in enumerate(recipes, 1):
+        reason = curriculum.skip_reason(recipe)
+        if reason:  # a TensorFlow lesson under another backend: say why, and go on
+            print(f"[{i}/{len(recipes)}] skipped {recipe.name}: {reason}", flush=True)
+            statuses[recipe.name] = f"skipped: {reason}"  # the course page says why; the table, in short
+            rows.append(_tour_row(recipe, args.out, 0.0, f"skipped: {reason.partition(' (')[0]}"))
+            continue
         print(f"[{i}/{len(recipes)}] {recipe.name} ...", end=" ", flush=True)
         argv = ["--out", str(args.out), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
         tick = time.perf_counter()
@@ -133,16 +161,8 @@ def _tour(recipes, args):
             f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
             flush=True,
         )
-        rows.append(
-            {
-                "#": f"{recipe.number:02d}",
-                "recipe": recipe.name,
-                "seconds": round(seconds, 1),
-                "tables": len(list(args.out.glob(f"{recipe.name}*.csv"))),
-                "figures": len(list(args.out.glob(f"{recipe.name}*.png"))),
-                "status": status,
-            }
-        )
+        statuses[recipe.name] = status
+        rows.append(_tour_row(recipe, args.out, seconds, status))
     summary = pd.DataFrame(rows)
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
     summary.to_csv(args.out / "tour_summary.csv", index=False)
@@ -150,12 +170,25 @@ def _tour(recipes, args):
     page = course.write_course_page(
         args.out,
         recipes,
-        dict(zip(summary["recipe"], summary["status"])),
+        statuses,
         course.default_settings(args.quick, args.seed),
     )
     print(f"\nThe course page: {page} (open it in a browser; it needs no network)")
-    failed = (summary["status"] != "ok").sum()
+    failed = ((summary["status"] != "ok") & ~summary["status"].str.startswith("skipped")).sum()
     if failed:
         print(f"cookbook: error: {failed} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
         return 1
     return 0
+
+
+def _tour_row(recipe, out, seconds, status):
+    """One row of the tour's summary: the recipe, its time, the files it wrote, ok / skipped: ... / failed: ..."""
+    wrote = not status.startswith("skipped")  # a skipped recipe wrote nothing, whatever an earlier tour left
+    return {
+        "#": f"{recipe.number:02d}",
+        "recipe": recipe.name,
+        "seconds": round(seconds, 1),
+        "tables": len(list(out.glob(f"{recipe.name}*.csv"))) if wrote else 0,
+        "figures": len(list(out.glob(f"{recipe.name}*.png"))) if wrote else 0,
+        "status": status,
+    }

@@ -61,7 +61,9 @@ def _gradients(weights, w_star, curvature, noise, dtype):
 
 
 def _apply(optimizer, variables, grads):
-    optimizer.apply(grads, variables)
+    # Tensors of the running backend, not NumPy arrays: TensorFlow and JAX
+    # accept both, Keras's torch optimizers only torch tensors.
+    optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
 
 
 def _compiled_apply(optimizer, variables):

@@ -51,6 +51,7 @@ table.dataframe th { background: #f6f8fa; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
 figcaption { color: #57606a; font-size: 0.85rem; }
 .failed { background: #ffebe9; border: 1px solid #ff8182; padding: 0.6rem 1rem; border-radius: 6px; }
+.skipped { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 1rem; border-radius: 6px; }
 .remember { background: #ddf4ff; border: 1px solid #54aeff; padding: 0.2rem 1rem; border-radius: 6px; }
 """
 
@@ -66,7 +67,7 @@ def write_course_page(
     Args:
         out: the tour's output folder (tables, figures and logs are there).
         recipes: the ``cookbook.curriculum.Recipe`` list, in curriculum order.
-        statuses: ``{recipe name: "ok" or "failed: ..."}``.
+        statuses: ``{recipe name: "ok", "skipped: ..." or "failed: ..."}``.
         settings: ``{label: value}`` shown at the top (mode, seed, versions, date).
 
     Returns:
@@ -109,7 +110,14 @@ def write_course_page(
 
 def _lesson_section(out, recipe, status, anchor):
     parts = [f'<section class="lesson" id="{anchor}">', f"<h2>{recipe.number:02d}. {html.escape(recipe.title)}</h2>"]
-    if status != "ok":
+    skipped = status.startswith("skipped")
+    if skipped:  # a TensorFlow lesson under another backend: nothing of this run to show
+        parts.append(
+            f'<p class="skipped"><strong>This lesson was skipped</strong>: '
+            f"{html.escape(status.removeprefix('skipped: '))}. Run the tour with "
+            "<code>KERAS_BACKEND=tensorflow</code> to see it.</p>"
+        )
+    elif status != "ok":
         log = out / f"{recipe.name}.log"
         parts.append(
             f'<p class="failed"><strong>This lesson failed during the tour</strong>: '
@@ -131,6 +139,9 @@ def _lesson_section(out, recipe, status, anchor):
                 "</summary>" + "".join(_cell_html(c) for c in helpers) + "</details>"
             )
         parts += [_cell_html(c) for c in cells if c.part == "lesson"]
+    if skipped:
+        parts.append("</section>")
+        return "\n".join(parts)
     parts.append("<h3>This run</h3>")
     parts += _tables_html(out, recipe.name)
     parts += _figures_html(out, recipe.name)

@@ -21,7 +21,7 @@ import types
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from cookbook.errors import RecipeNotFound
+from cookbook.errors import RecipeNotFound, WrongBackendError
 
 import keras
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 ENV_VAR = "COOKBOOK_RECIPES"
+# The module-level name a recipe assigns when its lesson is TensorFlow code (see cookbook.recipe.needs_tensorflow).
+NEEDS_TENSORFLOW = "NEEDS_TENSORFLOW"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Recipe:
     name: str  # the file's stem, e.g. "01_regression_mse"
     path: pathlib.Path
     title: str  # first line of the header docstring
+    needs_tensorflow: str | None = None  # why the lesson needs the TensorFlow backend; None: any backend
 
 
 def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
@@ -68,16 +71,33 @@ def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Recipe]:
     for path in sorted(folder.iterdir()):
         match = RECIPE_FILE.match(path.name)
         if match:
-            recipes.append(Recipe(int(match.group(1)), path.stem, path, _title(path)))
+            recipes.append(Recipe(int(match.group(1)), path.stem, path, *_header(path)))
     return recipes
 
 
-def _title(path):
+def _header(path):
+    """The title and the ``NEEDS_TENSORFLOW`` reason of a recipe file, read with ``ast`` (nothing runs)."""
     try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
-        return "(cannot be read: fix the file's syntax)"
-    return doc.strip().splitlines()[0] if doc else "(no header docstring)"
+        return "(cannot be read: fix the file's syntax)", None
+    doc = ast.get_docstring(tree)
+    return (doc.strip().splitlines()[0] if doc else "(no header docstring)"), _needs_tensorflow(tree)
+
+
+def _needs_tensorflow(tree):
+    """The reason in ``NEEDS_TENSORFLOW = "..."`` or ``= cookbook.recipe.needs_tensorflow("...")``, else None."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == NEEDS_TENSORFLOW for target in node.targets
+        ):
+            value = node.value
+            if isinstance(value, ast.Call) and value.args:
+                value = value.args[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                return value.value
+            return f"its {NEEDS_TENSORFLOW} says why"  # not a string literal: readable only by running it
+    return None
 
 
 def resolve(recipes: Sequence[Recipe], key: str) -> Recipe:
@@ -94,8 +114,30 @@ def resolve(recipes: Sequence[Recipe], key: str) -> Recipe:
     raise RecipeNotFound(f"{key!r} {problem}; choose one of: {names}")
 
 
+def backend() -> str:
+    """The Keras backend of this process (``KERAS_BACKEND``, fixed when keras was first imported)."""
+    return keras.backend.backend()
+
+
+def skip_reason(recipe: Recipe) -> str | None:
+    """Why ``recipe`` cannot run on this process's Keras backend (``"needs TensorFlow (...)"``), or None."""
+    if recipe.needs_tensorflow is not None and backend() != "tensorflow":
+        return f"needs TensorFlow ({recipe.needs_tensorflow})"
+    return None
+
+
 def load(recipe: Recipe) -> types.ModuleType:
-    """Import a recipe file as a module (its ``main`` is not run)."""
+    """Import a recipe file as a module (its ``main`` is not run).
+
+    Raises:
+        WrongBackendError: the recipe needs TensorFlow and Keras runs on
+            another backend; the message names the reason and the fix.
+    """
+    reason = skip_reason(recipe)
+    if reason:
+        raise WrongBackendError(
+            f"{recipe.name} {reason} and Keras runs on {backend()} here; run it with KERAS_BACKEND=tensorflow"
+        )
     spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
     if spec is None or spec.loader is None:  # a path Python has no loader for (not a .py file)
         raise RecipeNotFound(f"{recipe.path} cannot be imported; a recipe is a .py file with a main(argv) function")
@@ -111,7 +153,9 @@ def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.Da
 
     With ``log`` (an open text file), the recipe's printed output goes there
     instead of the terminal. Keras's global state (graph, dtype policy) is
-    reset afterwards so one recipe cannot change the next.
+    reset afterwards so one recipe cannot change the next. A recipe that
+    needs TensorFlow under another backend raises ``WrongBackendError``
+    before it is imported.
     """
     module = load(recipe)
     redirect = (contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)) if log else ()

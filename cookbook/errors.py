@@ -26,6 +26,10 @@ class HeadConversionError(CookbookError):
     """A model whose last layer is not the head a conversion expects (``cookbook.sigmoid_to_softmax``)."""
 
 
+class BackupMismatch(CookbookError):
+    """A backup folder written by another model or optimizer than the one resuming (``cookbook.BackupAndRestore``)."""
+
+
 # ---------------------------------------------------------------- the lessons and their tools
 
 
@@ -51,6 +55,10 @@ class RecipeNotFound(CookbookError):
 
 class NotebookError(CookbookError):
     """A notebook could not be written or executed (missing extra, failing cell)."""
+
+
+class WrongBackendError(CookbookError):
+    """A recipe that needs the TensorFlow backend (its ``NEEDS_TENSORFLOW``), asked to run on another."""
 
 
 # ---------------------------------------------------------------- child processes

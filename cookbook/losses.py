@@ -9,11 +9,11 @@ sample; ``model.fit`` then averages them over the batch), written with
 >>> import cookbook
 >>> import keras
 >>> import numpy as np
->>> y_true = np.array([[0.0, 1.0], [1.0, 0.0]])  # one-hot labels of two samples
->>> y_pred = np.array([[0.2, 0.8], [0.6, 0.4]])  # their predicted class probabilities
+>>> y_true = np.array([[0.0, 1.0], [1.0, 0.0]], "float32")  # one-hot labels of two samples
+>>> y_pred = np.array([[0.2, 0.8], [0.6, 0.4]], "float32")  # their predicted class probabilities
 >>> loss = cookbook.losses.categorical_crossentropy(y_true, y_pred)
 >>> keras.ops.convert_to_numpy(loss).round(4)  # -log 0.8 and -log 0.6
-array([0.2231, 0.5108])
+array([0.2231, 0.5108], dtype=float32)
 >>> np.allclose(loss, keras.losses.categorical_crossentropy(y_true, y_pred))
 True
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
@@ -40,20 +40,31 @@ applies sigmoid/softmax itself, in a numerically safer form
 Three details copied from Keras on purpose, so the numbers match to float
 precision:
 
-* a probability tensor made by Keras's own ``sigmoid`` or ``softmax`` (the
-  activation of a ``Dense`` layer, ``keras.activations``) remembers the
-  logits it came from, and Keras's cross-entropies then compute the loss
-  from those logits instead of the rounded probabilities: a saturated
-  ``Dense(1, "sigmoid")`` that is confidently wrong still gets a large loss
-  and a useful gradient, where clipping would give 16.1 and a zero gradient.
-  These losses do the same (``_logits_kept_by_keras``). Probabilities from
-  anywhere else (NumPy arrays, your own ``ops.sigmoid``) are clipped;
+* on the TensorFlow backend, a probability tensor made by Keras's own
+  ``sigmoid`` or ``softmax`` (the activation of a ``Dense`` layer,
+  ``keras.activations``) remembers the logits it came from, and Keras's
+  cross-entropies then compute the loss from those logits instead of the
+  rounded probabilities: a saturated ``Dense(1, "sigmoid")`` that is
+  confidently wrong still gets a large loss and a useful gradient, where
+  clipping would give 16.1 and a zero gradient. These losses do the same
+  (``_logits_kept_by_keras``). Probabilities from anywhere else (NumPy
+  arrays, your own ``ops.sigmoid``) are clipped, and so is every output on
+  the other backends (JAX, PyTorch), whose Keras losses never read kept
+  logits;
 * probabilities are clipped to ``[eps, 1 - eps]`` (``eps =
   keras.config.epsilon()``, ``1e-7``) before the logarithm, so an exact 0
   or 1 gives a large but finite loss instead of ``inf``;
 * ``categorical_crossentropy`` first rescales each row of probabilities to
-  sum to 1, and ``sparse_categorical_crossentropy`` does the same through a
-  log-softmax of the clipped log-probabilities.
+  sum to 1, and so does ``sparse_categorical_crossentropy``: after clipping,
+  through a log-softmax of the log-probabilities, on TensorFlow; before
+  clipping, by dividing by the row sum, on the other backends. The two
+  orders differ only for probabilities within ``eps`` of 0 or 1 (an exact
+  one-hot row costs ``4.8e-7`` one way and ``1.2e-7`` the other, with five
+  classes).
+
+On JAX, float64 inputs are computed in float32, by Keras's losses and these
+alike, unless JAX's 64-bit mode is on (``jax.config.update("jax_enable_x64",
+True)``): JAX turns 64-bit arrays into 32-bit ones by default.
 """
 
 from __future__ import annotations
@@ -169,7 +180,7 @@ def binary_crossentropy(
     Returns:
         The loss of each sample: ``y_pred``'s shape without its last axis.
     """
-    kept = getattr(y_pred, "_keras_logits", None)
+    kept = _kept_logits(y_pred)
     y_pred = _as_float(kept if (kept is not None and from_logits) else y_pred)
     _check_last_axis(axis, y_pred, "binary_crossentropy")
     y_true = ops.cast(y_true, y_pred.dtype)
@@ -299,9 +310,11 @@ def sparse_categorical_crossentropy(
 
     It is ``categorical_crossentropy`` with the one-hot row never built: the
     same number for the same model, so the choice between the two is only
-    about how the labels are stored. As in Keras, probabilities are clipped
-    to ``[eps, 1 - eps]`` and then normalised through a log-softmax of
-    their logarithms (the same as dividing each row by its sum).
+    about how the labels are stored. As in Keras, each row of probabilities
+    is rescaled to sum to 1 and clipped to ``[eps, 1 - eps]``: on
+    TensorFlow clipped first, then normalised through a log-softmax of the
+    logarithms; on the other backends divided by its sum first, then
+    clipped (the module docstring has the difference).
 
     When to use it: single-label multiclass classification with
     ``Dense(num_classes, "softmax")`` (or no activation and
@@ -377,11 +390,16 @@ def sparse_categorical_crossentropy(
         valid = ops.not_equal(labels, ignore_class)
         labels = ops.where(valid, labels, 0)
         y_pred = ops.where(ops.expand_dims(valid, -1), y_pred, ops.zeros_like(y_pred))
+    eps = keras.config.epsilon()
     if from_logits:
         log_p = _log_softmax(y_pred)
-    else:
-        eps = keras.config.epsilon()
+    elif keras.backend.backend() == "tensorflow":
+        # Keras's TensorFlow backend clips, takes the log and hands it to TensorFlow's softmax
+        # cross-entropy, which normalises the clipped rows.
         log_p = _log_softmax(ops.log(ops.clip(y_pred, eps, 1.0 - eps)))
+    else:
+        # Its JAX, PyTorch and NumPy backends normalise the rows first, then clip, as for one-hot labels.
+        log_p = ops.log(ops.clip(y_pred / ops.sum(y_pred, axis=-1, keepdims=True), eps, 1.0 - eps))
     # Pick log p_k for each sample's label k: a one-hot mask summed over classes.
     num_classes = y_pred.shape[-1]
     picked = ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
@@ -402,28 +420,43 @@ def _attach_keras_mask(loss, valid):
     Keras's own ``sparse_categorical_crossentropy`` does the same: a
     ``"sum_over_batch_size"`` reduction then divides by the number of
     ``valid`` entries instead of all of them (``keras/src/losses/loss.py``,
-    ``apply_mask``). Tensors that refuse new attributes (JAX arrays) keep no
-    mask, and the mean then counts the ignored entries too.
+    ``apply_mask``). We call the very function Keras calls
+    (``keras.src.backend.set_keras_mask``, in every Keras from the 3.10 floor
+    on and in no public namespace): it sets ``_keras_mask`` on the tensor, or, on tensors
+    that refuse new attributes (JAX's traced arrays inside a compiled step),
+    keeps the mask in a table by tensor id, where ``Loss.__call__`` finds it
+    too. So the compiled mean is the same as Keras's on every backend.
     """
-    try:
-        loss._keras_mask = valid
-    except AttributeError:
-        pass
+    from keras.src.backend import set_keras_mask
+
+    set_keras_mask(loss, valid)
 
 
 def _logits_kept_by_keras(y_pred, from_logits):
     """The logits behind a Keras sigmoid/softmax output, as Keras's own losses use them.
 
     ``keras.activations.sigmoid`` and ``softmax`` store their input on the
-    output tensor as ``_keras_logits`` (where the tensor type allows it, as
-    on TensorFlow). Keras's cross-entropies then switch to the logits
+    output tensor as ``_keras_logits`` (where the tensor type allows it).
+    On TensorFlow, Keras's cross-entropies then switch to the logits
     formula, which is exact and finite; with ``from_logits=True`` as well,
     Keras warns about a double activation and still uses the stored logits.
     """
-    logits = getattr(y_pred, "_keras_logits", None)
+    logits = _kept_logits(y_pred)
     if logits is None:
         return y_pred, from_logits
     return logits, True
+
+
+def _kept_logits(y_pred):
+    """The ``_keras_logits`` of ``y_pred`` where Keras's losses read them: on TensorFlow only.
+
+    An eager JAX array keeps the attribute too (a traced one refuses it), but
+    only Keras's TensorFlow backend looks at it; its JAX and PyTorch
+    cross-entropies score the clipped probabilities, and so do we there.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return None
+    return getattr(y_pred, "_keras_logits", None)
 
 
 def _log_softmax(x):

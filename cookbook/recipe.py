@@ -58,6 +58,19 @@ of ``main``'s body, dedented, with ``argv`` set in a first cell, so every
 Keras call the lesson teaches (``compile``, ``fit``, ``apply_gradients``)
 sits in its own cell and shows its result. ``show``, ``save_figure`` and
 ``remember`` print in a terminal and render in a notebook.
+
+A lesson is Keras code, and runs on any Keras backend (``KERAS_BACKEND``),
+unless what it teaches is TensorFlow's own API (a ``tf.GradientTape`` loop,
+``tf.distribute``). Such a recipe says so at module level, right before
+``import tensorflow``, with the reason as a string literal::
+
+    NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("its training loop is tf.GradientTape")
+    import tensorflow as tf  # noqa: E402  (after the check)
+
+``cookbook list`` and ``cookbook tour`` read that reason from the source
+without importing the recipe: the tour skips the lesson under another
+backend and says why, and the script itself stops there with one line
+naming the reason and the fix (``KERAS_BACKEND=tensorflow``), exit status 2.
 """
 
 from __future__ import annotations
@@ -75,6 +88,7 @@ from cookbook.datasets import DATASETS, Split, load_csv, load_dataset, split_and
 from cookbook.errors import CookbookError
 from cookbook.tables import MISSING_RULES
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -89,6 +103,7 @@ __all__ = [
     "load_data",
     "load_table",
     "make_parser",
+    "needs_tensorflow",
     "parse_args",
     "print_table",
     "remember",
@@ -248,6 +263,31 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 
 # The flags of the lesson running now (one at a time, in-process).
 _LESSON: dict[str, argparse.Namespace | None] = {"args": None}
+
+
+def needs_tensorflow(reason: str) -> str:
+    """End the script unless Keras runs on TensorFlow; return ``reason``.
+
+    Called at a recipe's module level before ``import tensorflow`` (see the
+    module docstring), so under ``KERAS_BACKEND=jax`` or ``torch`` the
+    learner gets one line on stderr, exit status 2, instead of an import
+    error or a traceback from deep inside a TensorFlow call.
+
+    Args:
+        reason: what in the lesson is TensorFlow's API, e.g. ``"its training
+            loop is tf.GradientTape"``; a string literal, so ``cookbook tour``
+            can read it without running the recipe.
+    """
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        prog = pathlib.Path(sys.argv[0]).name or "recipe"
+        print(
+            f"{prog}: error: this lesson needs TensorFlow ({reason}) and Keras runs on {backend} here; "
+            f"run it with KERAS_BACKEND=tensorflow",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return reason
 
 
 def fail(args: argparse.Namespace, message: str) -> NoReturn:

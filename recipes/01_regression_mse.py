@@ -20,7 +20,7 @@ look, ``--csv my.csv --target price`` for your own table).
 # out of the terminal.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 
 import keras

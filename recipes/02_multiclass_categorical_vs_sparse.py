@@ -21,7 +21,7 @@ for a few-second look, ``--csv my.csv --target label`` for your own classes).
 # out of the terminal.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.losses
 import cookbook.recipe
 

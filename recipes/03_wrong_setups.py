@@ -26,7 +26,7 @@ import dataclasses
 import textwrap
 import warnings
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 
 import keras
@@ -305,18 +305,22 @@ def main(argv=None):
     # mistake Keras would have let you ship. Rows worth a second look:
     #
     # * one sigmoid unit + ``categorical_crossentropy``: Keras rescales the one
-    #   probability so the row sums to 1, so every loss is exactly 0 and the
-    #   gradient is zero: nothing is learned. Keras 3 warns about the shape,
-    #   but training goes ahead with a loss of 0.0 that looks perfect.
-    # * softmax on one unit: on TensorFlow, Keras computes the loss from the
-    #   logit it cached before the softmax, so the loss curve is the sigmoid
-    #   control's, while every prediction is 1.0.
+    #   probability so the row sums to 1, so every loss is 0 (up to float32
+    #   rounding) and the gradient is zero: nothing is learned. Keras 3 warns
+    #   about the shape, but training goes ahead with a loss that looks perfect.
+    # * softmax on one unit: every prediction is 1.0. On TensorFlow, Keras
+    #   computes the loss from the logit it cached before the softmax, so the
+    #   loss curve is the sigmoid control's; other backends (JAX) score the
+    #   1.0 itself, and the loss stays flat.
     # * C classes into one sigmoid unit: a label of 9 drives "binary
     #   cross-entropy" below zero, which no real cross-entropy can be.
     # * softmax + ``from_logits=True``: Keras on TensorFlow warns and reuses the
     #   cached logits, so it trains exactly like the control; ``check_setup``
     #   refuses it anyway, because other backends apply the softmax twice.
-    # * the errors Keras does raise name tensor ranks or a kernel, not the fix.
+    # * the errors Keras does raise name tensor ranks, shapes or a kernel, not
+    #   the fix. Which mistakes raise at all depends on the backend: JAX, for
+    #   one, one-hot encodes an out-of-range label as a row of zeros, so that
+    #   row's loss is 0 and nothing is said.
 
     # %%
     shown = ["setup", "keras_does", "first_loss", "last_loss", "output_min", "output_max", "test_accuracy"]
@@ -337,11 +341,12 @@ def main(argv=None):
     #
     # ``Dense(2, "softmax")`` + ``binary_crossentropy`` on one-hot labels
     # looks right: binary cross-entropy averaged over the two columns *is*
-    # the categorical cross-entropy of two classes. But a Keras softmax
-    # output remembers its logits, and Keras's binary cross-entropy scores
-    # those logits as if each were a sigmoid's. The number ``evaluate``
-    # reports (and the loss ``fit`` minimises) is then not the cross-entropy
-    # of the probabilities the model predicts. Below, the same softmax model
+    # the categorical cross-entropy of two classes. But with the TensorFlow
+    # backend a Keras softmax output remembers its logits, and Keras's binary
+    # cross-entropy scores those logits as if each were a sigmoid's. The
+    # number ``evaluate`` reports (and the loss ``fit`` minimises) is then not
+    # the cross-entropy of the probabilities the model predicts (the JAX
+    # backend scores the probabilities themselves). Below, the same softmax model
     # is scored three ways: by Keras, by NumPy from its probabilities, and
     # by the cookbook's twin of ``binary_crossentropy``, which computes the
     # true value.
@@ -386,6 +391,7 @@ def main(argv=None):
         if r["keras_does"] == "trains silently" and r["check_setup"].startswith("SetupError")
     ]
     two = wrong.iloc[0]
+    keras_says, true_says = two["Keras binary_crossentropy"], two["true BCE of the probabilities"]
     mistakes = by_setup[~by_setup.index.str.startswith("control")]
     refused = int(mistakes["check_setup"].str.startswith("SetupError").sum())
     passed_controls = int(
@@ -399,9 +405,13 @@ def main(argv=None):
             f"One sigmoid unit + categorical_crossentropy reports a loss of "
             f"{by_setup.loc['one sigmoid unit + categorical_crossentropy', 'last_loss']:.3g}: it looks perfect "
             "and learns nothing.",
-            f"Dense(2, 'softmax') + binary_crossentropy: Keras reports {two['Keras binary_crossentropy']:.4g} where "
-            f"the true loss of the predicted probabilities is {two['true BCE of the probabilities']:.4g}; use "
-            "categorical_crossentropy with a softmax.",
+            f"Dense(2, 'softmax') + binary_crossentropy: Keras reports {keras_says:.4g} "
+            + (
+                f"and the true loss of the predicted probabilities is the same on {keras.backend.backend()}"
+                if np.isclose(keras_says, true_says, rtol=1e-4)
+                else f"where the true loss of the predicted probabilities is {true_says:.4g}"
+            )
+            + "; use categorical_crossentropy with a softmax.",
         ]
     )
     return table

@@ -30,16 +30,22 @@ Run it: ``python recipes/05_gradient_descent_variants.py`` (about 30 s;
 # %%
 import math
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 from cookbook.lessons import gradient_descent
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+# The gradient-noise cell is TensorFlow code: under another Keras backend the
+# script stops here with one line saying why (``cookbook tour`` skips it).
+NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow(
+    "it measures each batch's gradient with tf.GradientTape and tf.map_fn"
+)
+import tensorflow as tf  # noqa: E402  (after the check above)
 
 N_TRAIN = 128  # training rows of the lesson (4 full mini-batches of 32)
 QUICK_N_TRAIN = 64

@@ -26,15 +26,19 @@ few seconds with fewer settings).
 # diverged) is counted per start in the Compare cells, not promised here.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 from cookbook.lessons import landscapes
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 from matplotlib.figure import Figure
+
+# The lesson's loop takes its gradients with TensorFlow: under another Keras
+# backend the script stops here with one line saying why (the tour skips it).
+NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("its apply_gradients loop takes gradients with tf.GradientTape")
+import tensorflow as tf  # noqa: E402  (after the check above)
 
 STARTS = (-1.5, 2.0)  # left of the shallow minimum, right of the deep one
 STEPS = 300

@@ -25,7 +25,7 @@ label`` for your own classes, which needs features that are 0 in most rows).
 # choice on validation is still a choice.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 
 import keras

@@ -25,16 +25,20 @@ Run it: ``python recipes/09_adam_bias_correction.py`` (``--quick`` for a few sec
 # every run: steps are reported in units of it.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 from cookbook.lessons import bias_correction
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf  # tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+# The lesson's loop takes its gradients with TensorFlow: under another Keras
+# backend the script stops here with one line saying why (the tour skips it).
+NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("its apply_gradients loop takes gradients with tf.GradientTape")
+import tensorflow as tf  # noqa: E402  (after the check above)
 
 LEARNING_RATE = 0.05
 BETA_1, BETA_2 = 0.9, 0.999  # Keras's defaults

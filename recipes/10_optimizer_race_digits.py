@@ -25,7 +25,7 @@ for a few seconds, ``--csv my.csv --target label`` for your own classes).
 # legend and the table print them from the optimizer's ``get_config()``.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 from cookbook.lessons import race
 

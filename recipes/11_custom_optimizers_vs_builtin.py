@@ -23,7 +23,7 @@ a few-second look, ``--steps 300`` to watch longer runs).
 # out of the terminal.
 
 # %%
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.optimizers
 import cookbook.recipe
 import cookbook.reference
@@ -85,8 +85,9 @@ BAD_STEPS = 20
 # %% [markdown]
 # Helpers that measure, tabulate and draw. They are not the lesson: the Keras
 # code is in ``main`` below, one cell per step. ``compare_optimizers`` runs
-# the same ``apply_gradients`` loop as the walk-through cell, compiled into a
-# ``tf.function`` and on a kernel and a bias, for every row of the grid.
+# the same ``apply_gradients`` loop as the walk-through cell (compiled into a
+# ``tf.function`` on TensorFlow, eager on JAX) on a kernel and a bias, for
+# every row of the grid.
 
 
 # %%
@@ -467,8 +468,8 @@ def main(argv=None):
     # The same loop for every optimizer and every switch (momentum,
     # Nesterov, centered, AMSGrad, weight decay, clipnorm ...): each row of
     # the grid is one fresh (cookbook, built-in) pair. ``compare_optimizers``
-    # runs the loop above compiled in a ``tf.function``, with a kernel and a
-    # bias, and records the same differences at every step.
+    # runs the loop above (compiled in a ``tf.function`` on TensorFlow), with
+    # a kernel and a bias, and records the same differences at every step.
 
     # %%
     long = run_grid(QUICK_SETTINGS if args.quick else SETTINGS, args.steps, args.seed)

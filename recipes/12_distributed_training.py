@@ -8,10 +8,13 @@ replicas) splits evenly, and the cookbook optimizers match their Keras twins
 under the strategy, trained by a per-replica step written out with
 ``strategy.run``. It builds on the cookbook optimizers (recipe 11) and on
 recipe 01's shape; it also shows the scope mistake users meet and how the
-worker script runs on real hosts.
+worker script runs on real hosts. Then Keras 3's own distribution API,
+``keras.distribution`` on the JAX backend, where ``model.fit`` works across
+devices and processes: ``DataParallel`` on two virtual CPUs, and two
+processes joined with ``keras.distribution.initialize``.
 
 Run it: ``python recipes/12_distributed_training.py`` (``--quick`` for a
-shorter look, about 20 s: it starts two worker processes).
+shorter look, about 30 s: it starts six child processes).
 """
 
 # %% [markdown]
@@ -23,7 +26,9 @@ shorter look, about 20 s: it starts two worker processes).
 # another recipe already ran in this process (``python -m cookbook tour``,
 # the tests), ``main`` runs this very file in a fresh Python process and
 # reads its table back. The multi-worker part always runs as separate
-# processes: one per worker, exactly as on real hosts.
+# processes: one per worker, exactly as on real hosts. So does the
+# ``keras.distribution`` part: it needs the JAX backend, and a process's
+# Keras backend is fixed when Keras is first imported (here: TensorFlow).
 
 # %%
 import atexit
@@ -35,17 +40,22 @@ import shutil
 import sys
 import tempfile
 
-import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.optimizers
 import cookbook.recipe
 from cookbook import errors, processes
-from cookbook.lessons import cluster, distributed
+from cookbook.lessons import cluster, distributed, keras_distribution
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from matplotlib.figure import Figure
+
+# MirroredStrategy and the TF_CONFIG cluster are tf.distribute: under another
+# Keras backend the script stops here with one line saying why (the tour skips
+# it). Its keras.distribution part runs on JAX in child processes either way.
+NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("its MirroredStrategy and multi-worker parts are tf.distribute")
+import tensorflow as tf  # noqa: E402  (after the check above)
 
 REPLICAS = 2  # logical CPUs MirroredStrategy mirrors over
 GLOBAL_BATCH = 32  # what fit(batch_size=...) means under a strategy ...
@@ -62,6 +72,8 @@ WORKERS = 2
 COLLECTIVE_TIMEOUT = 30.0  # s a worker waits in one all-reduce before it gives up
 PROCESS_TIMEOUT = 300.0  # s before the launcher kills a child (generous: a busy laptop imports TF slowly)
 FRESH_PROCESS = "COOKBOOK_12_FRESH_PROCESS"  # set in the child this recipe starts when TF already ran
+JAX_DEVICES = 2  # virtual CPU devices of the keras.distribution child (XLA_FLAGS)
+JAX_PROCESSES = 2  # processes of the keras.distribution job on 127.0.0.1
 
 
 # %% [markdown]
@@ -132,6 +144,85 @@ def cluster_commands(job):
     return [f"TF_CONFIG='{cluster.tf_config(addresses, i)}' python {command}" for i in range(WORKERS)]
 
 
+def start_jax_children(scratch):
+    """The ``keras.distribution`` children: 2 virtual CPUs, 1 CPU, 2 joined processes; killed at exit if running."""
+    children = {
+        "two_devices": keras_distribution.launch_devices(
+            scratch / "two_devices", "two_devices", JAX_DEVICES, timeout=PROCESS_TIMEOUT
+        ),
+        "one_device": keras_distribution.launch_devices(
+            scratch / "one_device", "one_device", 1, timeout=PROCESS_TIMEOUT
+        ),
+        "processes": keras_distribution.launch_processes(
+            scratch / "processes", "processes", JAX_PROCESSES, timeout=PROCESS_TIMEOUT
+        ),
+    }
+    for child in children.values():
+        atexit.register(child.close)  # an error before child.wait() must not leave it running
+    return children
+
+
+def jax_device_table(scratch, names, start, rows, epochs):
+    """Per optimizer: twin vs built-in on 2 devices, 2 devices vs 1 device, and how far the weights moved."""
+    two_devices, info = keras_distribution.load_results(scratch / "two_devices", "two_devices")[0]
+    one_device, _ = keras_distribution.load_results(scratch / "one_device", "one_device")[0]
+    return pd.DataFrame(
+        [
+            {
+                "optimizer": name,
+                "devices": f"{len(info['devices'])} virtual CPUs, 1 process",
+                "rows": rows,
+                "global batch": GLOBAL_BATCH,
+                "epochs": epochs,
+                "twin vs built-in": max_difference(two_devices[name, "cookbook"], two_devices[name, "keras"]),
+                "distributed vs one device": max_difference(
+                    two_devices[name, "cookbook"], one_device[name, "cookbook"]
+                ),
+                "weights moved": max_difference(two_devices[name, "cookbook"], start),
+            }
+            for name in names
+        ]
+    )
+
+
+def jax_process_table(scratch, results, rows, run):
+    """Each process's final weights for ``run`` against process 0's and against the one-device child's."""
+    joined = keras_distribution.load_results(scratch / "processes", "processes", len(results))
+    one_device, _ = keras_distribution.load_results(scratch / "one_device", "one_device")[0]
+    first = joined[0][0][run]
+    table = []
+    for result, (weights, info) in zip(results, joined):
+        count = info["process_count"]
+        table.append(
+            {
+                "process": info["process_index"],
+                "optimizer": f"{run[0]} ({run[1]})",
+                "devices in the job": len(info["devices"]),
+                "global batch": GLOBAL_BATCH,
+                "fit batch_size": GLOBAL_BATCH // count,
+                "own rows": len(range(info["process_index"], rows, count)),
+                "final loss": float(info["losses"]["/".join(run)][-1]),
+                "vs process 0": max_difference(weights[run], first),
+                "vs one device": max_difference(weights[run], one_device[run]),
+                "seconds": round(result.seconds, 1),
+                "NumPy rows, auto_shard_dataset=True": "refused" if info["auto_shard_refusal"] else "accepted",
+                "auto-shard message": info["auto_shard_refusal"] or "",
+            }
+        )
+    return pd.DataFrame(table)
+
+
+def jax_commands():
+    """How to start the same ``keras.distribution`` job by hand, one line per host."""
+    lines = []
+    for process_id in range(JAX_PROCESSES):
+        command = keras_distribution.worker_command(
+            "JOB", "processes", process_id=process_id, num_processes=JAX_PROCESSES, coordinator_address="HOST0:1234"
+        )
+        lines.append("KERAS_BACKEND=jax python " + " ".join(command[1:]))
+    return lines
+
+
 def in_a_fresh_process_when_needed(lesson):
     """``lesson(argv)`` when two logical CPUs can still be made here, else the same file in a fresh Python."""
 
@@ -171,7 +262,7 @@ def run_in_fresh_process(args):
     return pd.read_csv(pathlib.Path(args.out) / f"{args.recipe}.csv")
 
 
-def plot_differences(twins, batch_sizes, workers, settings):
+def plot_differences(twins, batch_sizes, workers, jax_devices, jax_processes, settings):
     """Horizontal bars: the largest weight difference for every comparison, on one log axis."""
     floor = 1e-12
     bars = []  # (label, value, kind, note for a run that did not train)
@@ -211,11 +302,48 @@ def plot_differences(twins, batch_sizes, workers, settings):
                 None,
             )
         )
-    colors = {"twin": "tab:green", "device": "tab:blue", "worker": "tab:purple"}
+    for _, row in jax_devices.iterrows():
+        bars.append(
+            (
+                f"{row['optimizer']}: JAX DataParallel fit, twin vs built-in, both on 2 devices",
+                row["twin vs built-in"],
+                "jax twin",
+                None,
+            )
+        )
+        bars.append(
+            (
+                f"{row['optimizer']}: JAX DataParallel fit, 2 devices vs one device",
+                row["distributed vs one device"],
+                "jax device",
+                None,
+            )
+        )
+    for _, row in jax_processes.iterrows():
+        bars.append(
+            (
+                f"JAX process {row['process']} of {len(jax_processes)}, its own {row['own rows']} of "
+                f"{row['own rows'] * len(jax_processes)} rows: vs one device on all",
+                row["vs one device"],
+                "jax process",
+                None,
+            )
+        )
+    colors = {
+        "twin": "tab:green",
+        "device": "tab:blue",
+        "worker": "tab:purple",
+        "jax twin": "yellowgreen",
+        "jax device": "tab:cyan",
+        "jax process": "tab:pink",
+    }
     names = {
-        "twin": "cookbook twin vs keras built-in",
-        "device": "2 replicas vs one device",
-        "worker": "2 worker processes vs one device",
+        "twin": "TensorFlow: cookbook twin vs keras built-in",
+        "device": "TensorFlow: 2 replicas vs one device",
+        "worker": "TensorFlow: 2 worker processes vs one device",
+        "jax twin": "JAX keras.distribution: twin vs built-in",
+        "jax device": "JAX keras.distribution: 2 devices vs one device",
+        "jax process": "JAX keras.distribution: 2 processes vs one device",
     }
     fig = Figure(figsize=(11, 0.34 * len(bars) + 2.2), layout="constrained")
     ax = fig.subplots()
@@ -234,7 +362,8 @@ def plot_differences(twins, batch_sizes, workers, settings):
         xlim=(floor, 1),
         xlabel="max |weight difference| after training (weight units, log scale)",
         ylabel="comparison (same starting weights)",
-        title=f"Same model, same start: one device, {REPLICAS} replicas, {WORKERS} workers\n({settings})",
+        title=f"Same model, same start: one device, {REPLICAS} replicas, {WORKERS} workers, on TensorFlow and JAX"
+        f"\n({settings})",
     )
     ax.invert_yaxis()
     ax.legend(loc="upper right", fontsize=8)
@@ -312,11 +441,19 @@ def main(argv=None):
     # %% [markdown]
     # ## Train
     #
-    # The two workers of part 3 start first: a Python process with
-    # TensorFlow takes seconds to start, so they train while this process
-    # does parts 1 and 2. The job folder holds the model above (its starting
-    # weights), the data and the settings; the worker program
-    # (``cookbook/lessons/worker.py``) is explained in part 3.
+    # The child processes of parts 3 and 4 start first: a Python process
+    # with TensorFlow or JAX takes seconds to start, so they train while
+    # this process does parts 1 and 2. Each job folder holds the model above
+    # (its starting weights, in a ``.keras`` file any backend loads), the
+    # data and the settings. Part 3's two TensorFlow workers
+    # (``cookbook/lessons/worker.py``) train the Adam twin; part 4's JAX
+    # children (``cookbook/lessons/jax_worker.py``) fit each optimizer below,
+    # twin and built-in, on 2 virtual CPU devices, the twins on 1 device,
+    # and the Adam twin in 2 processes joined into one job, on the first 416
+    # rows: 13 whole batches of 32. JAX compiles the train step for one batch
+    # shape; a last batch of another size (426 rows end with 10) compiles it a
+    # second time, which nearly doubles the cost of these small fits. Both
+    # programs are explained in their part.
 
     # %%
     job = cluster.save_job(
@@ -332,6 +469,27 @@ def main(argv=None):
     )
     workers = start_workers(job)
     print(f"{WORKERS} workers started, process ids {workers.pids}")
+
+    names = QUICK_OPTIMIZERS if args.quick else OPTIMIZERS
+    whole_batches = len(X) // GLOBAL_BATCH * GLOBAL_BATCH  # rows in whole global batches: one compiled step
+    jax_runs = {
+        "two_devices": [(name, source) for name in names for source in ("cookbook", "keras")],
+        "one_device": [(name, "cookbook") for name in names],
+        "processes": [("Adam", "cookbook")],  # as part 3's workers
+    }
+    for run_name, runs in jax_runs.items():
+        keras_distribution.save_job(
+            scratch / run_name,
+            build_model(),
+            X[:whole_batches],
+            y[:whole_batches],
+            runs=runs,
+            learning_rate=LEARNING_RATE,
+            global_batch=GLOBAL_BATCH,
+            epochs=args.epochs,
+        )
+    jax_children = start_jax_children(scratch)
+    print(f"JAX children started: {', '.join(f'{k} {c.pids}' for k, c in jax_children.items())}")
 
     # %% [markdown]
     # **Part 1, ``fit`` under MirroredStrategy.** The model AND its optimizer
@@ -458,7 +616,6 @@ def main(argv=None):
             for x_batch, y_batch in strategy.experimental_distribute_dataset(batches):
                 train_step(x_batch, y_batch)
 
-    names = QUICK_OPTIMIZERS if args.quick else OPTIMIZERS
     with strategy.scope():
         mirrored = {
             (name, source): (build_model(), distributed.make_optimizer(name, LEARNING_RATE, source=source))
@@ -517,6 +674,73 @@ def main(argv=None):
         print(f"  {line}")
 
     # %% [markdown]
+    # **Part 4, Keras 3's own API: ``keras.distribution`` on JAX.** Keras 3
+    # has its own distribution API, and on the JAX backend ``model.fit``
+    # runs under it unchanged, across devices and across processes. This
+    # process runs TensorFlow, so the JAX code runs in the children started
+    # in the Train cell: one with 2 virtual CPU devices
+    # (``XLA_FLAGS=--xla_force_host_platform_device_count=2``), one with 1,
+    # and 2 processes of one device each, joined into one job. All run the
+    # same function of ``cookbook/lessons/jax_worker.py``; its lines, quoted
+    # verbatim (the bookkeeping left out; a test keeps the quote true):
+    #
+    #     distribution = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
+    #     distribution.auto_shard_dataset = False  # X_own below is already this process's share of the rows
+    #     keras.distribution.set_distribution(distribution)
+    #     mine = slice(jax.process_index(), None, jax.process_count())  # every process_count-th row, from this one's id
+    #     X_own, y_own = X[mine], y[mine]
+    #     batch_size = settings["global_batch"] // jax.process_count()  # fit's batch_size counts this process's rows
+    #     for name, source in settings["runs"]:
+    #         model = keras.models.load_model(job / keras_distribution.MODEL_FILE, compile=False)  # the same start
+    #         optimizer = distributed.make_optimizer(name, settings["learning_rate"], source=source)
+    #         model.compile(optimizer=optimizer, loss=settings["loss"])
+    #         history = model.fit(X_own, y_own, batch_size=batch_size, epochs=settings["epochs"], shuffle=False, verbose=0)
+    #
+    # A literal quote and not a printout of the source: it reads the same in
+    # this file, the notebook and the course page, before anything runs.
+    # ``DataParallel`` puts a full copy of every weight on each device and
+    # splits every batch along its first axis; there is no
+    # ``strategy.scope()``: ``set_distribution`` applies to every model and
+    # ``fit`` that follows. JAX compiles the train step for the device mesh
+    # and inserts the all-reduce that sums the devices' gradients. In one
+    # process ``jax.process_count()`` is 1 and this is plain
+    # ``fit(X, y, batch_size=32)``, 16 rows per device, the same code on 1
+    # device or 2: only ``XLA_FLAGS`` differs.
+    #
+    # In 2 processes each first runs
+    # ``keras_distribution.join_processes(process_id, 2, "127.0.0.1:PORT")``,
+    # two lines:
+    #
+    #     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPUs need a collectives library
+    #     keras.distribution.initialize(job_addresses="127.0.0.1:PORT", num_processes=2, process_id=process_id)
+    #
+    # After that ``list_devices()`` names the devices of both processes and
+    # each process passes ``fit`` only its own rows (every second one). The
+    # batch size is then per process: ``fit(batch_size=16)`` in each of 2
+    # processes makes global batches of 32 rows, the same rows per step as
+    # one device with ``batch_size=32`` (416 rows = 13 x 32, and each
+    # process's 208 = 13 x 16), so the weights can be compared with the
+    # one-device child. ``auto_shard_dataset = False`` says "the data is
+    # already split": left at ``True``, Keras would shard the data itself,
+    # which it only does for a ``tf.data.Dataset``, and it refuses NumPy
+    # arrays with the message printed below (each process tried once).
+
+    # %%
+    try:
+        jax_results = {name: children.wait() for name, children in jax_children.items()}
+    except errors.WorkerFailed as exc:
+        cookbook.recipe.fail(args, keras_distribution.quiet(str(exc)).replace("\n", " | "))
+    for name, results in jax_results.items():
+        for result in results:
+            print(f"{name}: {keras_distribution.quiet(result.stdout).strip()}")
+    jax_devices = jax_device_table(scratch, names, start, whole_batches, args.epochs)
+    jax_processes = jax_process_table(scratch, jax_results["processes"], whole_batches, jax_runs["processes"][0])
+    print(
+        f"fit with NumPy arrays and auto_shard_dataset=True in {JAX_PROCESSES} processes: "
+        f"{jax_processes['auto-shard message'].iloc[0] or '(accepted)'}"
+    )
+
+    # %% [markdown]
     # ## Compare
     #
     # Every difference against its tolerance. What to look for: the twins
@@ -525,7 +749,11 @@ def main(argv=None):
     # differs from one device by float rounding only (summing two half-batch
     # gradients rounds differently from one full-batch sum), except where
     # the last step splits unevenly; and the two workers hold identical
-    # weights (the all-reduce gives both the same sum).
+    # weights (the all-reduce gives both the same sum). The same holds on
+    # JAX with ``keras.distribution``, this time with plain ``fit``: twin and
+    # built-in agree on 2 devices, 2 devices differ from 1 by float
+    # rounding, and the 2 processes end with the same weights (both apply
+    # the same all-reduced gradients to the same starting weights).
 
     # %%
     twins = cookbook.recipe.show(
@@ -555,11 +783,55 @@ def main(argv=None):
     cookbook.recipe.show(
         multi_worker, f"MultiWorkerMirroredStrategy: {WORKERS} processes on {cluster.LOCALHOST}, Adam twin"
     )
+    cookbook.recipe.show(
+        jax_devices, f"keras.distribution.DataParallel on JAX: fit on {JAX_DEVICES} virtual CPU devices vs 1 device"
+    )
+    cookbook.recipe.show(
+        jax_processes.drop(columns="auto-shard message"),
+        f"keras.distribution on JAX: {JAX_PROCESSES} processes on {cluster.LOCALHOST} joined with "
+        f"keras.distribution.initialize, each fit on its own rows",
+    )
     cookbook.recipe.save_table(twins, args)
-    for name, table in (("batch_size", batch_sizes), ("scope_errors", scope_errors), ("multi_worker", multi_worker)):
+    for name, table in (
+        ("batch_size", batch_sizes),
+        ("scope_errors", scope_errors),
+        ("multi_worker", multi_worker),
+        ("keras_distribution", jax_devices),
+        ("jax_processes", jax_processes),
+    ):
         cookbook.recipe.save_table(table, args, name)
     settings = f"lr={LEARNING_RATE}, global batch {GLOBAL_BATCH}, {args.epochs} epoch(s), seed {args.seed}"
-    cookbook.recipe.save_figure(plot_differences(twins, batch_sizes, multi_worker, settings), args, "differences")
+    figure = plot_differences(twins, batch_sizes, multi_worker, jax_devices, jax_processes, settings)
+    cookbook.recipe.save_figure(figure, args, "differences")
+
+    # %% [markdown]
+    # ## Which engine, and what changes on real hosts
+    #
+    # Pick the engine by backend; both are measured against one device
+    # above. With TensorFlow, ``tf.distribute``: ``MirroredStrategy`` with
+    # ``fit`` on the GPUs of one machine (part 1), and for several machines
+    # ``MultiWorkerMirroredStrategy`` with a loop like part 3's until
+    # keras-team/keras#20585 is fixed. With JAX, ``keras.distribution``:
+    # ``DataParallel`` and plain ``fit`` on one machine or many (part 4),
+    # no scope to get wrong. For a model too big for one device,
+    # ``keras.distribution.ModelParallel`` with a ``LayoutMap`` splits the
+    # weights themselves across devices (not shown here).
+    #
+    # On real hosts the code stays the same; three things change. The
+    # coordinator address is process 0's ``host:port``, reachable by every
+    # host (here 127.0.0.1 and a port that was free). Each host starts its
+    # process with its own ``process_id`` (0 to N-1) and the same
+    # ``num_processes``. And each host feeds ``fit`` its own share of the
+    # rows (here every second row of one array; on real hosts usually its
+    # own files), with ``batch_size`` = global batch / number of processes.
+    # On GPUs or TPUs the ``jax_cpu_collectives_implementation`` line is not
+    # needed: JAX uses NCCL or the TPU interconnect, and ``list_devices()``
+    # returns every accelerator of every host. The commands, one per host:
+
+    # %%
+    print("The same keras.distribution job started by hand (JOB = a copy of the job folder on each host):")
+    for line in jax_commands():
+        print(f"  {line}")
 
     # %% [markdown]
     # ## What to remember
@@ -577,11 +849,16 @@ def main(argv=None):
             f"With {even + 1} rows the last step splits {odd['last step split']} and fit drifted "
             f"{odd['mirrored vs one device']:.2g} from one device; batch_size=len(X) on {even + 1} rows: "
             f"{by_batch.loc[(even + 1, 'len(X)'), 'outcome']}.",
-            f"With the strategy.run step, the largest twin vs built-in difference was "
-            f"{twins['twin vs built-in (mirrored)'].max():.2g} and mirrored vs one device "
-            f"{twins['mirrored vs one device'].max():.2g} over {len(twins)} optimizer(s).",
-            f"{WORKERS} worker processes ended {multi_worker['vs chief'].max():.2g} apart and "
+            f"With the strategy.run step, twin vs built-in was at most {twins['twin vs built-in (mirrored)'].max():.2g} "
+            f"and mirrored vs one device {twins['mirrored vs one device'].max():.2g} over {len(twins)} optimizer(s); "
+            f"{WORKERS} TensorFlow worker processes ended {multi_worker['vs chief'].max():.2g} apart and "
             f"{multi_worker['vs one device'].max():.2g} from one-device fit on all {len(X)} rows.",
+            f"On JAX, keras.distribution.DataParallel with plain fit on {JAX_DEVICES} devices: twin vs built-in at most "
+            f"{jax_devices['twin vs built-in'].max():.2g}, vs one device {jax_devices['distributed vs one device'].max():.2g} "
+            f"over {len(jax_devices)} optimizer(s); {JAX_PROCESSES} processes joined by keras.distribution.initialize, "
+            f"each fit(batch_size={GLOBAL_BATCH // JAX_PROCESSES}) on its own rows, ended "
+            f"{jax_processes['vs process 0'].max():.2g} apart and {jax_processes['vs one device'].max():.2g} from one "
+            f"device with batch_size={GLOBAL_BATCH}.",
         ]
     )
     return twins

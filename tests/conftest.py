@@ -6,6 +6,20 @@ import keras
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    """Mark the package's docstring examples ``backend_agnostic``, except the lessons' support code.
+
+    They pass on any Keras backend, so ``.ci/run`` runs them again under JAX; ``cookbook/lessons/`` holds
+    TensorFlow-only code (``tf.distribute``) and is left to the TensorFlow run.
+    """
+    for item in items:
+        root = item.config.rootpath
+        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
+        if parts[:1] == ("cookbook",) and parts[1:2] != ("lessons",):
+            item.add_marker(pytest.mark.backend_agnostic)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras():
     """Each test starts from seed 0, a float32 policy and an empty Keras graph."""

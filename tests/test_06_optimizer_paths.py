@@ -1,6 +1,8 @@
 """Recipe 06's claims: who zig-zags on the stretched bowl, who arrives first, and the heavy-ball theory."""
 
-from cookbook import curriculum, reference
+import sys
+
+from cookbook import curriculum, processes, reference
 
 import numpy as np
 import pandas as pd
@@ -170,3 +172,25 @@ def test_fitted_rate_recovers_a_known_geometric_decay(recipe06):
     assert recipe06.fitted_rate(path, 29) == pytest.approx(0.8)
     assert recipe06.settings(keras.optimizers.SGD(0.5, momentum=0.9)) == "lr 0.5, momentum 0.9"
     assert recipe06.settings(keras.optimizers.Adam(1.0, beta_1=0.5)) == "lr 1, beta_1 0.5, beta_2 0.999"
+
+
+@pytest.mark.slow
+def test_on_jax_the_script_stops_with_one_line_before_importing_tensorflow(tmp_path, recipe06):
+    """`KERAS_BACKEND=jax python 06_optimizer_paths.py`: exit 2, one stderr line with the reason and the fix.
+
+    One line also means TensorFlow was never imported (with the user's logging, it would print its start-up
+    lines), so a JAX-only install gets the same message instead of an ImportError.
+    """
+    script = curriculum.resolve(curriculum.list_recipes(), "06").path
+    result = processes.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path / "out")],
+        env={"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": None},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"06_optimizer_paths.py: error: this lesson needs TensorFlow ({recipe06.NEEDS_TENSORFLOW}) and Keras "
+        "runs on jax here; run it with KERAS_BACKEND=tensorflow\n"
+    )
+    assert not (tmp_path / "out").exists()

@@ -2,12 +2,15 @@
 
 TensorFlow's runtime is already started inside pytest, so the recipe's quick
 run re-runs the file in a fresh Python (two logical CPUs) that starts two
-worker processes; every claim below reads the tables that run wrote.
+TensorFlow worker processes and four JAX ones (``keras.distribution``); every
+claim below reads the tables that run wrote.
 """
+
+import pathlib
 
 import pandas as pd
 import pytest
-from _processes import _running_workers
+from _processes import _alive, _running_workers
 
 pytestmark = pytest.mark.slow  # every test reads the recipe's --quick run (two worker processes)
 
@@ -70,8 +73,51 @@ def test_two_workers_hold_identical_weights_equal_to_one_device(run):
     assert (workers["final loss"] > 0).all()
 
 
+def test_keras_distribution_data_parallel_fit_matches_the_builtin_and_one_device(run):
+    """JAX DataParallel fit on 2 virtual CPUs: twin = built-in (1e-6), = one device (1e-5), after real training."""
+    _, out = run
+    table = pd.read_csv(out / f"{RECIPE}_keras_distribution.csv")
+    assert len(table) >= 1 and table["devices"].str.startswith("2 virtual CPUs").all()
+    assert (table["twin vs built-in"] <= TWIN_TOLERANCE).all()
+    assert (table["distributed vs one device"] <= DEVICE_TOLERANCE).all()
+    assert (table["weights moved"] > 1e-3).all(), "the comparison must follow real training"
+
+
+def test_two_keras_distribution_processes_end_with_identical_weights(run):
+    """2 JAX processes joined by keras.distribution.initialize, fit(batch_size=16) each: identical, = one device."""
+    _, out = run
+    table = pd.read_csv(out / f"{RECIPE}_jax_processes.csv")
+    assert list(table["process"]) == [0, 1] and (table["devices in the job"] == 2).all()
+    assert (table["fit batch_size"] * 2 == table["global batch"]).all(), "each process feeds half the global batch"
+    assert (table["vs process 0"] == 0.0).all(), "both apply the same all-reduced gradients: identical weights"
+    assert (table["vs one device"] <= DEVICE_TOLERANCE).all()
+    assert table["final loss"].nunique() == 1 and (table["final loss"] > 0).all(), "one loss over the global batch"
+
+
+def test_keras_refuses_numpy_rows_with_auto_sharding_in_a_multi_process_run(run):
+    """auto_shard_dataset=True with NumPy arrays: each process got Keras's ValueError pointing at the fix."""
+    _, out = run
+    table = pd.read_csv(out / f"{RECIPE}_jax_processes.csv")
+    assert (table["NumPy rows, auto_shard_dataset=True"] == "refused").all()
+    assert table["auto-shard message"].str.contains("must be provided as a `tf.data.Dataset`", regex=False).all()
+    assert table["auto-shard message"].str.contains("distribution.auto_shard_dataset = False", regex=False).all()
+
+
+def _running_jax_workers():
+    """pids of live ``cookbook.lessons.jax_worker`` processes (``_running_workers`` looks for the TF worker)."""
+    found = []
+    for proc in pathlib.Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"cookbook.lessons.jax_worker" in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return [pid for pid in found if _alive(pid)]
+
+
 def test_the_run_draws_its_figure_and_leaves_no_worker_running(run):
-    """The differences PNG is written and no cookbook.lessons.worker process outlives the run."""
+    """The differences PNG is written and no cookbook.lessons.worker or jax_worker process outlives the run."""
     _, out = run
     assert (out / f"{RECIPE}_differences.png").read_bytes()[:4] == b"\x89PNG"
     assert not _running_workers()
+    assert not _running_jax_workers()

@@ -236,6 +236,7 @@ def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe0
 
 
 @pytest.mark.parametrize("name", ["A", "B", "C"])
+@pytest.mark.backend_agnostic
 def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
     """check_setup is silent on A, B and C with their label encodings."""
     setup = recipe04.SETUPS[name]
@@ -252,6 +253,7 @@ def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
         "sigmoid head + one-hot labels",
     ],
 )
+@pytest.mark.backend_agnostic
 def test_check_setup_flags_each_near_miss(recipe04, name):
     """check_setup raises SetupError (a ValueError) with a fix for every near-miss setup."""
     setup = recipe04.NEAR_MISSES[name]
@@ -264,6 +266,7 @@ def test_check_setup_flags_each_near_miss(recipe04, name):
 
 
 @pytest.mark.parametrize("name, task", [("A", "binary"), ("B", "binary_softmax")])
+@pytest.mark.backend_agnostic
 def test_recipe_setups_are_the_rows_of_the_head_rules_table(recipe04, name, task):
     """Setups A and B are HEAD_RULES' "binary" and "binary_softmax" rows (units, activation, loss)."""
     from cookbook.heads import HEAD_RULES
@@ -273,6 +276,7 @@ def test_recipe_setups_are_the_rows_of_the_head_rules_table(recipe04, name, task
     assert (str(units), activation, loss) == (rule.units, rule.activation, rule.loss)
 
 
+@pytest.mark.backend_agnostic
 def test_softmax_on_one_unit_predicts_one_for_everyone(recipe04):
     """Dense(1, softmax) outputs 1.0 (to float32 rounding) whatever the input: every row is called class 1."""
     X = np.random.default_rng(0).normal(size=(20, 3)).astype("float32") * 10
@@ -284,6 +288,7 @@ def test_softmax_on_one_unit_predicts_one_for_everyone(recipe04):
 
 
 @pytest.mark.parametrize("name", ["2-unit softmax + binary CE", "sigmoid head + one-hot labels"])
+@pytest.mark.backend_agnostic
 def test_keras_refuses_the_shape_mismatched_near_misses_at_fit(recipe04, name):
     """Keras 3 itself raises ValueError at the first batch for the two shape mismatches."""
     setup = recipe04.NEAR_MISSES[name]
@@ -316,6 +321,7 @@ def _sequential(units, activation, hidden=5):
 
 
 @pytest.mark.parametrize("build", [_functional, _sequential], ids=["functional", "sequential"])
+@pytest.mark.backend_agnostic
 def test_conversion_copies_the_body_and_keeps_the_model_kind(build):
     """A body's weights are copied, not shared: changing the converted model's body leaves the original alone."""
     model_a = build(1, "sigmoid")
@@ -334,6 +340,7 @@ def test_conversion_copies_the_body_and_keeps_the_model_kind(build):
     assert np.abs(_outputs(model_b, X)[:, 1] - _outputs(model_a, X)[:, 0]).max() > 1e-3
 
 
+@pytest.mark.backend_agnostic
 def test_logits_heads_convert_logits_to_logits():
     """Dense(1) for BCE(from_logits=True) <-> Dense(2) for sparse CE(from_logits=True): equal per-sample losses."""
     model_a = _functional(1, None)
@@ -350,6 +357,7 @@ def test_logits_heads_convert_logits_to_logits():
     np.testing.assert_allclose(_outputs(back, X), z, atol=TOL)
 
 
+@pytest.mark.backend_agnostic
 def test_head_without_bias_converts():
     """use_bias=False heads convert too (only the kernel moves)."""
     model_a = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid", use_bias=False)])
@@ -393,6 +401,7 @@ def _two_outputs():
         (softmax_to_sigmoid, lambda: "model.keras", "expected a keras.Model"),
     ],
 )
+@pytest.mark.backend_agnostic
 def test_conversion_refuses_the_wrong_head_with_the_fix(convert, make, words):
     """A model whose last layer is not the expected head raises HeadConversionError naming the fix."""
     with pytest.raises(HeadConversionError, match=words) as info:
@@ -410,6 +419,7 @@ def _pairwise_auc(y, s):
 
 
 @pytest.mark.parametrize("seed, ties", [(0, False), (1, True), (2, True)])
+@pytest.mark.backend_agnostic
 def test_roc_auc_matches_pairwise_counting(seed, ties):
     """The rank formula equals counting correctly ordered pairs, with ties."""
     rng = np.random.default_rng(seed)
@@ -420,6 +430,7 @@ def test_roc_auc_matches_pairwise_counting(seed, ties):
     assert roc_auc(y, s) == pytest.approx(_pairwise_auc(y, s), abs=1e-12)
 
 
+@pytest.mark.backend_agnostic
 def test_roc_auc_edge_values_and_keras_agreement():
     """1 for a perfect ranking, 0 reversed, 0.5 for constant scores; Keras's AUC agrees to 1e-3."""
     y = np.array([0, 0, 1, 1, 0, 1])
@@ -442,6 +453,7 @@ def test_roc_auc_edge_values_and_keras_agreement():
         ([0, 1], [0.1, np.nan], "NaN"),
     ],
 )
+@pytest.mark.backend_agnostic
 def test_roc_auc_refuses_bad_input(y, s, words):
     """roc_auc raises CookbookError naming the problem."""
     with pytest.raises(CookbookError, match=words):
@@ -455,6 +467,7 @@ def _args(recipe04, argv=()):
     return cookbook.recipe.parse_args(recipe04.build_parser(), list(argv))
 
 
+@pytest.mark.backend_agnostic
 def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
     """--csv with classes 2 and 4 becomes 0/1 labels (4 = class 1) in all three encodings."""
     path = tmp_path / "two.csv"
@@ -467,6 +480,7 @@ def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
     np.testing.assert_array_equal(labels["test"]["one-hot"].argmax(axis=1), labels["test"]["integer"])
 
 
+@pytest.mark.backend_agnostic
 def test_recipe_refuses_a_csv_target_with_three_classes(recipe04, tmp_path, capsys):
     """--csv whose target has 3 classes exits 2 with one line pointing to recipe 02."""
     path = tmp_path / "three.csv"

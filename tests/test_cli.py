@@ -1,9 +1,15 @@
 """The ``cookbook`` command: list, run, tour, and its one-line errors."""
 
-from cookbook import cli, curriculum
+import pathlib
+import shutil
+import sys
+
+from cookbook import cli, curriculum, processes
 
 import pandas as pd
 import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_list_prints_every_recipe_with_its_title(capsys, recipes):
@@ -91,3 +97,82 @@ def test_tour_refuses_a_file_as_out(tmp_path, capsys):
     assert cli.main(["tour", "--quick", "--out", str(target)]) == 2
     assert target.read_text() == "mine"
     assert "is a file" in capsys.readouterr().err
+
+
+# --- TensorFlow lessons under another backend -----------------------------------------------------
+
+
+@pytest.fixture
+def on_jax(monkeypatch):
+    """The curriculum sees the JAX backend (this process stays on TensorFlow)."""
+    monkeypatch.setattr(curriculum, "backend", lambda: "jax")
+
+
+def test_tour_skips_tensorflow_lessons_under_another_backend_and_says_why(
+    tmp_path, capsys, recipes, monkeypatch, on_jax
+):
+    """Each skipped lesson gets one line with its reason and a "skipped" row; the rest run; exit status 0."""
+    ran = []
+    monkeypatch.setattr(curriculum, "run", lambda recipe, argv, log=None: ran.append(recipe.name))
+    assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    needs = [r for r in recipes if r.needs_tensorflow]
+    assert needs and ran == [r.name for r in recipes if not r.needs_tensorflow]
+    for recipe in needs:
+        assert f"skipped {recipe.name}: needs TensorFlow ({recipe.needs_tensorflow})\n" in out
+    summary = pd.read_csv(tmp_path / "tour_summary.csv").set_index("recipe")
+    assert (summary.loc[[r.name for r in needs], "status"] == "skipped: needs TensorFlow").all()
+    assert (summary.loc[ran, "status"] == "ok").all()
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert page.count("This lesson was skipped") == len(needs) and "failed during the tour" not in page
+
+
+def test_run_refuses_a_tensorflow_lesson_under_another_backend(capsys, recipes, on_jax):
+    """`cookbook run 06` under JAX: exit status 2 and one line with the reason and the fix."""
+    assert cli.main(["run", "06", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "KERAS_BACKEND=tensorflow" in err
+    assert f"06_optimizer_paths needs TensorFlow ({recipes[5].needs_tensorflow})" in err
+
+
+def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
+    """`cookbook list` marks each TensorFlow lesson and, under another backend, says the tour skips them."""
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for recipe in recipes:
+        line = next(line for line in out.splitlines() if line.startswith(recipe.name))
+        assert line.endswith("[needs TensorFlow]") == (recipe.needs_tensorflow is not None)
+    assert "Keras runs on jax here: the tour skips" in out
+
+
+@pytest.mark.slow
+def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
+    """A real `KERAS_BACKEND=jax cookbook tour --quick` of 01, 05, 06, 11: 01 and 11 run, 05 and 06 are skipped.
+
+    The whole tour on JAX takes about two minutes; these four cover fit with a callback, the twins
+    against the built-ins (11), and both ways a recipe declares that it needs TensorFlow.
+    """
+    chosen = [r for r in recipes if r.number in (1, 5, 6, 11)]
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    for recipe in chosen:
+        shutil.copy(recipe.path, folder)
+    out = tmp_path / "out"
+    result = processes.run(
+        [sys.executable, "-m", "cookbook", "--recipes", str(folder), "tour", "--quick", "--out", str(out)],
+        env={"KERAS_BACKEND": "jax", "COOKBOOK_RECIPES": None},
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(quick, Keras on jax)" in result.stdout
+    skipped, ran = [r for r in chosen if r.needs_tensorflow], [r for r in chosen if not r.needs_tensorflow]
+    assert [r.number for r in skipped] == [5, 6]
+    for recipe in skipped:
+        assert f"skipped {recipe.name}: needs TensorFlow ({recipe.needs_tensorflow})" in result.stdout
+    summary = pd.read_csv(out / "tour_summary.csv").set_index("recipe")
+    assert (summary.loc[[r.name for r in skipped], "status"] == "skipped: needs TensorFlow").all()
+    assert (summary.loc[[r.name for r in ran], "status"] == "ok").all()
+    assert (summary.loc[[r.name for r in ran], ["tables", "figures"]] >= 1).all(axis=None)
+    assert {p.name[:2] for p in out.glob("[0-9][0-9]_*")} == {"01", "11"}, "the skipped lessons wrote nothing"

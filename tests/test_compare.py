@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
+
 
 def test_table_has_one_row_per_step_and_reports_a_real_difference():
     """Two different learning rates drift apart; the reference follows the first optimizer."""

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from cookbook import curriculum
-from cookbook.errors import RecipeNotFound
+from cookbook.errors import RecipeNotFound, WrongBackendError
 
 import keras
 import pandas as pd
@@ -177,3 +177,78 @@ def test_a_failing_recipe_still_resets_keras(folder):
     with pytest.raises(KeyError, match="inside the recipe"):
         curriculum.run(recipe, [])
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+# --- the backend a recipe needs -------------------------------------------------------------------
+
+TENSORFLOW_RECIPE = '''
+"""{title}
+
+Its lesson is a tf.GradientTape loop.
+"""
+
+import cookbook.recipe
+
+NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow(
+    "its loop is tf.GradientTape"
+)
+raise RuntimeError("imported")  # never reached by listing, nor by a refused run
+
+
+def main(argv=None):
+    return None
+'''
+
+
+@pytest.fixture
+def tf_folder(folder):
+    """The recipes folder plus two TensorFlow lessons: the declaration as a call and as a plain string."""
+    (folder / "03_tape.py").write_text(TENSORFLOW_RECIPE.format(title="A tape."))
+    (folder / "04_plain.py").write_text('"""Plain."""\nNEEDS_TENSORFLOW = "it uses tf.distribute"\n')
+    return folder
+
+
+def test_needs_tensorflow_is_read_from_the_source_without_importing(tf_folder):
+    """NEEDS_TENSORFLOW's string, in either form, is read with ast; recipes without it need no backend."""
+    found = {r.name: r.needs_tensorflow for r in curriculum.list_recipes(tf_folder)}
+    assert found == {
+        "01_first": None,
+        "02_second": None,
+        "03_tape": "its loop is tf.GradientTape",
+        "04_plain": "it uses tf.distribute",
+    }
+    assert "cookbook_recipe_03_tape" not in sys.modules
+
+
+def test_the_checkout_declares_its_tensorflow_lessons(recipes):
+    """05, 06, 07 and 09 teach TensorFlow code and say which; 01-04, 08, 10 and 11 run on any backend."""
+    by_number = {r.number: r.needs_tensorflow for r in recipes}
+    for number in (5, 6, 7, 9):
+        assert "tf." in by_number[number], f"recipe {number:02d} names the TensorFlow API it teaches"
+    assert [n for n in (1, 2, 3, 4, 8, 10, 11) if by_number[n] is not None] == []
+
+
+@pytest.mark.parametrize("backend, skipped", [("tensorflow", False), ("jax", True), ("torch", True)])
+def test_skip_reason_follows_the_backend(tf_folder, monkeypatch, backend, skipped):
+    """Only a TensorFlow lesson under another backend is skipped, with its reason; the rest never are."""
+    monkeypatch.setattr(curriculum, "backend", lambda: backend)
+    reasons = {r.name: curriculum.skip_reason(r) for r in curriculum.list_recipes(tf_folder)}
+    assert reasons["01_first"] is None and reasons["02_second"] is None
+    assert reasons["03_tape"] == ("needs TensorFlow (its loop is tf.GradientTape)" if skipped else None)
+
+
+def test_run_refuses_a_tensorflow_lesson_under_another_backend_before_importing_it(tf_folder, monkeypatch):
+    """WrongBackendError (a ValueError) names the recipe, the reason, the backend and the fix; nothing runs."""
+    monkeypatch.setattr(curriculum, "backend", lambda: "jax")
+    recipe = curriculum.resolve(curriculum.list_recipes(tf_folder), "03")
+    with pytest.raises(WrongBackendError) as info:
+        curriculum.run(recipe, ["--quick"])
+    assert str(info.value) == (
+        "03_tape needs TensorFlow (its loop is tf.GradientTape) and Keras runs on jax here; "
+        "run it with KERAS_BACKEND=tensorflow"
+    )
+    assert isinstance(info.value, ValueError)
+    # On TensorFlow the same recipe is imported: its module-level RuntimeError proves the check let it through.
+    monkeypatch.setattr(curriculum, "backend", lambda: "tensorflow")
+    with pytest.raises(RuntimeError, match="imported"):
+        curriculum.load(recipe)

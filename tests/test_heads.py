@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
+
 TASKS = ["regression", "binary", "binary_softmax", "multiclass", "multiclass_onehot", "multilabel"]
 NUM_CLASSES = {
     "regression": 3,

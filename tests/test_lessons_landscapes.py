@@ -120,6 +120,13 @@ def test_a_used_optimizer_is_refused():
         landscapes.run_path(sgd, 1.0, landscapes.double_well, 2)
 
 
+def test_walking_needs_the_tensorflow_backend_and_says_so(monkeypatch):
+    """Under another Keras backend run_paths (a tf.GradientTape step) is refused with the fix, not a TF error."""
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(landscapes.LandscapeError, match="runs on jax.*KERAS_BACKEND=tensorflow"):
+        landscapes.run_path(optimizers.SGD(0.1), 1.0, landscapes.double_well, 2)
+
+
 def test_hand_gradients_match_central_differences():
     """anisotropic_bowl_gradient and double_well_gradient agree with float64 central differences."""
     h = 1e-6

@@ -12,6 +12,8 @@ import pathlib
 
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
+
 OPTIMIZER_DIR = pathlib.Path(__file__).resolve().parents[1] / "cookbook" / "optimizers"
 FILES = ("sgd.py", "adagrad.py", "rmsprop.py", "adam.py")
 # The helpers every file must carry (a file that dropped them would validate differently, or not at all).

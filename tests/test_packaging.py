@@ -82,6 +82,16 @@ def test_the_keras_we_test_with_is_inside_the_declared_range():
     assert operators[">="] >= Version("3.10")
 
 
+def test_the_jax_extra_allows_the_jax_we_test_with_and_the_test_extra_brings_it():
+    """``pip install ".[jax]"`` adds JAX; the test extra includes the same requirement, for .ci/run's JAX step."""
+    extras = _pyproject()["project"]["optional-dependencies"]
+    (jax_line,) = extras["jax"]
+    assert Requirement(jax_line).name == "jax"
+    assert jax_line in extras["test"]
+    jax_version = importlib.metadata.version("jax")  # installed by the test extra, never imported by the library
+    assert Version(jax_version) in Requirement(jax_line).specifier
+
+
 def test_license_file_is_the_apache_license_the_metadata_names():
     """LICENSE holds the Apache 2.0 text and pyproject declares that license and ships the file."""
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")

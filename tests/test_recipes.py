@@ -48,6 +48,36 @@ def test_recipe_follows_the_contract_in_its_source(recipe):
         )
 
 
+def _imports_tensorflow(node):
+    return (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "tensorflow" for a in node.names)) or (
+        isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tensorflow"
+    )
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
+def test_a_recipe_that_imports_tensorflow_says_why_before_it(recipe):
+    """TensorFlow code in a lesson: NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("...") just before the import.
+
+    The reason is a string literal (``cookbook tour`` reads it without importing the recipe), and the check
+    comes before ``import tensorflow``, so on another backend the script stops with one line, not an import.
+    """
+    tree = ast.parse(recipe.path.read_text(encoding="utf-8"))
+    imports = [node.lineno for node in tree.body if _imports_tensorflow(node)]  # what importing the recipe runs
+    declared = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NEEDS_TENSORFLOW" for t in node.targets)
+    ]
+    if not imports:
+        assert not declared and recipe.needs_tensorflow is None, "a lesson without TensorFlow code runs anywhere"
+        return
+    assert declared, "the recipe imports tensorflow: declare NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow(...)"
+    call = declared[0].value
+    assert ast.unparse(call.func) == "cookbook.recipe.needs_tensorflow", "the declaration runs the check"
+    assert isinstance(call.args[0], ast.Constant) and recipe.needs_tensorflow == call.args[0].value
+    assert declared[0].lineno < min(imports), "the check comes before `import tensorflow`"
+
+
 def _main_source(recipe):
     source = recipe.path.read_text(encoding="utf-8")
     main = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "main")

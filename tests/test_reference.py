@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
+
 G = np.array([0.5, -2.0])
 W = np.array([1.0, 1.0])
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
+
 N, FEATURES = 8, 4
 _rng = np.random.default_rng(0)
 Y_BINARY = np.array([0, 1, 1, 0, 1, 0, 0, 1])

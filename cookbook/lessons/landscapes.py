@@ -30,7 +30,6 @@ from cookbook.errors import LandscapeError
 
 import keras
 import numpy as np
-import tensorflow as tf  # only for tf.GradientTape and tf.function: Keras 3 runs on TensorFlow here
 
 __all__ = [
     "BOWL_CURVATURES",
@@ -186,7 +185,8 @@ def run_paths(optimizers, start, f, steps):
     compiled step (``tf.function``) advances all of them together, so a grid
     of dozens of settings costs about a second. A lesson shows its own
     ``apply_gradients`` loop for the runs it draws; this is for the grids
-    around them.
+    around them. The step is TensorFlow code: it needs the TensorFlow
+    backend (``LandscapeError`` under another).
 
     Args:
         optimizers: a dict ``{name: keras optimizer}``, each unused (a built
@@ -199,6 +199,16 @@ def run_paths(optimizers, start, f, steps):
     Returns:
         A dict ``{name: Path}`` in the order of ``optimizers``.
     """
+    # Here, not at the top: only this walk is TensorFlow code (tf.GradientTape, tf.function), so the
+    # landscapes and measures import under any Keras backend, and a recipe's NEEDS_TENSORFLOW check
+    # runs before TensorFlow is loaded.
+    if keras.backend.backend() != "tensorflow":
+        raise LandscapeError(
+            f"run_paths takes its gradients with tf.GradientTape and Keras runs on {keras.backend.backend()}; "
+            f"run it with KERAS_BACKEND=tensorflow"
+        )
+    import tensorflow as tf
+
     start = tuple(float(c) for c in np.atleast_1d(np.asarray(start, dtype=float)))
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise LandscapeError(f"steps={steps!r}: pass a whole number of optimizer steps >= 1")
