@@ -41,7 +41,7 @@ CASES = [
 ]
 TOLERANCE = 1e-6
 # The tests of the library modules that read Keras internals, run under the floor as well.
-LIBRARY_TESTS = ["test_losses.py", "test_setup_check.py", "test_heads.py", "test_binary_heads.py"]
+LIBRARY_TESTS = ["test_losses.py", "test_setup_check.py", "test_heads.py", "test_binary_heads.py", "test_backup.py"]
 EPOCHS = 5
 
 

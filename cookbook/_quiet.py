@@ -53,23 +53,21 @@ def import_keras_quietly():
     """Import Keras, and with it its backend, with TensorFlow's start-up noise hidden.
 
     A real import error still surfaces: Python raises it after descriptor 2
-    is restored.
+    is restored. When Keras is already imported (the user imported it
+    first), only what comes later is made quiet.
     """
-    if "keras" in sys.modules:
-        _quiet_tensorflow_logger()
-        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0":
         import keras  # noqa: F401  (the user asked for every log line)
 
         return
-    with _stderr_silenced():
-        import keras
+    if "keras" not in sys.modules:
+        with _stderr_silenced():
+            import keras  # noqa: F401
     if "tensorflow" in sys.modules:
         _quiet_tensorflow_logger()
-    elif keras.backend.backend() != "tensorflow" and not any(
-        isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
-    ):
+    elif not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):
+        # Not loaded yet (another backend): Keras may still import it later.
         sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 

@@ -133,11 +133,8 @@ def load(recipe: Recipe) -> types.ModuleType:
         WrongBackendError: the recipe needs TensorFlow and Keras runs on
             another backend; the message names the reason and the fix.
     """
-    reason = skip_reason(recipe)
-    if reason:
-        raise WrongBackendError(
-            f"{recipe.name} {reason} and Keras runs on {backend()} here; run it with KERAS_BACKEND=tensorflow"
-        )
+    if skip_reason(recipe):
+        raise WrongBackendError.needs_tensorflow(recipe.name, str(recipe.needs_tensorflow), backend())
     spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
     if spec is None or spec.loader is None:  # a path Python has no loader for (not a .py file)
         raise RecipeNotFound(f"{recipe.path} cannot be imported; a recipe is a .py file with a main(argv) function")

@@ -58,7 +58,14 @@ class NotebookError(CookbookError):
 
 
 class WrongBackendError(CookbookError):
-    """A recipe that needs the TensorFlow backend (its ``NEEDS_TENSORFLOW``), asked to run on another."""
+    """TensorFlow code (a recipe's ``NEEDS_TENSORFLOW``, a tf.GradientTape helper) asked to run on another backend."""
+
+    @classmethod
+    def needs_tensorflow(cls, what: str, reason: str, backend: str) -> "WrongBackendError":
+        """The one wording: ``"<what> needs TensorFlow (<reason>) and Keras runs on <backend> here; run it with ..."``."""
+        return cls(
+            f"{what} needs TensorFlow ({reason}) and Keras runs on {backend} here; run it with KERAS_BACKEND=tensorflow"
+        )
 
 
 # ---------------------------------------------------------------- child processes

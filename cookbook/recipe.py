@@ -85,7 +85,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from cookbook import tables
 from cookbook.datasets import DATASETS, Split, load_csv, load_dataset, split_and_standardize
-from cookbook.errors import CookbookError
+from cookbook.errors import CookbookError, WrongBackendError
 from cookbook.tables import MISSING_RULES
 
 import keras
@@ -281,11 +281,7 @@ def needs_tensorflow(reason: str) -> str:
     backend = keras.backend.backend()
     if backend != "tensorflow":
         prog = pathlib.Path(sys.argv[0]).name or "recipe"
-        print(
-            f"{prog}: error: this lesson needs TensorFlow ({reason}) and Keras runs on {backend} here; "
-            f"run it with KERAS_BACKEND=tensorflow",
-            file=sys.stderr,
-        )
+        print(f"{prog}: error: {WrongBackendError.needs_tensorflow('this lesson', reason, backend)}", file=sys.stderr)
         raise SystemExit(2)
     return reason
 

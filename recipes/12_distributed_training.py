@@ -709,10 +709,10 @@ def main(argv=None):
     #
     # In 2 processes each first runs
     # ``keras_distribution.join_processes(process_id, 2, "127.0.0.1:PORT")``,
-    # two lines:
+    # two lines (CPUs need gloo, a collectives library, named; GPUs do not):
     #
-    #     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPUs need a collectives library
-    #     keras.distribution.initialize(job_addresses="127.0.0.1:PORT", num_processes=2, process_id=process_id)
+    #     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    #     keras.distribution.initialize(job_addresses=coordinator_address, num_processes=num_processes, process_id=process_id)
     #
     # After that ``list_devices()`` names the devices of both processes and
     # each process passes ``fit`` only its own rows (every second one). The

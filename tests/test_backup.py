@@ -355,3 +355,64 @@ def test_sigkill_in_the_middle_of_writing_a_backup(tmp_path):
     model.optimizer.build(model.trainable_variables)
     model.load_weights(committed[0] / "latest.weights.h5")
     assert _difference(model.get_weights(), expected) == 0.0, "the committed backup is epoch 2's weights, bit for bit"
+
+
+def test_a_model_built_with_other_initializer_seeds_still_resumes(tmp_path, never_crashed):
+    """Initializers (and their seeds) are overwritten by the restore, so they are not part of the fingerprint."""
+
+    def seeded_model(seed):
+        keras.utils.set_random_seed(0)
+        dense = keras.layers.Dense(4, "relu", kernel_initializer=keras.initializers.GlorotUniform(seed))
+        model = keras.Sequential([keras.Input((3,)), dense, keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="mean_squared_error")
+        return model
+
+    folder = _crashed_backup("cookbook", tmp_path / "backup", seeded_model(1))
+    resumed = seeded_model(2)
+    assert _fit(resumed, cookbook.BackupAndRestore(folder)).epoch == CRASH_AT
+
+
+class _NoConfig(keras.layers.Layer):
+    """A custom layer whose constructor argument Keras cannot serialize: get_config raises NotImplementedError."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+    def call(self, x):
+        return x * self.scale
+
+
+def test_a_custom_layer_without_get_config_trains_and_resumes(tmp_path):
+    """Keras's callback accepts such a layer; so does ours (its class and weights are fingerprinted)."""
+
+    def model():
+        keras.utils.set_random_seed(0)
+        layers = [keras.Input((3,)), _NoConfig(np.float32([1.0, 2.0, 3.0])), keras.layers.Dense(1)]
+        built = keras.Sequential(layers)
+        built.compile(optimizer=keras.optimizers.SGD(0.05), loss="mean_squared_error")
+        return built
+
+    with pytest.raises(NotImplementedError):
+        model().layers[0].get_config()
+    folder = _crashed_backup("cookbook", tmp_path / "backup", model())
+    assert _fit(model(), cookbook.BackupAndRestore(folder)).epoch == CRASH_AT
+
+
+def test_after_a_restore_a_batch_frequency_commits_only_real_saves(tmp_path):
+    """save_freq=N: the restored copy is not committed again as if Keras had saved it."""
+    folder = _crashed_backup("cookbook", tmp_path / "backup", save_freq=3, delete_checkpoint=False)
+    (committed,) = cookbook.BackupAndRestore(folder).backups()
+    callback = cookbook.BackupAndRestore(folder, save_freq=3, delete_checkpoint=False)
+
+    class _Look(keras.callbacks.Callback):
+        seen = None
+
+        def on_train_batch_end(self, batch, logs=None):  # after our callback's first batch-end commit check
+            if self.seen is None:
+                self.seen = [p.name for p in callback.backups()]
+
+    look = _Look()
+    with pytest.raises(RuntimeError, match="crash"):
+        _fit(_model(), callback, look, _Crash(CRASH_AT + 1))
+    assert look.seen == [committed.name], "one batch after the restore, nothing new may be committed yet"

@@ -8,6 +8,7 @@ quick run, are in ``test_12_distributed_training.py``).
 """
 
 import ast
+import inspect
 import pathlib
 import sys
 
@@ -202,6 +203,18 @@ def test_the_recipe_quotes_the_workers_code_verbatim():
     for line in quote:
         assert line in body[position:], f"quoted line not in fit_under_data_parallel (in order): {line!r}"
         position = body.index(line, position) + 1
+
+
+def test_the_recipe_quotes_join_processes_verbatim():
+    """The two lines recipe 12 shows for joining processes are join_processes' own lines."""
+    source = inspect.getsource(keras_distribution.join_processes)
+    code = [line.strip() for line in source.splitlines()]
+    recipe = (ROOT / "recipes" / "12_distributed_training.py").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(recipe) if 'jax.config.update("jax_cpu_collectives_implementation"' in line)
+    quote = [line[len("    #     ") :] for line in recipe[start : start + 2]]
+    assert quote[1].startswith("keras.distribution.initialize(")
+    for line in quote:
+        assert line in code, f"recipe 12 quotes a line join_processes does not have: {line!r}"
 
 
 # --- one real worker ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
 from cookbook import optimizers
-from cookbook.errors import CookbookError
+from cookbook.errors import CookbookError, WrongBackendError
 from cookbook.lessons import landscapes
 
 import keras
@@ -123,7 +123,7 @@ def test_a_used_optimizer_is_refused():
 def test_walking_needs_the_tensorflow_backend_and_says_so(monkeypatch):
     """Under another Keras backend run_paths (a tf.GradientTape step) is refused with the fix, not a TF error."""
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(landscapes.LandscapeError, match="runs on jax.*KERAS_BACKEND=tensorflow"):
+    with pytest.raises(WrongBackendError, match="runs on jax here; run it with KERAS_BACKEND=tensorflow"):
         landscapes.run_path(optimizers.SGD(0.1), 1.0, landscapes.double_well, 2)
 
 

@@ -15,6 +15,12 @@ module                      recipe   what it does
 ``distributed``             12       tf.distribute devices, scope checks, lockstep loop
 ``cluster``                 12       a MultiWorkerMirroredStrategy job on 127.0.0.1
 ``worker``                  12       the worker program (``python -m cookbook.lessons.worker``)
+``keras_distribution``      12       ``keras.distribution`` on JAX: child environment, joining
+                                     processes, the job folder, launching, results
+``jax_worker``              12       its program (``python -m cookbook.lessons.jax_worker``)
+``fault_tolerance``         13       jobs killed with SIGKILL and relaunched: the job folder,
+                                     launching, the program (``python -m
+                                     cookbook.lessons.fault_tolerance``), what they left
 ==========================  =======  ==================================================
 
 Import a module directly (``from cookbook.lessons import landscapes``); this

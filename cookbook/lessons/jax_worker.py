@@ -28,6 +28,7 @@ import os
 import pathlib
 import sys
 import time
+import traceback
 
 # On JAX this program never uses TensorFlow, but keras.distribution.initialize seeds every framework
 # it can import (keras.utils.set_random_seed imports TensorFlow only to seed tf.random): 2-3 s of CPU
@@ -92,7 +93,11 @@ def main(argv=None):
     args = _parse(argv)
     started = time.perf_counter()
     if keras.backend.backend() != "jax":
-        sys.exit(f"jax_worker needs the JAX backend, got {keras.backend.backend()!r}: set KERAS_BACKEND=jax")
+        print(
+            f"jax_worker: error: it needs the JAX backend, got {keras.backend.backend()!r}: set KERAS_BACKEND=jax",
+            file=sys.stderr,
+        )
+        return 2
     if args.coordinator:  # first, before any array exists: JAX fixes its devices at the first one
         keras_distribution.join_processes(args.process_id, args.num_processes, args.coordinator)
     refusal = auto_shard_refusal(args.job) if jax.process_count() > 1 else None
@@ -117,4 +122,12 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    except BaseException:
+        # A process of a multi-process job that fails would otherwise wait in JAX's distributed
+        # shutdown for peers that will never answer, until the launcher's deadline: say why, then go.
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.exit(status)

@@ -26,7 +26,7 @@ theory of SGD and Momentum on a quadratic, to compare with those measures.
 
 import dataclasses
 
-from cookbook.errors import LandscapeError
+from cookbook.errors import LandscapeError, WrongBackendError
 
 import keras
 import numpy as np
@@ -203,9 +203,8 @@ def run_paths(optimizers, start, f, steps):
     # landscapes and measures import under any Keras backend, and a recipe's NEEDS_TENSORFLOW check
     # runs before TensorFlow is loaded.
     if keras.backend.backend() != "tensorflow":
-        raise LandscapeError(
-            f"run_paths takes its gradients with tf.GradientTape and Keras runs on {keras.backend.backend()}; "
-            f"run it with KERAS_BACKEND=tensorflow"
+        raise WrongBackendError.needs_tensorflow(
+            "run_paths", "it takes its gradients with tf.GradientTape", keras.backend.backend()
         )
     import tensorflow as tf
 
