@@ -38,6 +38,9 @@ CASES = [
     ("adagrad.py", "Adagrad", {"learning_rate": 0.1}),
     ("rmsprop.py", "RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
     ("adam.py", "Adam", {"learning_rate": 0.01, "amsgrad": True}),
+    ("adamw.py", "AdamW", {"learning_rate": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+    ("nadam.py", "Nadam", {"learning_rate": 0.01, "beta_1": 0.8}),  # also its private _backend_update_step hook
+    ("lion.py", "Lion", {"learning_rate": 0.003, "beta_1": 0.8, "beta_2": 0.95}),
 ]
 TOLERANCE = 1e-6
 # The tests of the library modules that read Keras internals, run under the floor as well.

@@ -34,6 +34,9 @@ SETTINGS = {
     "Adagrad": {"learning_rate": 0.05},
     "RMSprop": {"learning_rate": 0.001, "momentum": 0.5, "centered": True},
     "Adam": {"learning_rate": 0.001, "amsgrad": True},
+    "AdamW": {"learning_rate": 0.001, "weight_decay": 0.004, "amsgrad": True},
+    "Nadam": {"learning_rate": 0.001},
+    "Lion": {"learning_rate": 0.0003},
 }
 
 

@@ -1,13 +1,15 @@
-"""The four update rules in float64 NumPy: the independent answer the optimizers are checked against.
+"""The update rules in float64 NumPy: the independent answer the optimizers are checked against.
 
 Each rule is a plain function ``rule(w, g, state, t, **hyperparameters) -> w``:
 ``w`` and ``g`` are float64 arrays, ``state`` a dict the rule fills with its
 buffers (empty at the start), ``t`` the step number 1, 2, ... Nothing here
 imports Keras, so an agreement between the two is evidence, not an echo.
 
-``sgd``, ``adagrad``, ``rmsprop`` and ``adam`` follow Keras 3's conventions
-(epsilon inside the root for Adagrad and RMSprop, Adagrad's 0.1 initial
-accumulator, Adam's "epsilon hat"). ``adagrad_textbook``, ``rmsprop_textbook``
+``sgd``, ``adagrad``, ``rmsprop``, ``adam``, ``nadam`` and ``lion`` follow
+Keras 3's conventions (epsilon inside the root for Adagrad and RMSprop,
+Adagrad's 0.1 initial accumulator, Adam's "epsilon hat", Nadam's ``0.96^t``
+momentum schedule); AdamW is ``adam`` with the decoupled decay that
+``ReferenceOptimizer`` applies for every rule. ``adagrad_textbook``, ``rmsprop_textbook``
 and ``adam_textbook`` are the forms the docstrings compare them with.
 ``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
 the rule (gradient clipping, decoupled weight decay) and follows an
@@ -47,6 +49,8 @@ __all__ = [
     "adam",
     "adam_textbook",
     "from_optimizer",
+    "lion",
+    "nadam",
     "rmsprop",
     "rmsprop_textbook",
     "sgd",
@@ -174,8 +178,60 @@ def adam_textbook(
     return w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
 
 
-# Optimizer class name -> the rule that follows its get_config().
-RULES = {"SGD": sgd, "Momentum": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adam": adam}
+def nadam(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+) -> np.ndarray:
+    """Nadam as Keras 3 does it: momentum schedule u_t = b1 (1 - 0.5 0.96^t), epsilon on sqrt(v_hat).
+
+    ``state["u_product"]`` is the running product ``u_1 ... u_t``: it depends
+    on every step so far, so it lives in the state like the moments (each
+    weight keeps its own copy; all copies are equal).
+    """
+    u_t = beta_1 * (1 - 0.5 * 0.96**t)
+    u_next = beta_1 * (1 - 0.5 * 0.96 ** (t + 1))
+    product = state["u_product"] = state.get("u_product", 1.0) * u_t
+    m = state["momentum"] = beta_1 * state.get("momentum", 0.0) + (1 - beta_1) * g
+    v = state["velocity"] = beta_2 * state.get("velocity", 0.0) + (1 - beta_2) * g**2
+    m_hat = u_next * m / (1 - product * u_next) + (1 - u_t) * g / (1 - product)
+    v_hat = v / (1 - beta_2**t)
+    return w - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon)
+
+
+def lion(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.001,
+    beta_1: float = 0.9,
+    beta_2: float = 0.99,
+) -> np.ndarray:
+    """Lion (Chen et al. 2023): step lr * sign(b1 m + (1 - b1) g), then m <- b2 m + (1 - b2) g."""
+    m = state.get("momentum", 0.0)
+    direction = np.sign(beta_1 * m + (1 - beta_1) * g)
+    state["momentum"] = beta_2 * m + (1 - beta_2) * g
+    return w - learning_rate * direction
+
+
+# Optimizer class name -> the rule that follows its get_config(). AdamW is Adam's rule: its
+# decoupled decay is the base class's, which ReferenceOptimizer applies for every rule.
+RULES = {
+    "SGD": sgd,
+    "Momentum": sgd,
+    "Adagrad": adagrad,
+    "RMSprop": rmsprop,
+    "Adam": adam,
+    "AdamW": adam,
+    "Nadam": nadam,
+    "Lion": lion,
+}
 
 _BASE_KEYS = (
     "name",
@@ -254,8 +310,9 @@ def from_optimizer(optimizer: keras.optimizers.Optimizer) -> ReferenceOptimizer:
 
     Args:
         optimizer: a ``keras.optimizers.Optimizer`` whose class is named
-            ``SGD``, ``Momentum``, ``Adagrad``, ``RMSprop`` or ``Adam``
-            (Keras's built-in or the cookbook's twin).
+            ``SGD``, ``Momentum``, ``Adagrad``, ``RMSprop``, ``Adam``,
+            ``AdamW``, ``Nadam`` or ``Lion`` (Keras's built-in or the
+            cookbook's twin).
 
     Raises:
         CookbookError: for another class, or for a feature the reference does

@@ -1,6 +1,6 @@
 """Custom optimizers versus Keras's built-ins: checked step by step against them and float64 NumPy.
 
-The cookbook's SGD, Momentum, Adagrad, RMSprop and Adam are Keras 3 optimizers
+The cookbook's SGD, Momentum, Adagrad, RMSprop, Adam, AdamW, Nadam and Lion are Keras 3 optimizers
 written as lessons (``build`` + ``update_step`` + ``self.assign*``); here each
 one steps next to its ``keras.optimizers`` twin and a float64 NumPy reference
 with ``optimizer.apply_gradients``, over a grid of settings, then trains a
@@ -69,8 +69,11 @@ SETTINGS = [
     ("Adam", {"learning_rate": 0.02, "beta_2": 0.9, "amsgrad": True}),
     ("Adam", {"learning_rate": 0.02, "beta_1": 0.5, "beta_2": 0.99, "epsilon": 1e-4}),
     ("Adam", {"learning_rate": 0.02, "weight_decay": 0.1, "clipnorm": 0.5}),
+    ("AdamW", {"learning_rate": 0.02, "weight_decay": 0.05, "amsgrad": True}),
+    ("Nadam", {"learning_rate": 0.02, "beta_1": 0.8}),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
 ]
-QUICK_SETTINGS = [SETTINGS[i] for i in (0, 2, 3, 5, 8, 10)]  # every method at least once, flags on
+QUICK_SETTINGS = [SETTINGS[i] for i in (0, 2, 3, 5, 8, 10, 13, 14, 15)]  # every method at least once, flags on
 
 # Settings a Keras built-in accepts without a word. BAD_STEPS steps show what it then does.
 IMPOSSIBLE = [
@@ -375,7 +378,7 @@ def main(argv=None):
     # %% [markdown]
     # ## Model
     #
-    # The "model" is the optimizer. The update rules the five classes
+    # The "model" is the optimizer. The update rules the eight classes
     # implement, for a weight ``w`` with gradient ``g`` and learning rate
     # ``lr`` (every buffer starts at 0 unless said):
     #
@@ -385,6 +388,11 @@ def main(argv=None):
     #     RMSprop:   v <- rho * v + (1 - rho) * g^2;       w <- w - lr * g / sqrt(v + eps)
     #     Adam:      m <- b1 * m + (1 - b1) * g;   v <- b2 * v + (1 - b2) * g^2
     #                w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+    #     AdamW:     w <- w - lr * wd * w  (decoupled decay, wd = 0.004 by default); then Adam
+    #     Nadam:     u_t = b1 * (1 - 0.5 * 0.96^t);   P_t = u_1 * ... * u_t;   m, v as Adam
+    #                m_hat = u_{t+1} m / (1 - P_t u_{t+1}) + (1 - u_t) g / (1 - P_t)
+    #                w <- w - lr * m_hat / (sqrt(v / (1 - b2^t)) + eps)
+    #     Lion:      w <- w - lr * sign(b1 * m + (1 - b1) * g);   m <- b2 * m + (1 - b2) * g
     #
     # Where Keras's convention differs from the textbook (and so where a
     # from-scratch version usually disagrees with the built-in):
@@ -399,7 +407,8 @@ def main(argv=None):
     # - Adam folds both bias corrections into the step size and adds ``eps``
     #   to the uncorrected ``sqrt(v)``: the paper's "epsilon hat" (the formula
     #   just before its section 2.1), a larger epsilon in the first steps than
-    #   Algorithm 1's.
+    #   Algorithm 1's. Nadam, by contrast, adds ``eps`` to the corrected root,
+    #   and its schedule is ``0.96^t`` where PyTorch's NAdam uses ``0.96^(t/250)``.
     #
     # ``cookbook.optimizers.X(**settings)`` takes exactly the arguments of
     # ``keras.optimizers.X(**settings)`` (``Momentum`` is SGD with

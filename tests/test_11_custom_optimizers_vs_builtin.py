@@ -13,7 +13,7 @@ import pytest
 RECIPE = "11_custom_optimizers_vs_builtin"
 TWIN_TOLERANCE = 1e-6  # |cookbook - built-in|, float32 weights
 REFERENCE_TOLERANCE = 1e-5  # relative to the float64 reference
-OPTIMIZERS = {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"}
+OPTIMIZERS = {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Lion"}
 
 
 @pytest.fixture(scope="module")

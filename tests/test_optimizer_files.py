@@ -1,4 +1,4 @@
-"""The validation block the four optimizer files repeat on purpose stays one block.
+"""The validation block the optimizer files repeat on purpose stays one block.
 
 Each file in ``cookbook/optimizers/`` must work copied alone, so each carries
 its own copy of the hyperparameter checks (``_as_number``,
@@ -15,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run: again under JAX)
 
 OPTIMIZER_DIR = pathlib.Path(__file__).resolve().parents[1] / "cookbook" / "optimizers"
-FILES = ("sgd.py", "adagrad.py", "rmsprop.py", "adam.py")
+FILES = ("sgd.py", "adagrad.py", "rmsprop.py", "adam.py", "adamw.py", "nadam.py", "lion.py")
 # The helpers every file must carry (a file that dropped them would validate differently, or not at all).
 REQUIRED = ("_as_number", "_refuse_impossible", "_NON_NEGATIVE", "_POSITIVE", "_UNIT_CLOSED")
 
@@ -53,10 +53,16 @@ def sources():
 
 
 def test_every_file_carries_the_whole_validation_block(sources):
-    """The four files each define the two checks and the ranges every optimizer uses."""
+    """Every file defines the two checks and the ranges every optimizer uses."""
     for file, source in sources.items():
         missing = [name for name in REQUIRED if name not in _shared_definitions(source)]
         assert missing == [], f"{file} lacks {missing}"
+
+
+def test_every_optimizer_file_is_compared():
+    """A new twin's file joins FILES, or its copy of the helpers would drift unchecked."""
+    on_disk = {path.name for path in OPTIMIZER_DIR.glob("*.py") if path.name != "__init__.py"}
+    assert on_disk == set(FILES)
 
 
 def test_the_validation_copies_are_identical(sources):

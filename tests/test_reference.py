@@ -99,6 +99,52 @@ def test_adam_first_step_is_lr_times_sign_and_amsgrad_keeps_the_largest_v():
     assert state["velocity_hat"] == big and state["velocity"] < big
 
 
+def test_nadam_first_step_by_hand_and_its_product_of_the_schedule():
+    """Step 1: u_1 = b1(1 - 0.5*0.96), m_hat mixes m and g; the state keeps u_1 * u_2 * ..."""
+    b1, b2, lr = 0.9, 0.999, 0.01
+    state = {}
+    w1 = reference.nadam(W, G, state, 1, learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=0.0)
+    u1, u2 = b1 * (1 - 0.5 * 0.96), b1 * (1 - 0.5 * 0.96**2)
+    m = (1 - b1) * G
+    m_hat = u2 * m / (1 - u1 * u2) + (1 - u1) * G / (1 - u1)
+    v_hat = (1 - b2) * G**2 / (1 - b2)
+    np.testing.assert_allclose(w1, W - lr * m_hat / np.sqrt(v_hat))
+    for t in range(2, 6):
+        reference.nadam(w1, G, state, t, beta_1=b1)
+    np.testing.assert_allclose(state["u_product"], np.prod([b1 * (1 - 0.5 * 0.96**t) for t in range(1, 6)]))
+
+
+def test_nadam_with_beta_1_zero_is_rmsprop_like_with_bias_correction():
+    """beta_1=0: u_t = 0 and m_hat = g, so the step is lr * g / (sqrt(v_hat) + eps)."""
+    w = reference.nadam(W, G, {}, 1, learning_rate=0.1, beta_1=0.0, beta_2=0.9, epsilon=0.0)
+    np.testing.assert_allclose(w, W - 0.1 * np.sign(G))
+
+
+def test_lion_moves_every_weight_by_lr_and_updates_m_after_the_step():
+    """Each entry moves by exactly lr; the direction uses the old m, then m <- b2 m + (1-b2) g."""
+    state = {"momentum": np.array([1.0, 1.0])}
+    w = reference.lion(W, G, state, 1, learning_rate=0.01, beta_1=0.9, beta_2=0.99)
+    # c = 0.9 * 1 + 0.1 * g = [0.95, 0.7]: both positive, although g[1] < 0.
+    np.testing.assert_allclose(w, W - 0.01)
+    np.testing.assert_allclose(state["momentum"], 0.99 + 0.01 * G)
+    signsgd = reference.lion(W, G, {}, 1, learning_rate=0.01, beta_1=0.9, beta_2=1.0)
+    np.testing.assert_allclose(signsgd, W - 0.01 * np.sign(G))  # m starts at 0: step one is signSGD
+
+
+def test_adamw_is_adam_with_the_base_class_decay():
+    """from_optimizer(AdamW) uses the adam rule with the decay; its first step decays, then steps."""
+    ref = reference.from_optimizer(keras.optimizers.AdamW(0.01, weight_decay=0.5))
+    assert ref.rule is reference.adam and ref.weight_decay == pytest.approx(0.5)
+    (w,) = ref.apply([G], [W])
+    decayed = W - W * 0.5 * ref.learning_rate
+    np.testing.assert_allclose(w, reference.adam(decayed, G, {}, 1, learning_rate=ref.learning_rate))
+    assert reference.from_optimizer(keras.optimizers.Nadam()).rule is reference.nadam
+    assert reference.from_optimizer(keras.optimizers.Lion(beta_2=0.9)).hyperparameters == {
+        "beta_1": 0.9,
+        "beta_2": 0.9,
+    }
+
+
 def test_reference_optimizer_clips_and_decays_like_keras():
     """clipnorm scales to the norm; global_clipnorm to the joint norm; decay is w*wd*lr first."""
     g = [np.array([3.0, 4.0]), np.array([12.0])]  # norms 5 and 12, joint norm 13
@@ -123,8 +169,8 @@ def test_from_optimizer_follows_a_keras_config_and_refuses_what_it_cannot_model(
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
     with pytest.raises(CookbookError, match="schedule"):
         reference.from_optimizer(keras.optimizers.SGD(schedule))
-    with pytest.raises(CookbookError, match="no NumPy reference for optimizer class 'Nadam'"):
-        reference.from_optimizer(keras.optimizers.Nadam())
+    with pytest.raises(CookbookError, match="no NumPy reference for optimizer class 'Adamax'"):
+        reference.from_optimizer(keras.optimizers.Adamax())
     excluding = keras.optimizers.Adam(weight_decay=0.1)
     excluding.exclude_from_weight_decay(var_names=["bias"])
     with pytest.raises(CookbookError, match="excluded from weight decay"):

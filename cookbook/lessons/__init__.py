@@ -21,6 +21,10 @@ module                      recipe   what it does
 ``fault_tolerance``         13       jobs killed with SIGKILL and relaunched: the job folder,
                                      launching, the program (``python -m
                                      cookbook.lessons.fault_tolerance``), what they left
+``weight_decay``            14       pixels grouped by ink, weight RMS per group, Adam's
+                                     ``sqrt(v_hat)`` and the L2 term's shrink per step
+``schedules``               15       each weight's step per learning rate from weight
+                                     snapshots, a loss curve's peak over a step range
 ==========================  =======  ==================================================
 
 Import a module directly (``from cookbook.lessons import landscapes``); this
