@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 EPOCHS = 12
 QUICK_EPOCHS = 2
@@ -180,9 +180,7 @@ def plot_over_training(runs, groups):
     )
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        cookbook.recipe.plain_log_ticks(ax.yaxis)
     left.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0, -0.13), ncol=2)
     right.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0, -0.13), ncol=1)
     return fig

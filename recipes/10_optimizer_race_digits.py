@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 EPOCHS = 15
 QUICK_EPOCHS = 3
@@ -86,9 +86,7 @@ def plot_race(curves, settings, data_name="Digits"):
         title=f"Optimizer race on {data_name}: same start, same mini-batches",
     )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    cookbook.recipe.plain_log_ticks(ax.yaxis)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 

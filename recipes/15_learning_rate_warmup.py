@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 EPOCHS = 5
 QUICK_EPOCHS = 2
@@ -129,9 +129,7 @@ def plot_losses(curves, settings, steps_per_epoch):
             yscale="log",
             title=f"Adam, peak lr {lr:g}",
         )
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))  # labelled minor ticks that do not collide
-        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        cookbook.recipe.plain_log_ticks(ax.yaxis)
         ax.xaxis.set_tick_params(labelbottom=True)
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig

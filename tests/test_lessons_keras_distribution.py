@@ -234,3 +234,32 @@ def test_a_failing_worker_is_reported_as_worker_failed_with_its_error(tmp_path):
     assert info.value.worker == 0 and "broken process 0 of 1 failed (exit status 1)" in str(info.value)
     assert "unknown optimizer 'Nadam'" in str(info.value)
     assert info.value.results[0].returncode == 1
+
+
+class _Ended(Exception):
+    """Stands in for os._exit in-process, carrying its status."""
+
+
+def test_failing_fast_ends_a_failed_process_at_once_with_its_traceback(monkeypatch, capsys):
+    """An error: the traceback on stderr, then os._exit(1) (no exit-time work, where JAX's shutdown would wait)."""
+
+    def end(status):
+        raise _Ended(status)
+
+    monkeypatch.setattr(keras_distribution.os, "_exit", end)
+    with pytest.raises(_Ended) as ended:
+        with keras_distribution.failing_fast():
+            raise RuntimeError("boom")
+    assert ended.value.args == (1,)
+    assert "RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_failing_fast_lets_an_exit_status_and_success_through(monkeypatch):
+    """SystemExit (argparse's status 2, a program's own status) passes through; nothing happens on success."""
+    monkeypatch.setattr(keras_distribution.os, "_exit", pytest.fail)
+    with pytest.raises(SystemExit) as exited:
+        with keras_distribution.failing_fast():
+            raise SystemExit(2)
+    assert exited.value.code == 2
+    with keras_distribution.failing_fast():
+        pass

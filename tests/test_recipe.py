@@ -159,3 +159,17 @@ def test_needs_tensorflow_exits_2_with_one_line_under_another_backend(monkeypatc
         f"06_paths.py: error: this lesson needs TensorFlow (its loop is tf.GradientTape) and Keras runs on "
         f"{backend} here; run it with KERAS_BACKEND=tensorflow\n"
     )
+
+
+def test_plain_log_ticks_label_a_short_log_range_in_plain_numbers():
+    """A loss axis from 0.1 to 3: labels 0.1 and 1 plus 0.2, 0.3, 0.5, 2 and 3 (matplotlib alone labels 0.1 and 1)."""
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(0.1, 3)
+    recipe.plain_log_ticks(ax.yaxis)
+    ax.figure.canvas.draw()
+    labels = {t.get_text() for t in ax.yaxis.get_majorticklabels() + ax.yaxis.get_minorticklabels()}
+    assert {"0.1", "0.2", "0.3", "0.5", "1", "2", "3"} <= labels
+    assert "4" not in labels and "0.7" not in labels, "only 2, 3 and 5 per decade: no colliding labels"

@@ -39,7 +39,6 @@ import pathlib
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -391,15 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.num_processes == 1:
         return _train(args)
-    try:
+    with keras_distribution.failing_fast():  # a failed process must not wait at exit for its peers
         return _train(args)
-    except BaseException:
-        # A process of a multi-process job that fails must not wait at exit for its peers (JAX's distributed
-        # shutdown does, while they wait in a collective for it): report, then end at once, so the launcher
-        # sees the failure and stops the others instead of waiting for its deadline.
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
 
 
 def _train(args):

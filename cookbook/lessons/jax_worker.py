@@ -28,7 +28,6 @@ import os
 import pathlib
 import sys
 import time
-import traceback
 
 # On JAX this program never uses TensorFlow, but keras.distribution.initialize seeds every framework
 # it can import (keras.utils.set_random_seed imports TensorFlow only to seed tf.random): 2-3 s of CPU
@@ -122,12 +121,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        status = main()
-    except BaseException:
-        # A process of a multi-process job that fails would otherwise wait in JAX's distributed
-        # shutdown for peers that will never answer, until the launcher's deadline: say why, then go.
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-    sys.exit(status)
+    with keras_distribution.failing_fast():  # a failed process must not wait at exit for its peers
+        sys.exit(main())

@@ -23,12 +23,14 @@ the weights each process wrote, and ``quiet`` drops the lines JAX and gloo
 print on stderr that say nothing about the lesson.
 """
 
+import contextlib
 import json
 import operator
 import os
 import pathlib
 import re
 import sys
+import traceback
 from typing import Any
 
 from cookbook import processes
@@ -42,6 +44,7 @@ __all__ = [
     "JOB_FILE",
     "MODEL_FILE",
     "SOURCES",
+    "failing_fast",
     "jax_env",
     "join_processes",
     "launch_devices",
@@ -74,6 +77,26 @@ def jax_env(devices=1):
         "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={int(devices)}".strip(),
         "JAX_PLATFORMS": "cpu",
     }
+
+
+@contextlib.contextmanager
+def failing_fast():
+    """In a process of a multi-process JAX job: on an error, print it and end the process at once.
+
+    Left to Python, a failed process waits at exit in JAX's distributed
+    shutdown for peers that are themselves waiting in a collective for it,
+    until the launcher's deadline. Ending with ``os._exit(1)`` lets the
+    launcher see the failure and stop the others now. ``SystemExit`` (an
+    exit status the program chose, argparse's usage errors) passes through.
+    """
+    try:
+        yield
+    except SystemExit:
+        raise
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def join_processes(process_id, num_processes, coordinator_address):
