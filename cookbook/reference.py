@@ -5,6 +5,7 @@ Each rule is a plain function ``rule(w, g, state, t, **hyperparameters) -> w``:
 buffers (empty at the start), ``t`` the step number 1, 2, ... Nothing here
 imports Keras, so an agreement between the two is evidence, not an echo.
 
+``yogi`` is the rule of the porting lesson (recipe 16).
 ``sgd``, ``adagrad``, ``rmsprop``, ``adam``, ``nadam`` and ``lion`` follow
 Keras 3's conventions (epsilon inside the root for Adagrad and RMSprop,
 Adagrad's 0.1 initial accumulator, Adam's "epsilon hat", Nadam's ``0.96^t``
@@ -54,6 +55,7 @@ __all__ = [
     "rmsprop",
     "rmsprop_textbook",
     "sgd",
+    "yogi",
 ]
 
 
@@ -222,6 +224,53 @@ def lion(
 
 # Optimizer class name -> the rule that follows its get_config(). AdamW is Adam's rule: its
 # decoupled decay is the base class's, which ReferenceOptimizer applies for every rule.
+def yogi(
+    w: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, Any],
+    t: int,
+    learning_rate: float = 0.01,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-3,
+    l1_regularization_strength: float = 0.0,
+    l2_regularization_strength: float = 0.0,
+    initial_accumulator_value: float = 1e-6,
+    activation: str = "sign",
+    rows: npt.ArrayLike | None = None,
+) -> np.ndarray:
+    """Yogi (Zaheer et al. 2018) as ``cookbook.porting`` and TensorFlow Addons write it.
+
+    ``rows`` makes the step sparse: ``g`` then holds one row per index (repeats
+    are summed), only those rows of ``v`` and ``w`` change, and every row of
+    ``m`` decays, as Keras 2's ``_resource_apply_sparse`` did.
+    """
+    m = state.get("m", np.zeros_like(w))
+    v = state.get("v", np.full_like(w, initial_accumulator_value))
+    touched: np.ndarray | slice = slice(None)  # the rows this step changes: all of them when dense
+    if rows is not None:  # a sparse gradient: sum repeated rows into a dense one, remember which rows
+        touched = np.unique(np.asarray(rows))
+        dense = np.zeros_like(w)
+        np.add.at(dense, np.asarray(rows), g)
+        g = dense
+    a = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    m = beta_1 * m
+    m[touched] += (1 - beta_1) * g[touched]
+    g2 = g[touched] ** 2
+    sign = np.tanh(10 * (g2 - v[touched])) if activation == "tanh" else np.sign(g2 - v[touched])
+    v = v.copy()
+    v[touched] += (1 - beta_2) * sign * g2
+    per_coord = a / (np.sqrt(v[touched]) + epsilon)
+    u = w[touched] - per_coord * m[touched]
+    if l1_regularization_strength > 0:
+        u = np.sign(u) * np.maximum(np.abs(u) - l1_regularization_strength * per_coord, 0)
+    u = u / (1 + l2_regularization_strength * per_coord)
+    state["m"], state["v"] = m, v
+    w = w.copy()
+    w[touched] = u
+    return w
+
+
 RULES = {
     "SGD": sgd,
     "Momentum": sgd,
@@ -231,6 +280,7 @@ RULES = {
     "AdamW": adam,
     "Nadam": nadam,
     "Lion": lion,
+    "Yogi": yogi,
 }
 
 _BASE_KEYS = (

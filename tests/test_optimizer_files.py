@@ -16,6 +16,8 @@ pytestmark = pytest.mark.backend_agnostic  # runs on any Keras backend (.ci/run:
 
 OPTIMIZER_DIR = pathlib.Path(__file__).resolve().parents[1] / "cookbook" / "optimizers"
 FILES = ("sgd.py", "adagrad.py", "rmsprop.py", "adam.py", "adamw.py", "nadam.py", "lion.py")
+# Copied alone too (the porting lesson's Yogi): the helpers it shares with the twins must not drift either.
+PORTED = OPTIMIZER_DIR.parent / "porting" / "yogi.py"
 # The helpers every file must carry (a file that dropped them would validate differently, or not at all).
 REQUIRED = ("_as_number", "_refuse_impossible", "_NON_NEGATIVE", "_POSITIVE", "_UNIT_CLOSED")
 
@@ -70,6 +72,13 @@ def test_the_validation_copies_are_identical(sources):
     assert _drifted(sources) == {}
     shared = set.intersection(*(set(_shared_definitions(s)) for s in sources.values()))
     assert set(REQUIRED) <= shared
+
+
+def test_the_ported_yogi_carries_the_same_validation_copies(sources):
+    """cookbook/porting/yogi.py's ``_as_number``, ``_refuse_impossible`` and ranges are the twins' text."""
+    ported = PORTED.read_text(encoding="utf-8")
+    assert {"_as_number", "_refuse_impossible", "_NON_NEGATIVE", "_UNIT_OPEN"} <= set(_shared_definitions(ported))
+    assert _drifted(dict(sources, **{"porting/yogi.py": ported})) == {}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,88 @@
+"""Four half-ports of ``Yogi``: the common mistakes of a Keras 2 to Keras 3 port.
+
+Each class is ``cookbook.porting.yogi.Yogi`` with one method changed the way a
+hurried port writes it; recipe 16 measures what each breaks and
+``tests/test_porting.py`` shows each fails where ``Yogi`` passes:
+
+=========================  ==================================================  ===================================
+half-port                  the mistake                                         symptom
+=========================  ==================================================  ===================================
+``SlotsOutsideBuild``      slots are plain ``keras.Variable`` objects made on  a ``.keras`` file resumes from fresh
+                           first use (a dict set up in ``__init__``), not      slots: Keras only warns "Skipping
+                           ``add_variable_from_reference`` in ``build``        variable loading for optimizer";
+                                                                               on JAX ``fit`` refuses to make them
+``VariableAssign``         ``variable.assign(value)`` instead of               a sparse gradient (``IndexedSlices``)
+                           ``self.assign(variable, value)``                    is densified: untouched rows set to 0
+``ForgottenHyperparameter``  ``beta_2`` kept as a Python float that          ``.keras`` reloads ``beta_2=0.999``
+                           ``get_config`` leaves out                           and the resumed run drifts
+``StepFromZero``           ``t = iterations`` (as if Keras 3 counted the step  ``1 - beta_1**0 = 0``: NaN weights
+                           before ``update_step``)                             after the first step
+=========================  ==================================================  ===================================
+
+They are registered under ``package="cookbook_half_ports"`` so the saving
+pitfalls can be shown with ``keras.models.load_model`` like the correct port.
+Never copy these: copy ``yogi.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cookbook.porting.yogi import Yogi
+
+import keras
+from keras import ops
+
+_register = keras.saving.register_keras_serializable(package="cookbook_half_ports")
+
+
+@_register
+class SlotsOutsideBuild(Yogi):
+    """Slots made on first use as plain variables instead of in ``build``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._made_on_first_use: dict[str, tuple[keras.Variable, keras.Variable]] = {}
+
+    def build(self, var_list: list[keras.Variable]) -> None:
+        # The mistake: no add_variable_from_reference here.
+        keras.optimizers.Optimizer.build(self, var_list)
+
+    def _slots(self, variable):
+        if variable.name not in self._made_on_first_use:
+            self._made_on_first_use[variable.name] = (
+                keras.Variable(ops.zeros(variable.shape, variable.dtype), trainable=False),
+                keras.Variable(
+                    ops.full(variable.shape, self.initial_accumulator_value, variable.dtype), trainable=False
+                ),
+            )
+        return self._made_on_first_use[variable.name]
+
+
+@_register
+class VariableAssign(Yogi):
+    """State written with ``variable.assign`` instead of the optimizer's ``self.assign``."""
+
+    def assign(self, variable, value):
+        variable.assign(value)
+
+    def assign_add(self, variable, value):
+        variable.assign_add(value)
+
+
+@_register
+class ForgottenHyperparameter(Yogi):
+    """``get_config`` without ``beta_2``, a hyperparameter stored as a Python float."""
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["beta_2"]
+        return config
+
+
+@_register
+class StepFromZero(Yogi):
+    """The bias correction's ``t`` read as ``iterations`` instead of ``iterations + 1``."""
+
+    def _step_number(self, dtype):
+        return ops.cast(self.iterations, dtype)
