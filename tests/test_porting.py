@@ -426,6 +426,16 @@ def test_decay_zero_is_accepted_as_no_decay():
     assert Yogi(decay=0.0).get_config()["learning_rate"] == pytest.approx(0.01)
 
 
+def test_the_keras2_original_without_tf_keras_says_how_to_install_it(monkeypatch):
+    """The core install has no tf_keras: importing the "before" names the package and the command."""
+    monkeypatch.setitem(sys.modules, "tf_keras", None)  # `import tf_keras` now raises ImportError
+    monkeypatch.delitem(sys.modules, "cookbook.porting.keras2_yogi", raising=False)
+    with pytest.raises(ModuleNotFoundError) as error:
+        import cookbook.porting.keras2_yogi  # noqa: F401
+    tensorflow_xy = ".".join(__import__("tensorflow").__version__.split(".")[:2])
+    assert f'python -m pip install "tf_keras=={tensorflow_xy}.*"' in str(error.value)
+
+
 def test_the_ported_file_imports_only_keras_and_the_standard_library():
     """yogi.py can be copied alone into a project (any backend)."""
     tree = ast.parse(PORTED_FILE.read_text(encoding="utf-8"))
