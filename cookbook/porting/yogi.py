@@ -60,7 +60,7 @@ def _refuse_impossible(**checks):
 
 @keras.saving.register_keras_serializable(package="cookbook")
 class Yogi(keras.optimizers.Optimizer):
-    """Yogi: Adam whose second moment moves additively, by at most ``g^2`` a step.
+    """Yogi: Adam whose second moment moves additively, by at most ``(1 - beta_2) g^2`` a step.
 
     ``lr`` is ``learning_rate``, ``b1``/``b2`` are ``beta_1``/``beta_2``,
     ``eps`` is ``epsilon``, ``t`` the step number (1, 2, ...), ``g`` the
@@ -189,7 +189,8 @@ class Yogi(keras.optimizers.Optimizer):
         dtype = variable.dtype
         rows = gradient.indices
         # Keras 3 passes repeated rows on (two tokens in a batch, or two replicas); Keras 2 summed
-        # them first. Sum them here, then every repeat of a row computes the same new values.
+        # them first. Sum them here (a table-sized temporary: simple, and the writes below stay
+        # per row), then every repeat of a row computes the same new values.
         summed = ops.segment_sum(ops.cast(gradient.values, dtype), rows, num_segments=variable.shape[0])
         g = ops.take(summed, rows, axis=0)
         self.assign(m, b1 * m)
