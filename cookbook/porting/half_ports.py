@@ -4,20 +4,22 @@ Each class is ``cookbook.porting.yogi.Yogi`` with one method changed the way a
 hurried port writes it; recipe 16 measures what each breaks and
 ``tests/test_porting.py`` shows each fails where ``Yogi`` passes:
 
-=========================  ==================================================  ===================================
-half-port                  the mistake                                         symptom
-=========================  ==================================================  ===================================
-``SlotsOutsideBuild``      slots are plain ``keras.Variable`` objects made on  a ``.keras`` file resumes from fresh
-                           first use (a dict set up in ``__init__``), not      slots: Keras only warns "Skipping
-                           ``add_variable_from_reference`` in ``build``        variable loading for optimizer";
-                                                                               on JAX ``fit`` refuses to make them
-``VariableAssign``         ``variable.assign(value)`` instead of               a sparse gradient (``IndexedSlices``)
-                           ``self.assign(variable, value)``                    is densified: untouched rows set to 0
-``ForgottenHyperparameter``  ``beta_2`` kept as a Python float that          ``.keras`` reloads ``beta_2=0.999``
-                           ``get_config`` leaves out                           and the resumed run drifts
-``StepFromZero``           ``t = iterations`` (as if Keras 3 counted the step  ``1 - beta_1**0 = 0``: NaN weights
-                           before ``update_step``)                             after the first step
-=========================  ==================================================  ===================================
+- ``SlotsOutsideBuild``: slots are plain ``keras.Variable`` objects made on
+  first use (a dict set up in ``__init__``), not
+  ``add_variable_from_reference`` in ``build``. Symptom: they are not saved
+  with the optimizer, so a ``.keras`` file resumes from fresh slots and Keras
+  only warns "Skipping variable loading for optimizer"; on JAX ``fit``
+  refuses to make a variable inside the step.
+- ``VariableAssign``: ``variable.assign(value)`` instead of
+  ``self.assign(variable, value)``. Symptom: a sparse gradient's
+  ``IndexedSlices`` is made dense, every row outside the batch set to 0 (on
+  dense gradients no difference was measured, under MirroredStrategy too).
+- ``ForgottenHyperparameter``: ``beta_2`` kept as a Python float that
+  ``get_config`` leaves out. Symptom: ``.keras`` reloads ``beta_2=0.999`` and
+  the resumed run drifts.
+- ``StepFromZero``: ``t = iterations``, as if Keras 3 counted the step before
+  ``update_step``. Symptom: ``1 - beta_1**0 = 0`` divides by zero, NaN
+  weights after the first step.
 
 They are registered under ``package="cookbook_half_ports"`` so the saving
 pitfalls can be shown with ``keras.models.load_model`` like the correct port.
