@@ -18,7 +18,7 @@ import pytest
 RECIPES = curriculum.list_recipes()
 CELL_HEADINGS = ("# ## Setup", "# ## Data", "# ## Model", "# ## Train", "# ## Compare")
 LESSON_HEADINGS = ("# ## Data", "# ## Model", "# ## Train", "# ## Compare", "# ## What to remember")
-PRIVATE_ATTRIBUTE = re.compile(r"\.\_[A-Za-z]")  # obj._name: Keras internals a copied recipe must not touch
+PRIVATE_ATTRIBUTE = re.compile(r"_[A-Za-z]")  # obj._name: Keras internals a copied recipe must not touch
 
 
 def _ids(recipes):
@@ -124,9 +124,18 @@ def test_every_markdown_cell_has_prose(recipe):
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
 def test_recipe_touches_no_private_attribute(recipe):
-    """A copied recipe reads as public Keras: no ``obj._private`` access."""
-    source = recipe.path.read_text(encoding="utf-8")
-    assert not PRIVATE_ATTRIBUTE.findall(source), PRIVATE_ATTRIBUTE.findall(source)
+    """A copied recipe reads as public Keras: no ``obj._private`` access in its code.
+
+    Read from the syntax tree, so a markdown cell may quote Keras 2 code (lesson 16 quotes
+    ``self._set_hyper``) while the code itself never reaches past the public API.
+    """
+    tree = ast.parse(recipe.path.read_text(encoding="utf-8"))
+    private = [
+        f"line {node.lineno}: .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and PRIVATE_ATTRIBUTE.match(node.attr)
+    ]
+    assert private == []
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))

@@ -25,6 +25,9 @@ module                      recipe   what it does
                                      ``sqrt(v_hat)`` and the L2 term's shrink per step
 ``schedules``               15       each weight's step per learning rate from weight
                                      snapshots, a loss curve's peak over a step range
+``porting``                 16       Digits as ink tokens, Keras 2 (``tf_keras``) on
+                                     demand, a float64 Yogi fed a run's gradients, the
+                                     per-step difference figure
 ==========================  =======  ==================================================
 
 Import a module directly (``from cookbook.lessons import landscapes``); this
