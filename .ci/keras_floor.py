@@ -6,8 +6,9 @@ throwaway venv that sees this machine's packages (TensorFlow is the backend) but
 and there, for each optimizer file: copies it ALONE into an empty directory, imports it from there (never
 the cookbook package), trains a tiny seeded model with ``model.fit`` under the twin and under the Keras
 built-in with the same settings, requires the weights to agree within 1e-6, and saves and reloads the
-twin's model as ``.keras``. One line per optimizer. Then it runs the fast tests of the library modules that
-read Keras internals (losses, setup_check, heads, binary_heads) under that Keras too. The exit status is
+twin's model as ``.keras``. One line per optimizer. Then it runs the fast tests of LIBRARY_TESTS under
+that Keras too: the library modules that read Keras internals (losses, setup_check, heads, binary_heads,
+backup) and the porting lesson's Yogi beside its Keras 2 original. The exit status is
 non-zero if anything fails. Needs Python 3.11+ (tomllib), as CI has.
 
     python .ci/keras_floor.py                 # the declared floor

@@ -5,14 +5,14 @@ Each rule is a plain function ``rule(w, g, state, t, **hyperparameters) -> w``:
 buffers (empty at the start), ``t`` the step number 1, 2, ... Nothing here
 imports Keras, so an agreement between the two is evidence, not an echo.
 
-``yogi`` is the rule of the porting lesson (recipe 16).
 ``sgd``, ``adagrad``, ``rmsprop``, ``adam``, ``nadam`` and ``lion`` follow
 Keras 3's conventions (epsilon inside the root for Adagrad and RMSprop,
 Adagrad's 0.1 initial accumulator, Adam's "epsilon hat", Nadam's ``0.96^t``
 momentum schedule); AdamW is ``adam`` with the decoupled decay that
 ``ReferenceOptimizer`` applies for every rule. ``adagrad_textbook``, ``rmsprop_textbook``
 and ``adam_textbook`` are the forms the docstrings compare them with.
-``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
+``yogi`` is the optimizer ported from Keras 2 in lesson 16 (``rows=`` makes
+its step sparse, as on an ``Embedding``). ``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
 the rule (gradient clipping, decoupled weight decay) and follows an
 optimizer's ``get_config()``:
 
@@ -222,8 +222,6 @@ def lion(
     return w - learning_rate * direction
 
 
-# Optimizer class name -> the rule that follows its get_config(). AdamW is Adam's rule: its
-# decoupled decay is the base class's, which ReferenceOptimizer applies for every rule.
 def yogi(
     w: np.ndarray,
     g: np.ndarray,
@@ -271,6 +269,8 @@ def yogi(
     return w
 
 
+# Optimizer class name -> the rule that follows its get_config(). AdamW is Adam's rule: its
+# decoupled decay is the base class's, which ReferenceOptimizer applies for every rule.
 RULES = {
     "SGD": sgd,
     "Momentum": sgd,
@@ -340,18 +340,43 @@ class ReferenceOptimizer:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
-    def apply(self, grads: Sequence[npt.ArrayLike], weights: Sequence[npt.ArrayLike]) -> list[np.ndarray]:
-        """One step for every weight; returns the new weights (float64 arrays)."""
-        clipped = self.clip([np.asarray(g, np.float64) for g in grads])
+    def apply(
+        self,
+        grads: Sequence[npt.ArrayLike],
+        weights: Sequence[npt.ArrayLike],
+        *,
+        learning_rate: float | None = None,
+        rows: Sequence[npt.ArrayLike | None] | None = None,
+    ) -> list[np.ndarray]:
+        """One step for every weight; returns the new weights (float64 arrays).
+
+        Args:
+            grads, weights: one array per weight.
+            learning_rate: this step's rate, for a schedule the caller
+                evaluates; `None` uses ``self.learning_rate``. Defaults to `None`.
+            rows: one entry per weight, `None` for a dense gradient or the row
+                indices of a sparse one (its ``grads`` entry then holds one row
+                per index), for rules that take ``rows=`` (``yogi``). Defaults
+                to `None` (all dense).
+        """
+        lr = self.learning_rate if learning_rate is None else float(learning_rate)
+        rows = [None] * len(grads) if rows is None else list(rows)
+        sparse = any(r is not None for r in rows)
+        if sparse and (self.clipnorm or self.global_clipnorm or self.clipvalue):
+            raise CookbookError("the NumPy reference does not model clipping of sparse gradients; turn clipping off")
+        grads64 = [np.asarray(g, np.float64) for g in grads]
+        clipped = grads64 if sparse else self.clip(grads64)
         arrays = [np.asarray(w, np.float64) for w in weights]
         if self.states is None:
             self.states = [{} for _ in arrays]
         self.t += 1
         if self.weight_decay:
-            arrays = [w - w * self.weight_decay * self.learning_rate for w in arrays]
+            arrays = [w - w * self.weight_decay * lr for w in arrays]
         return [
-            self.rule(w, g, state, self.t, learning_rate=self.learning_rate, **self.hyperparameters)
-            for w, g, state in zip(arrays, clipped, self.states)
+            self.rule(
+                w, g, state, self.t, learning_rate=lr, **self.hyperparameters, **({"rows": r} if r is not None else {})
+            )
+            for w, g, state, r in zip(arrays, clipped, self.states, rows)
         ]
 
 
@@ -361,8 +386,8 @@ def from_optimizer(optimizer: keras.optimizers.Optimizer) -> ReferenceOptimizer:
     Args:
         optimizer: a ``keras.optimizers.Optimizer`` whose class is named
             ``SGD``, ``Momentum``, ``Adagrad``, ``RMSprop``, ``Adam``,
-            ``AdamW``, ``Nadam`` or ``Lion`` (Keras's built-in or the
-            cookbook's twin).
+            ``AdamW``, ``Nadam``, ``Lion`` (Keras's built-in or the cookbook's
+            twin) or ``Yogi`` (``cookbook.porting.Yogi``).
 
     Raises:
         CookbookError: for another class, or for a feature the reference does

@@ -13,8 +13,6 @@ from cookbook.lessons import porting
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow  # every test but the quotes' reads the recipe's --quick run
-
 RECIPE = "16_porting_a_keras2_optimizer"
 TOLERANCE = 1e-6  # Keras 2 vs Keras 3, the issue's bar
 RELATIVE_TOLERANCE = 1e-5  # Keras 3 float32 vs float64 reference, relative to the largest weight
@@ -49,6 +47,7 @@ def _proof_rows(table):
     return table[~table["case"].str.startswith("fit")]
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_keras2_and_keras3_take_the_same_steps_dense_sparse_and_scheduled(run):
     """Keras2Yogi vs Yogi over >= 50 steps, defaults and ExponentialDecay: <= 1e-6, after real training."""
     table, _ = run
@@ -59,6 +58,7 @@ def test_keras2_and_keras3_take_the_same_steps_dense_sparse_and_scheduled(run):
     assert (proof["weights moved"] > 1e-3).all(), "the comparison must follow real training"
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_every_step_agrees_not_only_the_last(run):
     """The per-step table: one row per step and case, each within 1e-6 (a drift would show before the end)."""
     table, out = run
@@ -69,12 +69,14 @@ def test_every_step_agrees_not_only_the_last(run):
         assert (rows["Keras 2 vs Keras 3"] <= TOLERANCE).all()
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_keras3_port_matches_the_float64_reference(run):
     """Yogi (float32) vs reference.yogi in float64 on the same gradients, sparse rows included: <= 1e-5 relative."""
     table, _ = run
     assert (_proof_rows(table)["max |Keras 3 - float64| / max |w|"] <= RELATIVE_TOLERANCE).all()
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_keras_file_loads_without_custom_objects_and_resumes_exactly(run):
     """fit, save, load_model (no custom_objects), fit = the model that trained on in memory."""
     table, _ = run
@@ -83,19 +85,23 @@ def test_keras_file_loads_without_custom_objects_and_resumes_exactly(run):
     assert float(fit["weights moved"]) > 1e-3, "the resume must follow real training"
 
 
-def test_slots_outside_build_are_not_saved(half_ports):
-    """SlotsOutsideBuild: Keras warns it skips the saved slots and the resume drifts; Yogi resumes exactly."""
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
+def test_slots_outside_build_are_not_restored(half_ports):
+    """SlotsOutsideBuild: Keras warns it skips the saved optimizer variables and the resume drifts; Yogi resumes
+    exactly."""
     row = half_ports.loc["SlotsOutsideBuild"]
     assert "Skipping variable loading" in row["symptom"] and "Yogi: no warning" in row["symptom"]
     assert row["half-port value"] > 1e-3 and row["Yogi value"] <= TOLERANCE
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_variable_assign_breaks_the_sparse_update(half_ports):
     """VariableAssign on the Embedding: far from the float64 reference; Yogi within float32 rounding."""
     row = half_ports.loc["VariableAssign"]
     assert row["half-port value"] > 1.0 and row["Yogi value"] <= 1e-5
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_a_hyperparameter_missing_from_get_config_comes_back_at_its_default(half_ports):
     """ForgottenHyperparameter reloads beta_2=0.999 instead of 0.9 and drifts; Yogi keeps 0.9 and resumes exactly."""
     row = half_ports.loc["ForgottenHyperparameter"]
@@ -103,6 +109,7 @@ def test_a_hyperparameter_missing_from_get_config_comes_back_at_its_default(half
     assert row["half-port value"] > 1e-3 and row["Yogi value"] <= TOLERANCE
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_step_from_zero_gives_nan_weights(half_ports):
     """StepFromZero (t = iterations): weights not finite after step 1; none for Yogi."""
     row = half_ports.loc["StepFromZero"]
@@ -141,6 +148,7 @@ def test_the_ten_steps_quote_both_files_verbatim(side):
             assert any(quote in line for line in lines), f"step {number}: {quote!r} is not in {QUOTED[side].name}"
 
 
+@pytest.mark.slow  # reads or makes a --quick run of the recipe
 def test_the_lesson_runs_without_keras2_and_says_so(monkeypatch, tmp_path, capsys):
     """No tf_keras (the core install): one line says the Keras 2 side is skipped, the rest runs, 'not run' in the table."""
     monkeypatch.setattr(porting, "load_keras2", lambda: (None, None, "no tf_keras: pip install tf_keras==2.21.0"))

@@ -10,7 +10,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "cookbook"
 LIBRARY = sorted(p for p in PACKAGE.rglob("*.py") if "lessons" not in p.relative_to(PACKAGE).parts)
-OPTIMIZER_FILES = sorted((PACKAGE / "optimizers").glob("*.py"))
+# The twins, and the porting lesson's Yogi (copied alone the same way).
+OPTIMIZER_FILES = [*sorted((PACKAGE / "optimizers").glob("*.py")), PACKAGE / "porting" / "yogi.py"]
 
 
 def _imported_modules(path):
@@ -32,7 +33,7 @@ def test_the_library_never_imports_lesson_support_code(path):
     assert lessons == [], f"{path.name} imports {lessons}"
 
 
-@pytest.mark.parametrize("path", OPTIMIZER_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", OPTIMIZER_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_optimizer_files_import_only_keras_and_the_standard_library(path):
     """Each optimizer file is copied alone into user projects (the package ``__init__`` may import its siblings)."""
     allowed = set(sys.stdlib_module_names) | {"keras"}
@@ -53,3 +54,12 @@ def test_the_readme_layout_names_every_module():
         if not re.search(rf"\b{path.stem}\b", layout):  # a whole word: `race` must not match `trace`
             missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def test_the_readme_curriculum_has_one_table_row_per_recipe():
+    """The curriculum table lists every recipe in order, as one table (a blank line would end it early)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Curriculum", 1)[1]
+    table = section[section.index("\n|") + 1 :].split("\n\n", 1)[0].splitlines()
+    listed = [row.split("|")[2].strip().strip("`") for row in table[2:]]  # after the header and |---| rows
+    assert listed == sorted(path.stem for path in (ROOT / "recipes").glob("[0-9][0-9]_*.py"))

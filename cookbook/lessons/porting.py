@@ -16,10 +16,9 @@ saving are in the recipe); checked in ``tests/test_lessons_porting.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cookbook import reference
 from cookbook.errors import LessonError
+from cookbook.porting.yogi import _is_indexed_slices  # one test for TensorFlow's sparse gradient
 
 import keras
 import numpy as np
@@ -96,30 +95,18 @@ class Float64Yogi:
 
     def __init__(self, weights, **hyperparameters):
         self.weights = [np.array(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in weights]
-        self.states: list[dict[str, Any]] = [{} for _ in self.weights]  # one reference.yogi state per weight
-        self.hyperparameters = hyperparameters
-        self.t = 0
+        self.reference = reference.ReferenceOptimizer(reference.yogi, **hyperparameters)
 
     def step(self, gradients, learning_rate):
         """One step with ``learning_rate`` (a float: evaluate a schedule with ``rate_at`` first)."""
         if len(gradients) != len(self.weights):
             raise LessonError(f"{len(gradients)} gradients for {len(self.weights)} weights: pass one per weight")
-        self.t += 1
-        for k, gradient in enumerate(gradients):
-            rows = None
-            if type(gradient).__name__ == "IndexedSlices":
-                rows = keras.ops.convert_to_numpy(gradient.indices)
-                gradient = gradient.values
-            g = np.asarray(keras.ops.convert_to_numpy(gradient), dtype=np.float64)
-            self.weights[k] = reference.yogi(
-                self.weights[k],
-                g,
-                self.states[k],
-                self.t,
-                learning_rate=learning_rate,
-                rows=rows,
-                **self.hyperparameters,
-            )
+        rows, values = [], []
+        for gradient in gradients:
+            sparse = _is_indexed_slices(gradient)
+            rows.append(keras.ops.convert_to_numpy(gradient.indices) if sparse else None)
+            values.append(keras.ops.convert_to_numpy(gradient.values if sparse else gradient))
+        self.weights = self.reference.apply(values, self.weights, learning_rate=learning_rate, rows=rows)
         return self.weights
 
 

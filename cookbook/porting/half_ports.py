@@ -6,14 +6,17 @@ hurried port writes it; recipe 16 measures what each breaks and
 
 - ``SlotsOutsideBuild``: slots are plain ``keras.Variable`` objects made on
   first use (a dict set up in ``__init__``), not
-  ``add_variable_from_reference`` in ``build``. Symptom: they are not saved
-  with the optimizer, so a ``.keras`` file resumes from fresh slots and Keras
-  only warns "Skipping variable loading for optimizer"; on JAX ``fit``
-  refuses to make a variable inside the step.
+  ``add_variable_from_reference`` in ``build``. Symptom: Keras tracks and
+  saves them, but a loaded optimizer has not made them yet when its state is
+  restored, so the counts differ and Keras skips every optimizer variable,
+  ``iterations`` included, warning only "Skipping variable loading for
+  optimizer": the resumed run starts again from fresh slots at step 1. On
+  JAX ``fit`` refuses to make a variable inside the step.
 - ``VariableAssign``: ``variable.assign(value)`` instead of
   ``self.assign(variable, value)``. Symptom: a sparse gradient's
-  ``IndexedSlices`` is made dense, every row outside the batch set to 0 (on
-  dense gradients no difference was measured, under MirroredStrategy too).
+  ``IndexedSlices`` is made dense: every row outside the batch set to 0, a
+  repeated row's values added up (on dense gradients no difference was
+  measured, under MirroredStrategy too).
 - ``ForgottenHyperparameter``: ``beta_2`` kept as a Python float that
   ``get_config`` leaves out. Symptom: ``.keras`` reloads ``beta_2=0.999`` and
   the resumed run drifts.

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 the keras-cookbook authors
-# Requires keras>=3.10,<4.
+# Requires keras>=3.10,<4 (the oldest Keras its tests run under: .ci/keras_floor.py).
 """Yogi for Keras 3, ported from the Keras 2 optimizer in ``keras2_yogi.py``.
 
 This file imports only ``keras`` and the standard library: copy it alone into
@@ -79,6 +79,15 @@ class Yogi(keras.optimizers.Optimizer):
     change. On a sparse gradient (TensorFlow's ``IndexedSlices`` from an
     ``Embedding``) only the rows it touches change ``v`` and ``w`` ("lazy"
     rows), every row of ``m`` decays: the Keras 2 original's behaviour, kept.
+    That needs ``update_step`` to receive the ``IndexedSlices``: Keras hands
+    it a dense gradient instead with ``global_clipnorm`` or
+    ``gradient_accumulation_steps`` (and JAX and PyTorch always do), and then
+    every row moves as in the dense rule (``clipnorm`` and ``clipvalue`` keep
+    it sparse).
+
+    The coefficients are computed in the weight's dtype, as in Keras's Adam:
+    in bfloat16 ``beta_2=0.999`` rounds to 1 and nothing trains, so keep the
+    weights in float32 (``mixed_bfloat16`` and ``mixed_float16`` do).
 
     Args:
         learning_rate: a float >= 0, a
