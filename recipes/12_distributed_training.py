@@ -44,7 +44,7 @@ import cookbook  # first: imports Keras with TensorFlow's start-up log lines hid
 import cookbook.optimizers
 import cookbook.recipe
 from cookbook import errors, processes
-from cookbook.lessons import cluster, distributed, keras_distribution
+from cookbook.lessons import agreement, cluster, distributed, keras_distribution
 
 import keras
 import numpy as np
@@ -102,11 +102,6 @@ def batch_table(row_counts, batch_sizes, replicas):
     return pd.DataFrame(rows)
 
 
-def max_difference(weights_a, weights_b):
-    """Largest absolute difference between two lists of weight arrays."""
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(weights_a, weights_b))
-
-
 def start_workers(job):
     """Start ``WORKERS`` copies of the worker program on 127.0.0.1; killed at exit if still running."""
     workers = cluster.launch_workers(cluster.worker_command(job), WORKERS, timeout=PROCESS_TIMEOUT)
@@ -128,8 +123,8 @@ def worker_table(results, job, one_device_weights, rows):
                 "rows": rows,
                 "rows per worker per step": GLOBAL_BATCH / int(summary["replicas"]),
                 "final loss": float(summary["epoch_losses"][-1]),
-                "vs chief": max_difference(weights[r.index], weights[0]),
-                "vs one device": max_difference(weights[r.index], one_device_weights),
+                "vs chief": agreement.max_difference(weights[r.index], weights[0]),
+                "vs one device": agreement.max_difference(weights[r.index], one_device_weights),
                 "seconds": round(r.seconds, 1),
             }
             for r in results
@@ -174,11 +169,11 @@ def jax_device_table(scratch, names, start, rows, epochs):
                 "rows": rows,
                 "global batch": GLOBAL_BATCH,
                 "epochs": epochs,
-                "twin vs built-in": max_difference(two_devices[name, "cookbook"], two_devices[name, "keras"]),
-                "distributed vs one device": max_difference(
+                "twin vs built-in": agreement.max_difference(two_devices[name, "cookbook"], two_devices[name, "keras"]),
+                "distributed vs one device": agreement.max_difference(
                     two_devices[name, "cookbook"], one_device[name, "cookbook"]
                 ),
-                "weights moved": max_difference(two_devices[name, "cookbook"], start),
+                "weights moved": agreement.max_difference(two_devices[name, "cookbook"], start),
             }
             for name in names
         ]
@@ -202,8 +197,8 @@ def jax_process_table(scratch, results, rows, run):
                 "fit batch_size": GLOBAL_BATCH // count,
                 "own rows": len(range(info["process_index"], rows, count)),
                 "final loss": float(info["losses"]["/".join(run)][-1]),
-                "vs process 0": max_difference(weights[run], first),
-                "vs one device": max_difference(weights[run], one_device[run]),
+                "vs process 0": agreement.max_difference(weights[run], first),
+                "vs one device": agreement.max_difference(weights[run], one_device[run]),
                 "seconds": round(result.seconds, 1),
                 "NumPy rows, auto_shard_dataset=True": "refused" if info["auto_shard_refusal"] else "accepted",
                 "auto-shard message": info["auto_shard_refusal"] or "",
@@ -510,7 +505,7 @@ def main(argv=None):
     one_device_weights = model.get_weights()
     print(
         f"{even} rows, batch_size={GLOBAL_BATCH}: mirrored vs one device "
-        f"{max_difference(mirrored_weights, one_device_weights):.3g}"
+        f"{agreement.max_difference(mirrored_weights, one_device_weights):.3g}"
     )
 
     # %% [markdown]
@@ -543,7 +538,7 @@ def main(argv=None):
         fits[rows, batch_size] = (mirrored, model.get_weights(), "trains")
     batch_sizes = batch_table((even, even + 1), lambda n: (("32", GLOBAL_BATCH), ("len(X)", n)), REPLICAS)
     batch_sizes["mirrored vs one device"] = [
-        np.nan if fits[key][0] is None else max_difference(fits[key][0], fits[key][1])
+        np.nan if fits[key][0] is None else agreement.max_difference(fits[key][0], fits[key][1])
         for key in zip(batch_sizes["rows"], batch_sizes["global batch"])
     ]
     batch_sizes["outcome"] = [fits[key][2] for key in zip(batch_sizes["rows"], batch_sizes["global batch"])]
@@ -764,13 +759,13 @@ def main(argv=None):
                     "rows": even,
                     "replicas": strategy.num_replicas_in_sync,
                     "epochs": args.epochs,
-                    "twin vs built-in (mirrored)": max_difference(
+                    "twin vs built-in (mirrored)": agreement.max_difference(
                         mirrored[name, "cookbook"][0].get_weights(), mirrored[name, "keras"][0].get_weights()
                     ),
-                    "mirrored vs one device": max_difference(
+                    "mirrored vs one device": agreement.max_difference(
                         mirrored[name, "cookbook"][0].get_weights(), one_device[name][0].get_weights()
                     ),
-                    "weights moved": max_difference(mirrored[name, "cookbook"][0].get_weights(), start),
+                    "weights moved": agreement.max_difference(mirrored[name, "cookbook"][0].get_weights(), start),
                 }
                 for name in names
             ]

@@ -39,7 +39,7 @@ import warnings
 
 import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
-from cookbook.lessons import fault_tolerance
+from cookbook.lessons import agreement, fault_tolerance
 
 import keras
 import numpy as np
@@ -205,7 +205,7 @@ def resume_table(job, part, twins, num_processes, launches, callback):
             resumed = starts["epoch"].iloc[-1] + 1 if len(starts) > 1 else None
             reference = fault_tolerance.load_weights(job, twin, "reference", process)
             final = fault_tolerance.load_weights(job, twin, "with backup", process)
-            difference = fault_tolerance.max_difference(final, reference)
+            difference = agreement.max_difference(final, reference)
             start = keras.models.load_model(job / fault_tolerance.MODEL_FILE, compile=False).get_weights()
             rows.append(
                 {
@@ -221,7 +221,7 @@ def resume_table(job, part, twins, num_processes, launches, callback):
                     "steps done in the next": f"{kill['batch'] + 1} of {settings['steps_per_epoch']}",
                     "resumed at epoch": resumed,
                     "launches": len(starts),
-                    "max |w - start|": fault_tolerance.max_difference(final, start),  # it did train
+                    "max |w - start|": agreement.max_difference(final, start),  # it did train
                     "max |w - never killed|": difference,
                     f"equal within {TOLERANCE:g}": difference <= TOLERANCE,
                 }
@@ -509,7 +509,7 @@ def main(argv=None):
             backup = keras.callbacks.BackupAndRestore(shuffle_dir, delete_checkpoint=epochs == SHUFFLE_EPOCHS)
             model.fit(X, y, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=0, callbacks=[backup])
         runs[name] = model.get_weights()
-    shuffled_gap = fault_tolerance.max_difference(runs["never stopped"], runs["stopped, then resumed"])
+    shuffled_gap = agreement.max_difference(runs["never stopped"], runs["stopped, then resumed"])
     print(
         f"{keras.backend.backend()}, shuffle=True: resumed vs never stopped, max weight difference {shuffled_gap:.3g}"
     )
@@ -669,7 +669,7 @@ def main(argv=None):
     )
     two_table = resume_table(two_job, "two workers", worker_twins, WORKERS, two_launches, "cookbook")
     agree = max(
-        fault_tolerance.max_difference(
+        agreement.max_difference(
             fault_tolerance.load_weights(two_job, twin, "with backup", 0),
             fault_tolerance.load_weights(two_job, twin, "with backup", 1),
         )

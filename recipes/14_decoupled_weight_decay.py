@@ -29,7 +29,7 @@ Run it: ``python recipes/14_decoupled_weight_decay.py`` (about 15 s;
 import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.optimizers
 import cookbook.recipe
-from cookbook.lessons import weight_decay
+from cookbook.lessons import agreement, weight_decay
 
 import keras
 import numpy as np
@@ -388,7 +388,7 @@ def main(argv=None):
         label = template.format(dtype=dtype).strip()
         if dtype != with_l2[2]:
             label += f" (asked for {with_l2[2]})"
-        gap = np.array([weight_decay.max_difference(a, b) for a, b in zip(path_l2, path_decay)])
+        gap = np.array([agreement.max_difference(a, b) for a, b in zip(path_l2, path_decay)])
         gaps[label] = gap
         size = max(float(np.max(np.abs(w))) for w in path_l2[-1])
         rows.append(

@@ -34,7 +34,7 @@ import warnings
 import cookbook  # first: imports Keras with TensorFlow's start-up log lines hidden
 import cookbook.recipe
 from cookbook.datasets import load_dataset
-from cookbook.lessons import porting
+from cookbook.lessons import agreement, porting
 from cookbook.porting import Yogi
 from cookbook.porting.half_ports import ForgottenHyperparameter, SlotsOutsideBuild, StepFromZero, VariableAssign
 
@@ -417,12 +417,13 @@ def main(argv=None):
                 {
                     "case": case,
                     "step": iterations + 1,
-                    "Keras 3 vs float64": porting.max_difference(model.trainable_variables, reference_weights) / scale,
+                    "Keras 3 vs float64": agreement.max_difference(model.trainable_variables, reference_weights)
+                    / scale,
                 }
             )
 
         train_steps(keras3, make_keras3_optimizer(), keras.losses.sparse_categorical_crossentropy, args.steps, record)
-        moved[case] = porting.max_difference(keras3.trainable_variables, start)
+        moved[case] = agreement.max_difference(keras3.trainable_variables, start)
         if keras2_missing:
             continue
         keras2 = build_keras2_model(start)
@@ -430,7 +431,7 @@ def main(argv=None):
         own = [c for c in curves if c["case"] == case]
 
         def compare(grads, iterations, model=keras2, weights=keras3_weights, own=own):
-            own[iterations]["Keras 2 vs Keras 3"] = porting.max_difference(
+            own[iterations]["Keras 2 vs Keras 3"] = agreement.max_difference(
                 model.trainable_variables, weights[iterations]
             )
 
@@ -463,7 +464,7 @@ def main(argv=None):
     history = uninterrupted.fit(X_fit, y_fit, batch_size=BATCH_SIZE, epochs=FIT_EPOCHS - 1, shuffle=False, verbose=0)
     resumed = keras.models.load_model(folder / "yogi.keras")  # no custom_objects
     resumed.fit(X_fit, y_fit, batch_size=BATCH_SIZE, epochs=FIT_EPOCHS - 1, shuffle=False, verbose=0)
-    resume_gap = porting.max_difference(uninterrupted.get_weights(), resumed.get_weights())
+    resume_gap = agreement.max_difference(uninterrupted.get_weights(), resumed.get_weights())
     print(
         f"loaded optimizer: {type(resumed.optimizer).__name__}, {len(resumed.optimizer.variables)} variables, "
         f"iterations {int(resumed.optimizer.iterations)}; training loss {first_epoch.history['loss'][0]:.3f} "
@@ -515,7 +516,7 @@ def main(argv=None):
             resumed = keras.models.load_model(folder / f"{optimizer_class.__name__}.keras")
         # The resumed model takes the batches of steps N+1..2N, as the uninterrupted one did.
         train_steps(resumed, resumed.optimizer, loss_fn, steps, first_step=steps)
-        gap = porting.max_difference(uninterrupted.get_weights(), resumed.get_weights())
+        gap = agreement.max_difference(uninterrupted.get_weights(), resumed.get_weights())
         return gap, resumed.optimizer, first_warning(caught, "Skipping variable loading")
 
     def against_float64(optimizer_class, steps):
@@ -528,7 +529,7 @@ def main(argv=None):
             steps,
             lambda grads, iterations: float64.step(grads, DEFAULT_RATE),
         )
-        return porting.max_difference(model.trainable_variables, float64.weights)
+        return agreement.max_difference(model.trainable_variables, float64.weights)
 
     def not_finite_after_one_step(optimizer_class):
         model = train_steps(build_model(), optimizer_class(), keras.losses.sparse_categorical_crossentropy, 1)
@@ -611,7 +612,7 @@ def main(argv=None):
             "max |Keras 2 - Keras 3|": "Keras 3 only",
             "steps exactly equal": "Keras 3 only",
             "max |Keras 3 - float64| / max |w|": np.nan,
-            "weights moved": porting.max_difference(resumed.get_weights(), start_of_fit),
+            "weights moved": agreement.max_difference(resumed.get_weights(), start_of_fit),
             "resumed vs uninterrupted": resume_gap,
         }
     )

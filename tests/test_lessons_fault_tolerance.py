@@ -114,10 +114,3 @@ def test_describe_backups_tells_a_torn_weights_file_from_a_whole_one(tmp_path):
     assert table.loc["staging/latest.weights.h5", "state"] == "does not open"
     assert table.loc["training_metadata.json", "state"] == "resume at epoch 3"
     assert set(table["twin"]) == {"Adam"} and set(table["process"]) == {1}
-
-
-def test_max_difference_is_the_largest_gap_over_every_array():
-    """In float64, over all arrays of the two lists."""
-    a = [np.zeros((2, 2), np.float32), np.ones(3, np.float32)]
-    b = [np.zeros((2, 2), np.float32), np.array([1.0, 1.5, 1.0], np.float32)]
-    assert fault_tolerance.max_difference(a, b) == 0.5

@@ -82,14 +82,3 @@ def test_adam_gradient_rms_refuses_an_unrelated_weight_or_an_unstepped_optimizer
     fresh.build([w])
     with pytest.raises(LessonError, match="no step yet"):
         weight_decay.adam_gradient_rms(fresh, w)
-
-
-def test_max_difference_is_the_largest_entry_gap_and_checks_shapes():
-    """max |a - b| over all arrays; a length or shape mismatch is a LessonError."""
-    a = [np.zeros((2, 2)), np.array([1.0, 2.0])]
-    b = [np.full((2, 2), 0.25), np.array([1.0, 1.5])]
-    assert weight_decay.max_difference(a, b) == 0.5
-    with pytest.raises(LessonError, match="one architecture"):
-        weight_decay.max_difference(a, b[:1])
-    with pytest.raises(LessonError, match="shapes"):
-        weight_decay.max_difference(a, [np.zeros(4), b[1]])

@@ -12,6 +12,9 @@ module                      recipe   what it does
 ``landscapes``              06, 07   2-D test functions and optimizer paths on them
 ``bias_correction``         09       Adam's step by hand, each bias correction switchable
 ``race``                    10       a classifier's score, epochs to reach a loss
+``agreement``               12-16    the largest gap between two lists of weights (twin vs
+                                     built-in, mirrored vs one device, resumed vs never
+                                     stopped, Keras 2 vs Keras 3)
 ``distributed``             12       tf.distribute devices, scope checks, lockstep loop
 ``cluster``                 12       a MultiWorkerMirroredStrategy job on 127.0.0.1
 ``worker``                  12       the worker program (``python -m cookbook.lessons.worker``)

@@ -60,7 +60,6 @@ __all__ = [
     "job_commands",
     "load_weights",
     "main",
-    "max_difference",
     "read_events",
     "read_history",
     "run_job",
@@ -284,11 +283,6 @@ def describe_backups(job: str | os.PathLike[str]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["twin", "process", "file", "bytes", "state"])
-
-
-def max_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
-    """Largest absolute difference between two lists of weight arrays."""
-    return float(max(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(z, np.float64))) for x, z in zip(a, b)))
 
 
 # --------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 - ``Float64Yogi``: ``cookbook.reference.yogi`` applied in float64 to the same
   gradients the Keras 3 model got, one call per step; dense and sparse.
 - ``rate_at``: a schedule's rate at step ``i`` in float64, from its config.
-- ``max_difference``, ``plot_differences``: measure and draw.
+- ``plot_differences``: the figure (gaps measured with ``agreement.max_difference``).
 
 They only measure and load (the models, ``apply_gradients``, ``fit`` and the
 saving are in the recipe); checked in ``tests/test_lessons_porting.py``.
@@ -23,7 +23,7 @@ from cookbook.porting.yogi import _is_indexed_slices  # one test for TensorFlow'
 import keras
 import numpy as np
 
-__all__ = ["Float64Yogi", "ink_tokens", "load_keras2", "max_difference", "plot_differences", "rate_at"]
+__all__ = ["Float64Yogi", "ink_tokens", "load_keras2", "plot_differences", "rate_at"]
 
 MAX_INK = 16  # Digits' pixels count ink from 0 to 16
 
@@ -108,23 +108,6 @@ class Float64Yogi:
             values.append(keras.ops.convert_to_numpy(gradient.values if sparse else gradient))
         self.weights = self.reference.apply(values, self.weights, learning_rate=learning_rate, rows=rows)
         return self.weights
-
-
-def max_difference(weights_a, weights_b):
-    """Largest ``|a - b|`` over two lists of weight arrays (Keras variables or arrays)."""
-    if len(weights_a) != len(weights_b):
-        raise LessonError(f"{len(weights_a)} weights against {len(weights_b)}: compare the same model's weights")
-    return max(
-        float(
-            np.max(
-                np.abs(
-                    np.asarray(keras.ops.convert_to_numpy(a), np.float64)
-                    - np.asarray(keras.ops.convert_to_numpy(b), np.float64)
-                )
-            )
-        )
-        for a, b in zip(weights_a, weights_b)
-    )
 
 
 def plot_differences(curves, floor, settings, tolerances=(1e-6, 1e-5)):

@@ -9,7 +9,6 @@
   read from ``optimizer.variables``.
 - ``l2_decay_per_step``: the share of a weight the L2 gradient removes per
   Adam step, ``lr * 2 * l2 / (sqrt(v_hat) + eps)``.
-- ``max_difference``: the largest entry-wise gap between two lists of weights.
 """
 
 from cookbook.errors import LessonError
@@ -22,7 +21,6 @@ __all__ = [
     "group_rms",
     "input_groups",
     "l2_decay_per_step",
-    "max_difference",
     "to_unit_range",
 ]
 
@@ -145,20 +143,3 @@ def l2_decay_per_step(optimizer, weight, l2):
     """
     lr = _to_float(optimizer.learning_rate)
     return lr * 2 * l2 / (adam_gradient_rms(optimizer, weight) + _to_float(optimizer.epsilon))
-
-
-def max_difference(weights_a, weights_b):
-    """The largest ``|a - b|`` over matching arrays of two weight lists (e.g. two ``model.get_weights()``).
-
-    Raises:
-        LessonError: the lists differ in length or in an array's shape.
-    """
-    if len(weights_a) != len(weights_b):
-        raise LessonError(f"{len(weights_a)} weights against {len(weights_b)}: compare two models of one architecture")
-    gaps = []
-    for a, b in zip(weights_a, weights_b):
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        if a.shape != b.shape:
-            raise LessonError(f"shapes {a.shape} and {b.shape} differ: compare two models of one architecture")
-        gaps.append(np.max(np.abs(a - b)) if a.size else 0.0)
-    return float(max(gaps, default=0.0))
