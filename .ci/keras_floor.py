@@ -2,14 +2,14 @@
 
 Each file in cookbook/optimizers/ is meant to be copied alone into a project, so the lowest Keras the
 metadata allows must run it. This script reads that floor from the ``keras>=X.Y`` dependency, makes a
-throwaway venv that sees this machine's packages (TensorFlow is the backend) but holds exactly that Keras,
-and there, for each optimizer file: copies it ALONE into an empty directory, imports it from there (never
-the cookbook package), trains a tiny seeded model with ``model.fit`` under the twin and under the Keras
-built-in with the same settings, requires the weights to agree within 1e-6, and saves and reloads the
-twin's model as ``.keras``. One line per optimizer. Then it runs the fast tests of LIBRARY_TESTS under
-that Keras too: the library modules that read Keras internals (losses, setup_check, heads, binary_heads,
-backup) and the porting lesson's Yogi beside its Keras 2 original. The exit status is
-non-zero if anything fails. Needs Python 3.11+ (tomllib), as CI has.
+throwaway venv that sees the packages of the Python running it (TensorFlow is the backend) but holds
+exactly that Keras and the dependencies that Keras declares (``make_floor_venv``), and there, for each
+optimizer file: copies it ALONE into an empty directory, imports it from there (never the cookbook package),
+trains a tiny seeded model with ``model.fit`` under the twin and under the Keras built-in with the same
+settings, requires the weights to agree within 1e-6, and saves and reloads the twin's model as ``.keras``.
+One line per optimizer. Then it runs the fast tests of LIBRARY_TESTS under that Keras too: the library
+modules that read Keras internals (losses, setup_check, heads, binary_heads, backup) and the porting
+lesson's Yogi beside its Keras 2 original. The exit status is non-zero if anything fails. Needs Python 3.11+ (tomllib), as CI has.
 
     python .ci/keras_floor.py                 # the declared floor
     python .ci/keras_floor.py --keras 3.9.0   # any other Keras, e.g. to see the floor is tight
@@ -78,13 +78,7 @@ def main():
     version = args.keras or declared_floor()
     with tempfile.TemporaryDirectory(prefix="keras-floor-") as tmp:
         env_dir = Path(tmp) / "venv"
-        # System site-packages give the venv TensorFlow and Keras's own dependencies; the venv's
-        # site-packages come first on sys.path, so its Keras shadows the installed one.
-        venv.create(env_dir, system_site_packages=True, with_pip=False)
-        python = str(env_dir / "bin" / "python")
-        # -qq: errors only (this machine's pip config warns about an absent extra index on every run).
-        install = [sys.executable, "-m", "pip", "--python", python, "install", "-qq"]
-        subprocess.run([*install, "--no-deps", "--ignore-installed", f"keras=={version}"], check=True)
+        python = make_floor_venv(env_dir, version)
         child_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
         child = subprocess.run(
             [python, __file__, "--child", version, tmp], cwd=tmp, env=child_env, stderr=subprocess.PIPE, text=True
@@ -107,6 +101,50 @@ def main():
         if library.returncode != 0:
             sys.stderr.write(library.stdout + library.stderr)
         return library.returncode
+
+
+def make_floor_venv(env_dir, version):
+    """A venv that holds Keras ``version`` and what that Keras declares it needs, over this interpreter's packages.
+
+    The packages of the interpreter running this script (CI's venv, with TensorFlow and pytest) are added
+    behind the venv's own site-packages by a .pth file, so the venv's Keras shadows the installed one.
+    (``venv``'s system_site_packages would add the *base* interpreter's packages instead, which in a
+    fresh CI venv hold nothing.) Keras is installed without dependencies so nothing of this interpreter
+    is touched; then its own declared requirements are installed where they are not met already (Keras
+    3.10 needs optree, which Keras 3.15 does not). Returns the venv's python.
+    """
+    import sysconfig
+
+    venv.create(env_dir, with_pip=False)
+    python = str(env_dir / "bin" / "python")
+    own_site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parents = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    # addsitedir, not a bare path: the parent's own .pth files (editable installs) are read too.
+    lines = [f"import site; site.addsitedir({parent!r})" for parent in parents]
+    Path(own_site, "_parent_site_packages.pth").write_text("\n".join(lines) + "\n")
+    # -qq: errors only (this machine's pip config warns about an absent extra index on every run).
+    install = [sys.executable, "-m", "pip", "--python", python, "install", "-qq"]
+    subprocess.run([*install, "--no-deps", "--ignore-installed", f"keras=={version}"], check=True)
+    requires = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m; "
+            "print('\\n'.join(r for r in m.requires('keras') or [] if 'extra ==' not in r))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    requires = [line.strip() for line in requires if line.strip()]
+    if requires:
+        subprocess.run([*install, *requires], check=True)
+    return python
 
 
 def check_one(file_name, class_name, settings, expected_version, work):

@@ -6,8 +6,11 @@
     python -m cookbook run 3 --quick             # one recipe, with its own flags
     python -m cookbook tour [--quick] [--out DIR]  # every recipe, in order, and DIR/index.html
     python -m cookbook notebooks --out DIR [--execute] [--quick]  # one .ipynb per recipe
+    python -m cookbook --version
 
-Errors the user can fix end with one line on stderr and exit status 2.
+Errors the user can fix end with one line on stderr and exit status 2. A
+lesson that fails in the tour or in a notebook is reported with its cause and
+the fix (``cookbook.failures``), in the summary and on the course page.
 A recipe whose lesson is TensorFlow code (its ``NEEDS_TENSORFLOW``) is
 marked in the list; under another Keras backend ``run`` refuses it (exit
 status 2) and ``tour`` skips it, saying why.
@@ -17,7 +20,8 @@ import pathlib
 import sys
 import time
 
-from cookbook import course, curriculum
+import cookbook
+from cookbook import course, curriculum, failures
 from cookbook.errors import CookbookError
 from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, _out_problem, print_table, to_markdown
 
@@ -28,6 +32,7 @@ def _parser():
     parser = OneLineErrorParser(
         prog="cookbook", description="Loss functions and optimizers in Keras 3, as runnable lessons."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {cookbook.__version__}")
     parser.add_argument(
         "--recipes",
         metavar="DIR",
@@ -114,10 +119,15 @@ def _notebooks(recipes, args):
     names = [r.name for r in recipes]
     rows.sort(key=lambda row: names.index(row["recipe"]))
     summary = pd.DataFrame(rows)
-    print_table(summary, f"{len(rows)} notebooks in {args.out}/")
-    failed = (~summary["status"].str.startswith(("written", "executed"))).sum()
+    print_table(summary.drop(columns="fix"), f"{len(rows)} notebooks in {args.out}/")
+    failed = {
+        row["recipe"]: failures.Failure(row["status"].removeprefix("failed: "), row["fix"])
+        for row in rows
+        if not row["status"].startswith(("written", "executed"))
+    }
+    _print_failures(failed)
     if failed:
-        print(f"cookbook: error: {failed} notebook(s) failed; open them to see the failing cell", file=sys.stderr)
+        print(f"cookbook: error: {len(failed)} notebook(s) failed; open them to see the failing cell", file=sys.stderr)
         return 1
     return 0
 
@@ -137,7 +147,7 @@ def _tour(recipes, args):
         f"Tour of {len(recipes)} recipes ({mode}, Keras on {curriculum.backend()}); "
         f"tables, figures and logs go to {args.out}/"
     )
-    rows, statuses = [], {}
+    rows, statuses, failed = [], {}, {}
     started = time.perf_counter()
     for i, recipe in enumerate(recipes, 1):
         reason = curriculum.skip_reason(recipe)
@@ -155,7 +165,9 @@ def _tour(recipes, args):
             with open(log_path, "w", encoding="utf-8") as log:
                 curriculum.run(recipe, argv, log=log)
         except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
-            status = f"failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            rerun = f"python -m cookbook run {recipe.number:02d}" + (" --quick" if args.quick else "")
+            failed[recipe.name] = failures.describe(exc, printed=_read(log_path), rerun=rerun)
+            status = f"failed: {failed[recipe.name].cause}"
         seconds = time.perf_counter() - tick
         print(
             f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
@@ -165,20 +177,35 @@ def _tour(recipes, args):
         rows.append(_tour_row(recipe, args.out, seconds, status))
     summary = pd.DataFrame(rows)
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
-    summary.to_csv(args.out / "tour_summary.csv", index=False)
-    (args.out / "tour_summary.md").write_text(to_markdown(summary) + "\n", encoding="utf-8")
+    _print_failures(failed)
+    saved = summary.assign(fix=[failed[name].fix if name in failed else "" for name in summary["recipe"]])
+    saved.to_csv(args.out / "tour_summary.csv", index=False)
+    (args.out / "tour_summary.md").write_text(to_markdown(saved) + "\n", encoding="utf-8")
     page = course.write_course_page(
         args.out,
         recipes,
         statuses,
         course.default_settings(args.quick, args.seed),
+        failures=failed,
     )
     print(f"\nThe course page: {page} (open it in a browser; it needs no network)")
-    failed = ((summary["status"] != "ok") & ~summary["status"].str.startswith("skipped")).sum()
     if failed:
-        print(f"cookbook: error: {failed} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
+        print(f"cookbook: error: {len(failed)} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
         return 1
     return 0
+
+
+def _read(path):
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _print_failures(failed):
+    """One block per failed lesson under the summary: what happened, then what to do."""
+    for name, failure in failed.items():
+        print(f"\nFAILED {name}: {failure.cause}\n  fix: {failure.fix}")
 
 
 def _tour_row(recipe, out, seconds, status):

@@ -21,14 +21,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cookbook.cells import LessonFormatError, lesson_cells
+from cookbook.failures import strip_ansi
 
 import pandas as pd
 
 if TYPE_CHECKING:  # hints only: curriculum imports Keras
     from cookbook.curriculum import Recipe
+    from cookbook.failures import Failure
 
 __all__ = ["write_course_page"]
 
+LOG_TAIL_LINES = 40  # of a failed lesson's log, shown folded under its banner
 MAX_TABLE_ROWS = 60  # longer tables are cut, with a note; the CSV next to the page has them all
 OPEN_TABLE_ROWS = 25  # longer tables are folded under a "details" line a reader can open
 
@@ -51,6 +54,10 @@ table.dataframe th { background: #f6f8fa; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
 figcaption { color: #57606a; font-size: 0.85rem; }
 .failed { background: #ffebe9; border: 1px solid #ff8182; padding: 0.6rem 1rem; border-radius: 6px; }
+.failed code { white-space: pre-wrap; word-break: break-word; }
+nav li.failed a { color: #cf222e; } nav li.skipped a { color: #9a6700; }
+.mark { font-size: 0.75rem; font-weight: 600; border-radius: 4px; padding: 0 0.3rem; margin-left: 0.3rem; }
+li.failed .mark { background: #ffebe9; color: #cf222e; } li.skipped .mark { background: #fff8c5; color: #9a6700; }
 .skipped { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 1rem; border-radius: 6px; }
 .remember { background: #ddf4ff; border: 1px solid #54aeff; padding: 0.2rem 1rem; border-radius: 6px; }
 """
@@ -61,6 +68,7 @@ def write_course_page(
     recipes: Sequence[Recipe],
     statuses: Mapping[str, str],
     settings: Mapping[str, object],
+    failures: Mapping[str, Failure] | None = None,
 ) -> pathlib.Path:
     """Write ``<out>/index.html`` from the recipes' sources and the files the tour wrote.
 
@@ -69,16 +77,25 @@ def write_course_page(
         recipes: the ``cookbook.curriculum.Recipe`` list, in curriculum order.
         statuses: ``{recipe name: "ok", "skipped: ..." or "failed: ..."}``.
         settings: ``{label: value}`` shown at the top (mode, seed, versions, date).
+        failures: ``{recipe name: cookbook.failures.Failure}`` of the lessons
+            that failed: each one's banner gives the cause and the fix, and
+            the contents mark it.
 
     Returns:
         The path of the page.
     """
     out = pathlib.Path(out)
+    failures = failures or {}
     sections, toc = [], []
     for recipe in recipes:
         anchor = f"lesson-{recipe.number:02d}"
-        toc.append(f'<li><a href="#{anchor}">{recipe.number:02d}. {html.escape(recipe.title)}</a></li>')
-        sections.append(_lesson_section(out, recipe, statuses.get(recipe.name, "not run"), anchor))
+        status = statuses.get(recipe.name, "not run")
+        state = "ok" if status == "ok" else "skipped" if status.startswith("skipped") else "failed"
+        mark = "" if state == "ok" else f' <span class="mark">{state}</span>'
+        toc.append(
+            f'<li class="{state}"><a href="#{anchor}">{recipe.number:02d}. {html.escape(recipe.title)}</a>{mark}</li>'
+        )
+        sections.append(_lesson_section(out, recipe, status, anchor, failures.get(recipe.name)))
     settings_text = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in settings.items())
     page = f"""<!DOCTYPE html>
 <html lang="en">
@@ -108,7 +125,7 @@ def write_course_page(
     return path
 
 
-def _lesson_section(out, recipe, status, anchor):
+def _lesson_section(out, recipe, status, anchor, failure=None):
     parts = [f'<section class="lesson" id="{anchor}">', f"<h2>{recipe.number:02d}. {html.escape(recipe.title)}</h2>"]
     skipped = status.startswith("skipped")
     if skipped:  # a TensorFlow lesson under another backend: nothing of this run to show
@@ -118,12 +135,7 @@ def _lesson_section(out, recipe, status, anchor):
             "<code>KERAS_BACKEND=tensorflow</code> to see it.</p>"
         )
     elif status != "ok":
-        log = out / f"{recipe.name}.log"
-        parts.append(
-            f'<p class="failed"><strong>This lesson failed during the tour</strong>: '
-            f'{html.escape(status)}. Its log is <a href="{log.name}">{html.escape(log.name)}</a>; '
-            "what it wrote before failing is shown below.</p>"
-        )
+        parts.append(_failed_banner(out / f"{recipe.name}.log", status, failure))
     try:
         cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
     except (LessonFormatError, OSError) as exc:
@@ -151,6 +163,28 @@ def _lesson_section(out, recipe, status, anchor):
         parts.append(f'<div class="remember">{_markdown(text.replace("## ", "#### ", 1))}</div>')
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _failed_banner(log, status, failure):
+    """The box in a failed lesson's place: what happened, what to do, and the end of what it printed."""
+    cause = failure.cause if failure else status.removeprefix("failed: ")
+    fix = f"<br>Fix: <code>{html.escape(failure.fix)}</code>" if failure else ""
+    try:
+        tail = strip_ansi(log.read_text(encoding="utf-8", errors="replace")).splitlines()[-LOG_TAIL_LINES:]
+    except OSError:
+        tail = []
+    printed = (
+        f"<details><summary>The last {len(tail)} lines it printed "
+        f'(all in <a href="{log.name}">{html.escape(log.name)}</a>)</summary>'
+        f'<pre class="code">{html.escape(chr(10).join(tail))}</pre></details>'
+        if tail
+        else ""
+    )
+    return (
+        '<div class="failed"><p><strong>This lesson failed during the tour</strong>: '
+        f"<code>{html.escape(cause)}</code>{fix}</p>"
+        f"<p>What it wrote before failing (tables, figures) is shown below.</p>{printed}</div>"
+    )
 
 
 def _cell_html(cell):

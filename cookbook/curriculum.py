@@ -1,10 +1,11 @@
 """Find the recipe scripts, read their titles, and run them in-process.
 
-The recipes are plain scripts in the checkout's ``recipes/`` folder, not
-part of the installed package, so a learner can open, edit and copy them.
-With an editable install (``pip install -e .``) that folder sits next to
-the ``cookbook`` package; ``COOKBOOK_RECIPES`` or ``--recipes`` point
-elsewhere.
+The recipes are plain scripts a learner can open, edit and copy. The
+repository keeps them in its top-level ``recipes/`` folder; the package
+carries the same files as ``cookbook/recipes/`` (pyproject's package-dir),
+so an installed wheel has the whole course. An editable install
+(``pip install -e .``) reads the checkout's folder; ``COOKBOOK_RECIPES`` or
+``--recipes`` point elsewhere.
 """
 
 from __future__ import annotations
@@ -46,21 +47,22 @@ class Recipe:
 
 
 def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
-    """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, or the checkout's."""
-    candidates = []
+    """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, the installed package's, or the checkout's."""
     if explicit:
-        candidates.append(("--recipes", pathlib.Path(explicit)))
+        source, folder = "--recipes", pathlib.Path(explicit)
     elif os.environ.get(ENV_VAR):
-        candidates.append((ENV_VAR, pathlib.Path(os.environ[ENV_VAR])))
+        source, folder = ENV_VAR, pathlib.Path(os.environ[ENV_VAR])
     else:
-        checkout = pathlib.Path(__file__).resolve().parent.parent
-        candidates.append(("the checkout", checkout / "recipes"))
-    source, folder = candidates[0]
+        package = pathlib.Path(__file__).resolve().parent
+        installed = package / "recipes"  # a wheel: cookbook/recipes/
+        source, folder = (
+            ("the package", installed) if installed.is_dir() else ("the checkout", package.parent / "recipes")
+        )
     if folder.is_dir() and any(RECIPE_FILE.match(p.name) for p in folder.iterdir()):
         return folder
     raise RecipeNotFound(
-        f"no recipes found in {folder} (from {source}); install the cookbook from its checkout with "
-        f"`python -m pip install -e .`, or point {ENV_VAR}=DIR or --recipes DIR at the recipes folder"
+        f"no recipes found in {folder} (from {source}); reinstall the cookbook (`python -m pip install -e .` in "
+        f"its checkout, or its wheel), or point {ENV_VAR}=DIR or --recipes DIR at the recipes folder"
     )
 
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cookbook import failures
 from cookbook.cells import lesson_cells
 from cookbook.errors import CookbookError, NotebookError
 
@@ -107,8 +108,10 @@ def execute_notebook(
     """Run every cell of ``notebook`` in a fresh Python kernel started in ``folder``; outputs are stored in it.
 
     Raises:
-        NotebookError: a cell raised; the message names the cell and the error. The
-            notebook keeps the outputs up to and including the failing cell.
+        NotebookError: a cell raised; the message is the error's last line, without
+            colour codes (for a ``SystemExit``, the line the lesson printed on
+            stderr before it stopped). The notebook keeps the outputs up to and
+            including the failing cell.
     """
     try:
         from nbclient import NotebookClient
@@ -123,9 +126,23 @@ def execute_notebook(
     try:
         client.execute()
     except CellExecutionError as exc:
-        summary = str(exc).strip().splitlines()
-        raise NotebookError(f"a cell failed: {summary[-1] if summary else exc}") from None
+        lines = failures.strip_ansi(str(exc)).strip().splitlines()
+        message = lines[-1] if lines else f"{exc.ename}: {exc.evalue}"
+        if exc.ename == "SystemExit":  # the lesson's own one-line error went to stderr just before
+            message = _last_stderr_line(notebook) or message
+        raise NotebookError(message) from None
     return notebook
+
+
+def _last_stderr_line(notebook):
+    """The last line a cell wrote to stderr, or ``None``."""
+    found = None
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = [line for line in failures.strip_ansi(output.get("text", "")).splitlines() if line.strip()]
+                found = lines[-1].strip() if lines else found
+    return found
 
 
 def write_notebooks(
@@ -140,8 +157,10 @@ def write_notebooks(
     """Write ``<out>/<recipe>.ipynb`` for each recipe, executing them if asked.
 
     Returns:
-        A list of dicts (recipe, path, seconds, status), one per recipe; a
-        failing notebook is still written, with its error output.
+        A list of dicts (recipe, path, seconds, status, fix), one per recipe;
+        a failing notebook is still written, with its error output, its
+        status is ``failed: <cause>`` and ``fix`` says what to do
+        (``cookbook.failures``); ``fix`` is empty otherwise.
     """
     nbformat = _nbformat()
     out = pathlib.Path(out)
@@ -150,11 +169,12 @@ def write_notebooks(
     for i, recipe in enumerate(recipes, 1):
         path = out / f"{recipe.name}.ipynb"
         tick = time.perf_counter()
-        status = "written"
+        status, fix = "written", ""
+        rerun = f"python -m cookbook run {recipe.number:02d}" + (" --quick" if quick else "")
         try:
             notebook = recipe_notebook(recipe, quick=quick, seed=seed)
         except CookbookError as exc:  # one recipe not in the lesson shape must not stop the others
-            rows.append({"recipe": recipe.name, "path": "", "seconds": 0.0, "status": f"failed: {exc}"})
+            rows.append({"recipe": recipe.name, "path": "", "seconds": 0.0, "status": f"failed: {exc}", "fix": rerun})
             continue
         if execute:
             log(f"[{i}/{len(recipes)}] running {path.name} ...")
@@ -162,7 +182,8 @@ def write_notebooks(
                 execute_notebook(notebook, out)
                 status = "executed"
             except NotebookError as exc:
-                status = f"failed: {exc}"
+                failure = failures.describe_text(str(exc), rerun=rerun)
+                status, fix = f"failed: {failure.cause}", failure.fix
         nbformat.write(notebook, path)
         rows.append(
             {
@@ -170,6 +191,7 @@ def write_notebooks(
                 "path": str(path),
                 "seconds": round(time.perf_counter() - tick, 1),
                 "status": status,
+                "fix": fix,
             }
         )
     return rows

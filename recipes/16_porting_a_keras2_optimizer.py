@@ -14,8 +14,8 @@ optimizers against the built-ins) and recipe 09 (bias correction).
 
 Run it: ``python recipes/16_porting_a_keras2_optimizer.py`` (about 15 s;
 ``--quick`` for fewer ``fit`` rows; ``--steps N`` for a longer proof). The
-Keras 2 side needs ``tf_keras`` of your TensorFlow's version (the test extra
-installs it); without it the lesson says so and runs the rest.
+Keras 2 side runs on ``tf_keras``, which the cookbook installs with the
+TensorFlow it matches; without it the lesson stops and names the pip command.
 """
 
 # %% [markdown]
@@ -317,8 +317,7 @@ def main(argv=None):
     # The same model in both APIs: Embedding, the 64 token vectors
     # flattened into one, a small tanh layer, a softmax over the 10 digits. The Keras 2 model
     # (``tf_keras``) gets the Keras 3 model's starting weights with
-    # ``set_weights``, so both start identical. Keras 2 is optional here:
-    # without ``tf_keras`` the lesson runs its Keras 3 half only.
+    # ``set_weights``, so both start identical.
 
     # %%
     def build_model():
@@ -333,9 +332,7 @@ def main(argv=None):
             ]
         )
 
-    tf_keras, Keras2Yogi, keras2_missing = porting.load_keras2()
-    if keras2_missing:
-        print(f"Keras 2 side skipped ({keras2_missing})")
+    tf_keras, Keras2Yogi = porting.load_keras2()
 
     def build_keras2_model(start):
         model = tf_keras.Sequential(
@@ -424,8 +421,6 @@ def main(argv=None):
 
         train_steps(keras3, make_keras3_optimizer(), keras.losses.sparse_categorical_crossentropy, args.steps, record)
         moved[case] = agreement.max_difference(keras3.trainable_variables, start)
-        if keras2_missing:
-            continue
         keras2 = build_keras2_model(start)
         keras2_optimizer = make_keras2_optimizer()
         own = [c for c in curves if c["case"] == case]
@@ -437,8 +432,6 @@ def main(argv=None):
 
         train_steps(keras2, keras2_optimizer, tf_keras.losses.sparse_categorical_crossentropy, args.steps, compare)
     curves = pd.DataFrame(curves)
-    if "Keras 2 vs Keras 3" not in curves:
-        curves["Keras 2 vs Keras 3"] = np.nan
 
     # %% [markdown]
     # **Compile, fit, save, load, resume (Keras 3 only).** The port in the
@@ -599,8 +592,8 @@ def main(argv=None):
             {
                 "case": case,
                 "steps": len(run),
-                "max |Keras 2 - Keras 3|": "not run" if keras2_missing else float(keras2_diff),
-                "steps exactly equal": "not run" if keras2_missing else int((run["Keras 2 vs Keras 3"] == 0).sum()),
+                "max |Keras 2 - Keras 3|": float(keras2_diff),
+                "steps exactly equal": int((run["Keras 2 vs Keras 3"] == 0).sum()),
                 "max |Keras 3 - float64| / max |w|": float(run["Keras 3 vs float64"].max()),
                 "weights moved": moved[case],
             }
@@ -638,16 +631,13 @@ def main(argv=None):
 
     # %%
     proof = table[table["case"].isin(list(cases))]
-    if keras2_missing:
-        keras2_point = "The Keras 2 side did not run (tf_keras is not installed), so this run proves nothing about it."
-    else:
-        worst = float(proof["max |Keras 2 - Keras 3|"].max())
-        keras2_point = (
-            f"Keras2Yogi (tf_keras) and the Keras 3 port took the same {args.steps} steps, dense and sparse "
-            f"(Embedding), in {len(proof)} cases ({', '.join(proof['case'])}): max |difference| {worst:.3g} "
-            f"({'within' if worst <= TOLERANCE else 'OVER'} {TOLERANCE:g}), {int(proof['steps exactly equal'].sum())} "
-            f"of {int(proof['steps'].sum())} steps bit for bit."
-        )
+    worst = float(proof["max |Keras 2 - Keras 3|"].max())
+    keras2_point = (
+        f"Keras2Yogi (tf_keras) and the Keras 3 port took the same {args.steps} steps, dense and sparse "
+        f"(Embedding), in {len(proof)} cases ({', '.join(proof['case'])}): max |difference| {worst:.3g} "
+        f"({'within' if worst <= TOLERANCE else 'OVER'} {TOLERANCE:g}), {int(proof['steps exactly equal'].sum())} "
+        f"of {int(proof['steps'].sum())} steps bit for bit."
+    )
     by_port = half_ports.set_index("half-port")
     cookbook.recipe.remember(
         [

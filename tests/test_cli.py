@@ -1,9 +1,11 @@
 """The ``cookbook`` command: list, run, tour, and its one-line errors."""
 
+import html
 import pathlib
 import shutil
 import sys
 
+import cookbook
 from cookbook import cli, curriculum, processes
 
 import pandas as pd
@@ -79,6 +81,60 @@ def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, mo
     assert len(summary) == len(recipes)
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert page.count("This lesson failed during the tour") == 1 and "RuntimeError: boom" in page
+
+
+BREAKING_RECIPE = """\
+'''A lesson that breaks on purpose: it writes a table, prints a line, then needs a module nobody has.'''
+import pathlib
+
+
+def main(argv=None):
+    out = pathlib.Path(argv[argv.index("--out") + 1])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "01_breaks_measured.csv").write_text("step,loss\\n1,0.5\\n")
+    print("measured before the failure: loss 0.5")
+    import cookbook_module_nobody_has  # noqa: F401
+"""
+
+
+def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(tmp_path, capsys):
+    """A real recipe failing on a missing module: summary line, fix line, the page's banner and contents mark."""
+    folder, out = tmp_path / "recipes", tmp_path / "out"
+    folder.mkdir()
+    (folder / "01_breaks.py").write_text(BREAKING_RECIPE, encoding="utf-8")
+    shutil.copy(ROOT / "recipes" / "09_adam_bias_correction.py", folder / "02_fine.py")  # a lesson that passes
+    assert cli.main(["--recipes", str(folder), "tour", "--quick", "--out", str(out)]) == 1
+    printed = capsys.readouterr()
+    cause = "ModuleNotFoundError: No module named 'cookbook_module_nobody_has'"
+    fix = "python -m pip install cookbook_module_nobody_has"
+    assert f"FAILED 01_breaks: {cause}\n  fix: {fix}" in printed.out
+    assert "1 recipe(s) failed" in printed.err and "\x1b[" not in printed.out + printed.err
+    summary = pd.read_csv(out / "tour_summary.csv", keep_default_na=False).set_index("recipe")
+    assert summary.loc["01_breaks", "status"] == f"failed: {cause}"
+    assert summary.loc["01_breaks", "fix"] == fix
+    assert summary.loc["02_fine", ["status", "fix"]].tolist() == ["ok", ""]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("This lesson failed during the tour") == 1
+    assert html.escape(cause) in page and f"Fix: <code>{fix}</code>" in page
+    assert '<li class="failed"><a href="#lesson-01">' in page and '<span class="mark">failed</span>' in page
+    assert '<li class="ok"><a href="#lesson-02">' in page
+    assert "measured before the failure: loss 0.5" in page  # what it printed, folded under the banner
+    assert "01_breaks_measured.csv" in page  # and the table it wrote
+
+
+def test_version_flag_prints_the_version(capsys):
+    """`cookbook --version` prints the package's version and exits 0."""
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cookbook {cookbook.__version__}"
+
+
+def test_python_dash_m_cookbook_version_in_a_fresh_process():
+    """`python -m cookbook --version` prints the version without a TensorFlow log line."""
+    run = processes.run([sys.executable, "-m", "cookbook", "--version"], cwd=ROOT, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"cookbook {cookbook.__version__}"
 
 
 def test_notebooks_refuses_a_file_as_out(tmp_path, capsys):

@@ -32,13 +32,23 @@ def test_ink_tokens_refuse_what_is_not_raw_digits(images, levels, says):
         porting.ink_tokens(images, levels)
 
 
-def test_load_keras2_without_tf_keras_says_how_to_install(monkeypatch):
-    """With tf_keras not importable: (None, None, a message naming the pip command), no exception."""
+def test_load_keras2_without_tf_keras_names_the_pip_command(monkeypatch):
+    """With tf_keras not importable: ModuleNotFoundError for tf_keras, naming the pip command of TensorFlow's X.Y."""
+    import tensorflow as tf
+
     monkeypatch.setitem(sys.modules, "tf_keras", None)  # `import tf_keras` now raises ModuleNotFoundError
     monkeypatch.delitem(sys.modules, "cookbook.porting.keras2_yogi", raising=False)
-    tf_keras, keras2_yogi, missing = porting.load_keras2()
-    assert tf_keras is None and keras2_yogi is None
-    assert "tf_keras" in missing and "pip install" in missing
+    with pytest.raises(ModuleNotFoundError) as missing:
+        porting.load_keras2()
+    version = ".".join(tf.__version__.split(".")[:2])
+    assert missing.value.name == "tf_keras"
+    assert f'python -m pip install "tf_keras=={version}.*"' in str(missing.value)
+
+
+def test_load_keras2_gives_keras2_and_the_original_optimizer():
+    """Installed (a core dependency): tf_keras itself and Keras2Yogi, a subclass of its legacy Optimizer."""
+    tf_keras, keras2_yogi = porting.load_keras2()
+    assert issubclass(keras2_yogi, tf_keras.optimizers.legacy.Optimizer)
 
 
 @pytest.mark.parametrize(

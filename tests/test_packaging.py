@@ -82,14 +82,27 @@ def test_the_keras_we_test_with_is_inside_the_declared_range():
     assert operators[">="] >= Version("3.10")
 
 
-def test_the_jax_extra_allows_the_jax_we_test_with_and_the_test_extra_brings_it():
-    """``pip install ".[jax]"`` adds JAX; the test extra includes the same requirement, for .ci/run's JAX step."""
-    extras = _pyproject()["project"]["optional-dependencies"]
-    (jax_line,) = extras["jax"]
-    assert Requirement(jax_line).name == "jax"
-    assert jax_line in extras["test"]
-    jax_version = importlib.metadata.version("jax")  # installed by the test extra, never imported by the library
-    assert Version(jax_version) in Requirement(jax_line).specifier
+@pytest.mark.parametrize("name", ["jax", "tf_keras"])
+def test_what_the_lessons_run_is_a_core_dependency_that_allows_the_installed_version(name):
+    """Lessons 12 and 13 run JAX children and lesson 16 runs Keras 2: the README's first command installs both."""
+    (line,) = [line for line in _pyproject()["project"]["dependencies"] if Requirement(line).name == name]
+    assert Version(importlib.metadata.version(name)) in Requirement(line).specifier
+
+
+def test_the_test_extra_adds_only_tooling_never_what_the_main_job_imports():
+    """The tour passes on the core install alone: no core dependency hides in an extra, none is repeated there."""
+    project = _pyproject()["project"]
+    core = {Requirement(line).name for line in project["dependencies"]}
+    for extra, lines in project["optional-dependencies"].items():
+        assert not core & {Requirement(line).name for line in lines}, extra
+
+
+def test_the_wheel_carries_every_package_and_the_lessons():
+    """setuptools' package list is every folder of cookbook/ with an __init__.py, plus recipes/ as cookbook.recipes."""
+    setuptools = _pyproject()["tool"]["setuptools"]
+    folders = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "cookbook").rglob("__init__.py")}
+    assert set(setuptools["packages"]) == folders | {"cookbook.recipes"}
+    assert setuptools["package-dir"] == {"cookbook.recipes": "recipes"}
 
 
 def test_license_file_is_the_apache_license_the_metadata_names():

@@ -24,6 +24,7 @@ print on stderr that say nothing about the lesson.
 """
 
 import contextlib
+import importlib.util
 import json
 import operator
 import os
@@ -67,9 +68,17 @@ def jax_env(devices=1):
     Pass them to ``cookbook.processes.child_env(...)``. The device count is
     read by XLA when JAX starts, so it must be in the environment before the
     child imports anything.
+
+    Raises:
+        ModuleNotFoundError: jax is not installed (a core dependency), said
+            here with the pip command rather than by every child after it starts.
     """
     if int(devices) < 1:
         raise LessonError(f"devices must be at least 1, got {devices}; ask for 1 or more virtual CPU devices")
+    if importlib.util.find_spec("jax") is None:
+        raise ModuleNotFoundError(
+            "the JAX child processes need jax, which is not installed: python -m pip install jax", name="jax"
+        )
     flags = os.environ.get("XLA_FLAGS", "")
     flags = " ".join(f for f in flags.split() if not f.startswith("--xla_force_host_platform_device_count"))
     return {

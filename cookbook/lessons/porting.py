@@ -3,8 +3,8 @@
 - ``ink_tokens``: each 8x8 Digits image as 64 integer tokens, ``pixel index x
   ink level``, so an ``Embedding`` reads it (and TensorFlow hands the
   optimizer a sparse ``IndexedSlices`` gradient).
-- ``load_keras2``: Keras 2 (``tf_keras``) and ``Keras2Yogi`` if installed, else
-  the reason and the install command (the core install has no ``tf_keras``).
+- ``load_keras2``: Keras 2 (``tf_keras``) and ``Keras2Yogi``; without ``tf_keras``
+  a ``ModuleNotFoundError`` that names the pip command.
 - ``Float64Yogi``: ``cookbook.reference.yogi`` applied in float64 to the same
   gradients the Keras 3 model got, one call per step; dense and sparse.
 - ``rate_at``: a schedule's rate at step ``i`` in float64, from its config.
@@ -54,14 +54,19 @@ def ink_tokens(images, levels):
 
 
 def load_keras2():
-    """``(tf_keras, Keras2Yogi, None)`` if Keras 2 is installed, else ``(None, None, why and how to install)``."""
-    try:
-        from cookbook.porting.keras2_yogi import Keras2Yogi
+    """``(tf_keras, Keras2Yogi)``, imported on demand (``import cookbook`` never loads Keras 2).
 
-        import tf_keras
-    except ModuleNotFoundError as missing:  # the core install: the lesson runs its Keras 3 half only
-        return None, None, str(missing)
-    return tf_keras, Keras2Yogi, None
+    Raises:
+        ModuleNotFoundError: ``tf_keras`` is missing (a core dependency, so the
+            install is broken); the message names the pip command that adds the
+            ``tf_keras`` matching the installed TensorFlow. The lesson's main
+            proof is Keras 2 against Keras 3, so it stops rather than half-runs.
+    """
+    from cookbook.porting.keras2_yogi import Keras2Yogi
+
+    import tf_keras
+
+    return tf_keras, Keras2Yogi
 
 
 def rate_at(schedule, i):

@@ -2,8 +2,8 @@
 
 ``yogi.Yogi`` is the Keras 3 optimizer (keras and the standard library only,
 copy it alone). ``keras2_yogi.Keras2Yogi`` is the Keras 2 original it was
-ported from; it needs ``tf_keras``, which only the ``test`` extra installs, so
-it is imported on demand, never by ``import cookbook``. ``half_ports`` holds the
+ported from; it needs ``tf_keras`` (a core dependency), and is imported on
+demand, never by ``import cookbook``. ``half_ports`` holds the
 four common mistakes of a port, each a one-method change of ``Yogi``.
 """
 

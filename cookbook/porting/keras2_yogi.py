@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 the keras-cookbook authors
-# Requires TensorFlow and tf_keras (Keras 2) of the same X.Y version; keras-cookbook's `test` extra installs it.
+# Requires TensorFlow and tf_keras (Keras 2) of the same X.Y version; installing keras-cookbook installs both.
 """The "before" of the porting lesson: Yogi written for Keras 2's optimizer API.
 
 This is how a custom optimizer looked in TensorFlow 2.x before Keras 3: a
@@ -22,12 +22,12 @@ import tensorflow as tf
 
 try:
     import tf_keras
-except ImportError as error:  # the core install has no tf_keras and no need for it
+except ImportError as error:  # a core dependency, yet absent: name the pip command that adds the right one
     _version = ".".join(tf.__version__.split(".")[:2])  # tf_keras X.Y goes with TensorFlow X.Y
     raise ModuleNotFoundError(
         f"cookbook.porting.keras2_yogi needs Keras 2, the tf_keras package ({error}). Install the one that "
-        f'matches TensorFlow {tf.__version__}: `python -m pip install "tf_keras=={_version}.*"`, '
-        'or the test extra: `python -m pip install -e ".[test]"`.'
+        f'matches TensorFlow {tf.__version__}: python -m pip install "tf_keras=={_version}.*"',
+        name="tf_keras",
     ) from error
 
 
