@@ -55,9 +55,10 @@ figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #d0d7
 figcaption { color: #57606a; font-size: 0.85rem; }
 .failed { background: #ffebe9; border: 1px solid #ff8182; padding: 0.6rem 1rem; border-radius: 6px; }
 .failed code { white-space: pre-wrap; word-break: break-word; }
-nav li.failed a { color: #cf222e; } nav li.skipped a { color: #9a6700; }
+nav li.toc-failed a { color: #cf222e; } nav li.toc-skipped a { color: #9a6700; }
 .mark { font-size: 0.75rem; font-weight: 600; border-radius: 4px; padding: 0 0.3rem; margin-left: 0.3rem; }
-li.failed .mark { background: #ffebe9; color: #cf222e; } li.skipped .mark { background: #fff8c5; color: #9a6700; }
+.toc-failed .mark { background: #ffebe9; color: #cf222e; border: 1px solid #ff8182; }
+.toc-skipped .mark { background: #fff8c5; color: #9a6700; border: 1px solid #d4a72c; }
 .skipped { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 1rem; border-radius: 6px; }
 .remember { background: #ddf4ff; border: 1px solid #54aeff; padding: 0.2rem 1rem; border-radius: 6px; }
 """
@@ -93,7 +94,7 @@ def write_course_page(
         state = "ok" if status == "ok" else "skipped" if status.startswith("skipped") else "failed"
         mark = "" if state == "ok" else f' <span class="mark">{state}</span>'
         toc.append(
-            f'<li class="{state}"><a href="#{anchor}">{recipe.number:02d}. {html.escape(recipe.title)}</a>{mark}</li>'
+            f'<li class="toc-{state}"><a href="#{anchor}">{recipe.number:02d}. {html.escape(recipe.title)}</a>{mark}</li>'
         )
         sections.append(_lesson_section(out, recipe, status, anchor, failures.get(recipe.name)))
     settings_text = " · ".join(f"{html.escape(str(k))}: {html.escape(str(v))}" for k, v in settings.items())
@@ -174,7 +175,7 @@ def _failed_banner(log, status, failure):
     except OSError:
         tail = []
     printed = (
-        f"<details><summary>The last {len(tail)} lines it printed "
+        f"<details><summary>{'The last line' if len(tail) == 1 else f'The last {len(tail)} lines'} it printed "
         f'(all in <a href="{log.name}">{html.escape(log.name)}</a>)</summary>'
         f'<pre class="code">{html.escape(chr(10).join(tail))}</pre></details>'
         if tail

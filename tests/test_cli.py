@@ -116,8 +116,8 @@ def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count("This lesson failed during the tour") == 1
     assert html.escape(cause) in page and f"Fix: <code>{fix}</code>" in page
-    assert '<li class="failed"><a href="#lesson-01">' in page and '<span class="mark">failed</span>' in page
-    assert '<li class="ok"><a href="#lesson-02">' in page
+    assert '<li class="toc-failed"><a href="#lesson-01">' in page and '<span class="mark">failed</span>' in page
+    assert '<li class="toc-ok"><a href="#lesson-02">' in page
     assert "measured before the failure: loss 0.5" in page  # what it printed, folded under the banner
     assert "01_breaks_measured.csv" in page  # and the table it wrote
 
