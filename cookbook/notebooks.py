@@ -135,13 +135,18 @@ def execute_notebook(
 
 
 def _last_stderr_line(notebook):
-    """The last line a cell wrote to stderr, or ``None``."""
+    """The last line saying "error" that a cell wrote to stderr (a recipe's one-line error), or ``None``.
+
+    IPython adds its own warning on ``SystemExit`` ("To exit: use 'exit', ..."), so the last line alone
+    would be that.
+    """
     found = None
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                lines = [line for line in failures.strip_ansi(output.get("text", "")).splitlines() if line.strip()]
-                found = lines[-1].strip() if lines else found
+                for line in failures.strip_ansi(output.get("text", "")).splitlines():
+                    if "error" in line.lower():
+                        found = line.strip()
     return found
 
 

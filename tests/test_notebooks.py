@@ -67,3 +67,44 @@ def test_executed_notebook_has_no_error_a_figure_and_cells_that_show_results(exe
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "a figure inline"
     assert sum(1 for c in code if c.outputs) >= 4, "several cells show their result"
+
+
+def _notebook(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+
+
+@pytest.mark.slow  # starts a kernel
+def test_a_notebook_that_stops_itself_is_described_by_the_line_it_printed(tmp_path):
+    """A lesson ending with SystemExit(2) after its one-line error: that line is the NotebookError, in plain text."""
+    notebook = _notebook(
+        "import sys\nprint('loading')",
+        "print('lesson.py: error: --csv needs --target COLUMN', file=sys.stderr)\nraise SystemExit(2)",
+    )
+    with pytest.raises(notebooks.NotebookError) as failed:
+        notebooks.execute_notebook(notebook, tmp_path, timeout=120)
+    assert str(failed.value) == "lesson.py: error: --csv needs --target COLUMN"
+
+
+@pytest.mark.slow  # starts a kernel
+def test_a_notebook_missing_a_module_reports_it_without_colour_codes(tmp_path):
+    """IPython colours the traceback; the NotebookError is its last line, plain."""
+    with pytest.raises(notebooks.NotebookError) as failed:
+        notebooks.execute_notebook(_notebook("import cookbook_module_nobody_has"), tmp_path, timeout=120)
+    assert str(failed.value) == "ModuleNotFoundError: No module named 'cookbook_module_nobody_has'"
+
+
+def test_the_notebooks_summary_gives_a_failed_notebooks_cause_and_fix(tmp_path, capsys, monkeypatch):
+    """`cookbook notebooks --execute`: a failing notebook's row says the cause, the lines below it the fix."""
+
+    def execute(notebook, folder, timeout=notebooks.CELL_TIMEOUT):
+        raise notebooks.NotebookError("ModuleNotFoundError: No module named 'jax'")
+
+    monkeypatch.setattr(notebooks, "execute_notebook", execute)
+    assert cli.main(["notebooks", "--out", str(tmp_path), "--execute", "--quick"]) == 1
+    printed = capsys.readouterr()
+    first = RECIPES[0].name
+    assert (
+        f"FAILED {first}: ModuleNotFoundError: No module named 'jax'\n  fix: python -m pip install jax" in printed.out
+    )
+    assert f"{len(RECIPES)} notebook(s) failed" in printed.err
+    assert (tmp_path / f"{first}.ipynb").exists(), "a failing notebook is still written"
