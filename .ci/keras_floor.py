@@ -9,7 +9,8 @@ trains a tiny seeded model with ``model.fit`` under the twin and under the Keras
 settings, requires the weights to agree within 1e-6, and saves and reloads the twin's model as ``.keras``.
 One line per optimizer. Then it runs the fast tests of LIBRARY_TESTS under that Keras too: the library
 modules that read Keras internals (losses, setup_check, heads, binary_heads, backup) and the porting
-lesson's Yogi beside its Keras 2 original. The exit status is non-zero if anything fails. Needs Python 3.11+ (tomllib), as CI has.
+lesson's Yogi beside its Keras 2 original. The exit status is non-zero if anything fails. Needs Python 3.11+
+(tomllib), as CI has.
 
     python .ci/keras_floor.py                 # the declared floor
     python .ci/keras_floor.py --keras 3.9.0   # any other Keras, e.g. to see the floor is tight
@@ -111,7 +112,8 @@ def make_floor_venv(env_dir, version):
     (``venv``'s system_site_packages would add the *base* interpreter's packages instead, which in a
     fresh CI venv hold nothing.) Keras is installed without dependencies so nothing of this interpreter
     is touched; then its own declared requirements are installed where they are not met already (Keras
-    3.10 needs optree, which Keras 3.15 does not). Returns the venv's python.
+    3.10 needs optree, for one: present here only because Keras 3.15.1 happens to need it too). Returns the
+    venv's python.
     """
     import sysconfig
 

@@ -165,7 +165,7 @@ def _tour(recipes, args):
             with open(log_path, "w", encoding="utf-8") as log:
                 curriculum.run(recipe, argv, log=log)
         except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
-            rerun = f"python -m cookbook run {recipe.number:02d}" + (" --quick" if args.quick else "")
+            rerun = failures.rerun_command(recipe.number, args.quick)
             failed[recipe.name] = failures.describe(exc, printed=_read(log_path), rerun=rerun)
             status = f"failed: {failed[recipe.name].cause}"
         seconds = time.perf_counter() - tick

@@ -47,7 +47,10 @@ class Recipe:
 
 
 def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
-    """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, the installed package's, or the checkout's."""
+    """The folder holding the recipes: ``explicit``, ``$COOKBOOK_RECIPES``, the package's, or the checkout's.
+
+    The package's ``cookbook/recipes/`` exists in an installed wheel; an editable install has the checkout's.
+    """
     if explicit:
         source, folder = "--recipes", pathlib.Path(explicit)
     elif os.environ.get(ENV_VAR):

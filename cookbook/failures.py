@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-__all__ = ["Failure", "describe", "describe_text", "strip_ansi"]
+__all__ = ["Failure", "describe", "describe_text", "rerun_command", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -38,6 +38,15 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+def rerun_command(number: int, quick: bool) -> str:
+    """The command that runs lesson ``number`` alone, as the tour or the notebook ran it.
+
+    >>> rerun_command(5, quick=True)
+    'python -m cookbook run 05 --quick'
+    """
+    return f"python -m cookbook run {number:02d}" + (" --quick" if quick else "")
+
+
 def describe(exc: BaseException, *, printed: str = "", rerun: str) -> Failure:
     """The cause and fix of a lesson that raised ``exc``.
 
@@ -53,11 +62,12 @@ def describe(exc: BaseException, *, printed: str = "", rerun: str) -> Failure:
         lines = [line.strip() for line in strip_ansi(printed).splitlines() if line.strip()]
         cause = lines[-1] if lines and "error" in lines[-1].lower() else f"SystemExit: exit status {exc.code}"
         return Failure(cause, _fix(cause, rerun))
-    message = strip_ansi(str(exc)).strip().splitlines()
+    text = strip_ansi(str(exc))
+    message = text.strip().splitlines()
     cause = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
     if isinstance(exc, ModuleNotFoundError) and exc.name and "No module named" not in cause:
         cause += f" (No module named '{exc.name}')"  # so _fix finds the module a custom message may not name
-    return Failure(cause, _fix(strip_ansi(str(exc)) + "\n" + cause, rerun))
+    return Failure(cause, _fix(text + "\n" + cause, rerun))
 
 
 def describe_text(error: str, *, rerun: str) -> Failure:

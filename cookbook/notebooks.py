@@ -175,7 +175,7 @@ def write_notebooks(
         path = out / f"{recipe.name}.ipynb"
         tick = time.perf_counter()
         status, fix = "written", ""
-        rerun = f"python -m cookbook run {recipe.number:02d}" + (" --quick" if quick else "")
+        rerun = failures.rerun_command(recipe.number, quick)
         try:
             notebook = recipe_notebook(recipe, quick=quick, seed=seed)
         except CookbookError as exc:  # one recipe not in the lesson shape must not stop the others
