@@ -27,7 +27,7 @@ True
 True
 
 Support code for single lessons lives in ``cookbook.lessons`` (one module per
-topic, e.g. ``cookbook.lessons.landscapes`` for recipes 06-07);
+topic, e.g. ``cookbook.lessons.landscapes`` for recipes 07-08);
 ``cookbook.reference`` holds the float64 NumPy update rules the twins are
 checked against. Every file in ``cookbook/optimizers/`` imports only keras and
 the standard library, so it can be copied alone.

@@ -1,9 +1,13 @@
-"""Read a recipe file as the cells of a lesson.
+"""Read a lesson file as its cells.
 
-A recipe (see ``cookbook.recipe``) is a script in jupytext's "percent"
-format with one twist: the lesson's own steps are cells *inside*
-``main(argv=None)``, so that importing the file trains nothing. This module
-turns such a file into a flat list of cells, in reading order:
+A lesson is a script in jupytext's "percent" format: its header docstring,
+then top-level ``# %%`` code cells and ``# %% [markdown]`` prose cells. Its
+cells are the header (as markdown, part ``"header"``) and then every cell in
+file order (part ``"lesson"``); the ``if __name__ == "__main__"`` guard, if
+any, is left out.
+
+Lessons not yet rewritten keep the older shape, whose steps are cells
+*inside* ``main(argv=None)``. Their cells are, in reading order:
 
 1. the header docstring, as markdown (its first line is the title);
 2. the module-level cells (setup, constants, helpers that measure and plot);
@@ -51,8 +55,8 @@ def lesson_cells(source, name="recipe"):
         name: the file's name, for error messages.
 
     Raises:
-        LessonFormatError: no header docstring, no ``main``, or no cell
-            markers inside ``main``.
+        LessonFormatError: no header docstring, or no markdown cells (in
+            ``main``, for a lesson of the older shape).
     """
     try:
         tree = ast.parse(source)
@@ -61,15 +65,16 @@ def lesson_cells(source, name="recipe"):
     doc = ast.get_docstring(tree)
     if not doc:
         raise LessonFormatError(f"{name} has no header docstring; a lesson starts with its title and summary")
-    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
-    if not mains:
-        raise LessonFormatError(f"{name} has no main(argv=None) function")
-    main = mains[0]
     lines = source.splitlines()
-
     cells = [Cell("markdown", doc.strip(), "header")]
-    first_statement = tree.body[0]
-    module_start = first_statement.end_lineno  # the docstring's last line
+    module_start = tree.body[0].end_lineno  # the docstring's last line
+    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
+    if not mains:  # top-level cells
+        lesson = _split(lines[module_start:], "lesson")
+        if not any(c.kind == "markdown" for c in lesson):
+            raise LessonFormatError(f"{name} has no '# %% [markdown]' cells; a lesson's prose is in markdown cells")
+        return cells + lesson
+    main = mains[0]
     # The module part runs up to main's decorator-free def line (a "# %%" line just above it belongs to main).
     def_line = main.lineno - 1
     while def_line > 0 and (marker := _MARKER.match(lines[def_line - 1])) and not marker.group(1):

@@ -22,8 +22,10 @@ import time
 
 import cookbook
 from cookbook import course, curriculum, failures
+from cookbook.display import print_table, to_markdown
 from cookbook.errors import CookbookError
-from cookbook.recipe import DEFAULT_OUT, OneLineErrorParser, _out_problem, print_table, to_markdown
+from cookbook.recipe import OneLineErrorParser
+from cookbook.settings import DEFAULT_OUT, out_problem
 
 import pandas as pd
 
@@ -46,7 +48,7 @@ def _parser():
         help="run one recipe; flags after the name go to the recipe",
         epilog="example: python -m cookbook run 01 --quick --out results",
     )
-    run.add_argument("recipe", metavar="NAME_OR_NUMBER", help="e.g. 3, 03, or 03_wrong_setups")
+    run.add_argument("recipe", metavar="NAME_OR_NUMBER", help="e.g. 3, 03, or 05_wrong_setups")
     tour = commands.add_parser("tour", help="run every recipe in order and summarise")
     tour.add_argument("--quick", action="store_true", help="each recipe's quick mode (about a minute in all)")
     tour.add_argument(
@@ -134,7 +136,7 @@ def _notebooks(recipes, args):
 
 def _check_out_folder(out):
     """Refuse an --out a recipe would refuse: a file, or a folder that cannot be written or created."""
-    problem = _out_problem(out)  # the recipes' own check, so tour, notebooks and one recipe agree
+    problem = out_problem(out)  # the recipes' own check, so tour, notebooks and one recipe agree
     if problem:
         raise CookbookError(problem)
 

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import pathlib
 import re
+import runpy
 import sys
 import types
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,7 @@ class Recipe:
     path: pathlib.Path
     title: str  # first line of the header docstring
     needs_tensorflow: str | None = None  # why the lesson needs the TensorFlow backend; None: any backend
+    has_main: bool = False  # the older shape: the lesson's cells inside main(argv); else top-level cells
 
 
 def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
@@ -81,13 +83,14 @@ def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Recipe]:
 
 
 def _header(path):
-    """The title and the ``NEEDS_TENSORFLOW`` reason of a recipe file, read with ``ast`` (nothing runs)."""
+    """The title, the ``NEEDS_TENSORFLOW`` reason and whether a ``main`` exists, read with ``ast`` (nothing runs)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
-        return "(cannot be read: fix the file's syntax)", None
+        return "(cannot be read: fix the file's syntax)", None, False
     doc = ast.get_docstring(tree)
-    return (doc.strip().splitlines()[0] if doc else "(no header docstring)"), _needs_tensorflow(tree)
+    has_main = any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+    return (doc.strip().splitlines()[0] if doc else "(no header docstring)"), _needs_tensorflow(tree), has_main
 
 
 def _needs_tensorflow(tree):
@@ -150,23 +153,38 @@ def load(recipe: Recipe) -> types.ModuleType:
     return module
 
 
-def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.DataFrame:
-    """Run ``recipe.main(argv)`` in this process and return its DataFrame.
+def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.DataFrame | None:
+    """Run a lesson in this process as ``python recipes/NN_topic.py ARGV`` would.
 
-    With ``log`` (an open text file), the recipe's printed output goes there
+    A lesson of top-level cells runs as a script (``runpy``, ``__name__ ==
+    "__main__"``, ``sys.argv`` set to the file and ``argv``) and returns
+    ``None``: its results are the files it writes. A lesson in the older
+    shape, with its cells inside ``main(argv)``, is imported and its
+    ``main`` called; its DataFrame is returned.
+
+    With ``log`` (an open text file), the lesson's printed output goes there
     instead of the terminal. Keras's global state (graph, dtype policy) is
-    reset afterwards so one recipe cannot change the next. A recipe that
+    reset afterwards so one lesson cannot change the next. A lesson that
     needs TensorFlow under another backend raises ``WrongBackendError``
-    before it is imported.
+    before it starts. In-process, a lesson costs no second start of
+    TensorFlow (about 4 s a lesson as a child process).
     """
-    module = load(recipe)
+    argv = list(argv)
+    if skip_reason(recipe):
+        raise WrongBackendError.needs_tensorflow(recipe.name, str(recipe.needs_tensorflow), backend())
     redirect = (contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)) if log else ()
+    saved_argv = sys.argv
     try:
         with contextlib.ExitStack() as stack:
             for context in redirect:
                 stack.enter_context(context)
-            return module.main(list(argv))
+            sys.argv = [str(recipe.path), *argv]
+            if recipe.has_main:
+                return load(recipe).main(argv)
+            runpy.run_path(str(recipe.path), run_name="__main__")
+            return None
     finally:
+        sys.argv = saved_argv
         keras.backend.clear_session()
         keras.mixed_precision.set_global_policy("float32")
         sys.modules.pop(f"cookbook_recipe_{recipe.name}", None)

@@ -160,13 +160,13 @@ def _check_numeric(frame, path, target):
     if target in bad:
         raise DataError(
             f"{path}: target column {target!r} is not numeric (e.g. '{frame[target].iloc[0]}'); "
-            "encode classes as integers 0..K-1, e.g. df[target].astype('category').cat.codes (lessons 02 and 04 "
+            "encode classes as integers 0..K-1, e.g. df[target].astype('category').cat.codes (lessons 02 and 03 "
             "take class names as they are)"
         )
     example = frame[bad[0]].iloc[0]
     raise DataError(
         f"{path}: non-numeric feature column(s) {', '.join(map(repr, bad))} (e.g. '{example}'); "
-        "convert them to numbers (one-hot with pandas.get_dummies) or drop them (lessons 01, 02 and 04 one-hot "
+        "convert them to numbers (one-hot with pandas.get_dummies) or drop them (lessons 01, 02 and 03 one-hot "
         "encode text columns themselves)"
     )
 

@@ -4,7 +4,7 @@ Every supervised Keras model ends in an *output head*: the last ``Dense``
 layer (its number of units and its activation) and the loss it is compiled
 with. The two must agree with each other and with how the labels are
 stored, and Keras does not check that for you: several wrong pairings
-train without a word (see ``recipes/03_wrong_setups.py``). ``HEAD_RULES``
+train without a word (see ``recipes/05_wrong_setups.py``). ``HEAD_RULES``
 is the table of correct pairings and ``output_head`` builds one:
 
 >>> import cookbook

@@ -6,7 +6,7 @@ notebook is those cells in reading order, preceded by one settings cell that
 does what the command line does for the script::
 
     argv = ["--quick", "--out", "cookbook-out"]   # the recipe's flags
-    __file__ = "05_gradient_descent_variants.py"  # names the files it writes
+    __file__ = "06_gradient_descent_variants.py"  # names the files it writes
 
 so the data cell shows the data, the model cell the model summary and the
 training cell trains and draws, as in a keras-io notebook. The script itself
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # hints only: nbformat is an optional extra, and curriculum i
 
     from nbformat import NotebookNode
 
-__all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "write_notebooks"]
+__all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "with_settings", "write_notebooks"]
 
 LESSON_OUT = "cookbook-out"  # where an executed notebook's lesson writes its tables and figures
 CELL_TIMEOUT = 600  # seconds one cell may run before nbclient stops it
@@ -65,29 +65,63 @@ def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> No
     cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
     header = cells[0].text
     title, _, rest = header.partition("\n")
-    flags = (["--quick"] if quick else []) + ["--seed", str(seed), "--out", LESSON_OUT]
     notebook_cells = [
         v4.new_markdown_cell(
             f"# {recipe.number:02d}. {title}\n\n{rest.strip()}\n\n"
             f"*This notebook is made from `recipes/{recipe.path.name}` by "
             "`python -m cookbook notebooks`; run its cells in order.*"
-        ),
-        v4.new_code_cell(
-            "# What the command line gives the script: edit the flags here.\n"
-            f"argv = {json.dumps(flags)}\n"
-            f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"
-        ),
+        )
     ]
+    if recipe.has_main:  # the older shape: the command line, as a first cell
+        flags = (["--quick"] if quick else []) + ["--seed", str(seed), "--out", LESSON_OUT]
+        notebook_cells.append(
+            v4.new_code_cell(
+                "# What the command line gives the script: edit the flags here.\n"
+                f"argv = {json.dumps(flags)}\n"
+                f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"
+            )
+        )
     last_code = max(i for i, cell in enumerate(cells) if cell.kind == "code")
     for i, cell in enumerate(cells[1:], 1):
         if cell.kind == "markdown":
             notebook_cells.append(v4.new_markdown_cell(cell.text))
-        else:
-            notebook_cells.append(v4.new_code_cell(cell.text if i == last_code else _quiet_last_call(cell.text)))
+            continue
+        text = cell.text if recipe.has_main else with_settings(cell.text, quick=quick, seed=seed, out=LESSON_OUT)
+        notebook_cells.append(v4.new_code_cell(text if i == last_code else _quiet_last_call(text)))
     notebook = v4.new_notebook(cells=notebook_cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
     return notebook
+
+
+def with_settings(source: str, *, quick: bool, seed: int, out: str) -> str:
+    """A settings cell with ``quick=``, ``seed=`` and ``out=`` set as a notebook reader would edit them.
+
+    The cell is the one that calls ``cookbook.settings.from_command_line(...)``;
+    the keyword values are replaced in the source text, so the cell reads as
+    before. Any other cell is returned unchanged.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    values = {"quick": repr(quick), "seed": repr(seed), "out": repr(out)}
+    edits = []  # (start, end, text) in byte offsets: ast's columns count UTF-8 bytes
+    encoded = source.encode("utf-8")
+    offsets = [0]
+    for line in encoded.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("from_command_line"):
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg in values and value.end_lineno is not None and value.end_col_offset is not None:
+                    start = offsets[value.lineno - 1] + value.col_offset
+                    end = offsets[value.end_lineno - 1] + value.end_col_offset
+                    edits.append((start, end, values[keyword.arg].encode("utf-8")))
+    for start, end, text in sorted(edits, reverse=True):
+        encoded = encoded[:start] + text + encoded[end:]
+    return encoded.decode("utf-8")
 
 
 def _quiet_last_call(source):

@@ -78,14 +78,14 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from cookbook import tables
-from cookbook.datasets import DATASETS, Split, load_csv, load_dataset, split_and_standardize
-from cookbook.errors import CookbookError, WrongBackendError
+from cookbook import display, loading, outputs, tables
+from cookbook.datasets import DATASETS, Split
+from cookbook.errors import WrongBackendError
+from cookbook.settings import DEFAULT_OUT, Settings, out_problem
 from cookbook.tables import MISSING_RULES
 
 import keras
@@ -116,8 +116,6 @@ __all__ = [
     "split_table",
     "to_markdown",
 ]
-
-DEFAULT_OUT = "cookbook-out"
 
 
 def make_parser(
@@ -225,22 +223,6 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _out_problem(out):
-    """Why ``--out`` cannot be used, or ``None``; nothing is created here."""
-    if out.exists():
-        if not out.is_dir():
-            return f"--out {out} is a file; pass a folder (it is created if missing)"
-        return None if os.access(out, os.W_OK) else f"--out {out} is not writable; pass a folder you can write to"
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"--out {out} lies under the file {parent}; pass a folder path"
-    if not os.access(parent, os.W_OK):
-        return f"--out {out} cannot be created: {parent} is not writable; pass a folder you can write to"
-    return None
-
-
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse ``argv`` and check the shared flags; exit 2 on a bad one."""
     args = parser.parse_args(argv)
@@ -252,7 +234,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
             setattr(args, flag, quick_default if args.quick else default)
         elif given < 1:
             parser.error(f"--{flag} must be at least 1, got {given}")
-    problem = _out_problem(args.out)
+    problem = out_problem(args.out)
     if problem:
         parser.error(problem)
     if getattr(args, "csv", None) is not None and not args.target:
@@ -294,155 +276,67 @@ def fail(args: argparse.Namespace, message: str) -> NoReturn:
     parser.exit(2, f"{parser.prog}: error: {message}\n")
 
 
-def load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series]:
-    """The recipe's ``(X, y)``: the user's ``--csv`` if given, else the bundled set.
+def _settings(args: argparse.Namespace) -> Settings:
+    """The lesson settings that ``args`` (from ``parse_args``) stand for."""
+    return Settings(
+        lesson=args.recipe,
+        quick=args.quick,
+        seed=args.seed,
+        out=args.out,
+        epochs=getattr(args, "epochs", None),
+        steps=getattr(args, "steps", None),
+        data=args.dataset,
+        csv=getattr(args, "csv", None),
+        target=getattr(args, "target", None),
+        missing=getattr(args, "missing", "drop"),
+        drop=tuple(getattr(args, "drop", ())),
+    )
 
-    A CSV the cookbook cannot use ends the script with one line naming the
-    problem and the fix (exit status 2), never a traceback.
-    """
-    try:
-        if getattr(args, "csv", None) is not None:
-            return load_csv(args.csv, args.target)
-        return load_dataset(args.dataset)
-    except CookbookError as exc:
-        fail(args, str(exc))
+
+def load_data(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series]:
+    """``cookbook.loading.load_data`` for a recipe's ``args``."""
+    return loading.load_data(_settings(args))
 
 
 def load_table(args: argparse.Namespace, task: str, *, positive: object = None) -> tables.Table:
-    """The recipe's data as a ``cookbook.tables.Table``: the user's ``--csv`` as it comes, or the bundled set.
-
-    Both go through ``cookbook.tables.prepare``: class names numbered in
-    sorted order (``positive`` picks class 1 of a binary target), text
-    columns marked categorical, rows with missing values dropped or kept
-    for filling (``--missing``), ``--drop`` columns left out. The bundled
-    sets state their columns numeric. A table that cannot be used ends the
-    recipe with one line naming the column and the fix (exit status 2).
-    """
-    try:
-        if getattr(args, "csv", None) is not None:
-            frame = tables.read_csv(args.csv)
-            return tables.prepare(
-                frame,
-                args.target,
-                task,
-                source=str(args.csv),
-                missing=args.missing,
-                positive=positive,
-                drop=tuple(args.drop),
-            )
-        X, y = load_dataset(args.dataset)
-        frame = X.assign(**{y.name: y})
-        return tables.prepare(
-            frame,
-            y.name,
-            task,
-            source=f"the bundled {args.dataset} data",
-            kinds={column: "numeric" for column in X.columns},
-            positive=positive,
-            drop=tuple(getattr(args, "drop", ())),
-        )
-    except CookbookError as exc:
-        fail(args, str(exc))
+    """``cookbook.loading.load_table`` for a recipe's ``args``."""
+    return loading.load_table(_settings(args), task, positive=positive)
 
 
 def split_table(args: argparse.Namespace, table: tables.Table, *, stratify: bool = False) -> tables.TableSplit:
-    """``cookbook.tables.split`` with the recipe's ``--seed``; one line and exit 2 if the rows cannot be split."""
-    try:
-        return tables.split(table, seed=args.seed, stratify=stratify)
-    except CookbookError as exc:
-        fail(args, f"{table.source}: {exc}")
+    """``cookbook.loading.split_table`` for a recipe's ``args``."""
+    return loading.split_table(_settings(args), table, stratify=stratify)
 
 
 def split(args: argparse.Namespace, X: pd.DataFrame, y: pd.Series, *, stratify: bool = False) -> Split:
-    """``cookbook.split_and_standardize(X, y)`` with the recipe's ``--seed``.
-
-    A table too small or too uneven to split ends the recipe with one line
-    naming the problem (exit status 2), never a traceback.
-    """
-    try:
-        return split_and_standardize(X, y, seed=args.seed, stratify=stratify)
-    except CookbookError as exc:
-        fail(args, f"{_source(args)}: {exc}")
-
-
-def _source(args):
-    return str(args.csv) if getattr(args, "csv", None) is not None else f"the bundled {args.dataset} data"
+    """``cookbook.loading.split`` for a recipe's ``args``."""
+    return loading.split(_settings(args), X, y, stratify=stratify)
 
 
 def data_name(args: argparse.Namespace) -> str:
     """A short name for the data the recipe runs on, for titles: ``Digits`` or ``house.csv``."""
-    if getattr(args, "csv", None) is not None:
-        return pathlib.Path(args.csv).name
-    return args.dataset.replace("_", " ").capitalize()
+    return _settings(args).data_name
 
 
 def class_labels(args: argparse.Namespace, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Class labels numbered 0..C-1 for a classification recipe, and the C class values.
-
-    Any whole-number labels with at least two distinct values work (5 and 9,
-    say); the sorted distinct values become classes 0, 1, ... A target with
-    fractional values, a single class, or a class with a single row (a
-    number to predict, most likely) ends the recipe with one line (exit
-    status 2).
-
-    Returns:
-        ``(labels, classes)``: an int array like ``y``, and the original values.
-    """
-    values = np.asarray(y)
-    if np.issubdtype(values.dtype, np.floating) and not np.all(values == np.round(values)):
-        fail(
-            args,
-            f"target {y.name!r} has fractional values; this recipe needs class labels "
-            f"(for a number to predict, see 01_regression_mse)",
-        )
-    labels, classes = pd.factorize(y, sort=True)
-    if len(classes) < 2:
-        fail(args, f"target {y.name!r} has a single class; classification needs at least two")
-    counts = np.bincount(labels, minlength=len(classes))
-    if counts.min() < 2:
-        fail(
-            args,
-            f"target {y.name!r} has {len(classes)} distinct values and {int((counts < 2).sum())} of them "
-            f"occur only once: it looks like a number to predict, not classes (see 01_regression_mse), "
-            f"or give every class at least 2 rows",
-        )
-    return labels, np.asarray(classes)
+    """``cookbook.loading.class_labels`` (``args`` kept for the recipes that pass it)."""
+    return loading.class_labels(y)
 
 
 def _out_path(args, name, suffix):
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:  # checked in parse_args, but a path can still refuse (e.g. under /proc)
-        fail(args, f"--out {args.out} cannot be created ({exc.strerror}); pass a folder you can write to")
-    stem = args.recipe if not name else f"{args.recipe}_{name}"
-    return pathlib.Path(args.out) / f"{stem}{suffix}"
+    return outputs.output_path(_settings(args), name, suffix)
 
 
 def save_table(
     table: pd.DataFrame, args: argparse.Namespace, name: str | None = None
 ) -> tuple[pathlib.Path, pathlib.Path]:
-    """Write ``table`` as ``<out>/<recipe>[_name].csv`` and ``.md``; return both paths."""
-    csv_path = _out_path(args, name, ".csv")
-    md_path = csv_path.with_suffix(".md")
-    table.to_csv(csv_path, index=False)
-    md_path.write_text(to_markdown(table) + "\n", encoding="utf-8")
-    return csv_path, md_path
+    """``cookbook.outputs.save_table`` for a recipe's ``args``."""
+    return outputs.save_table(table, _settings(args), name)
 
 
 def save_figure(fig: Figure, args: argparse.Namespace, name: str) -> pathlib.Path:
-    """Write a ``matplotlib.figure.Figure`` as ``<out>/<recipe>_<name>.png``.
-
-    Recipes build figures with ``matplotlib.figure.Figure`` rather than
-    ``pyplot``: no GUI backend, no global state, nothing to close, and the
-    script never blocks on a window.
-    """
-    path = _out_path(args, name, ".png")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    if _in_notebook():  # show the saved PNG: it needs no matplotlib backend in the kernel
-        from IPython.display import Image, display
-
-        display(Image(filename=str(path)))
-    return path
+    """``cookbook.outputs.save_figure`` for a recipe's ``args``."""
+    return outputs.save_figure(fig, _settings(args), name)
 
 
 def plain_log_ticks(axis: "Axis") -> None:
@@ -459,28 +353,8 @@ def plain_log_ticks(axis: "Axis") -> None:
     axis.set_minor_formatter(FormatStrFormatter("%g"))
 
 
-def _in_notebook():
-    """True inside a Jupyter kernel (IPython's ZMQ shell), where tables and figures render inline."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def show(table: pd.DataFrame, title: str | None = None) -> pd.DataFrame:
-    """Show a DataFrame: printed as text in a terminal, as an HTML table in a notebook.
-
-    Returns ``table`` unchanged, so a lesson can write ``table = show(make_table(), "Title")``.
-    """
-    if _in_notebook():
-        from IPython.display import Markdown, display
-
-        if title:
-            display(Markdown(f"**{title}**"))
-        with pd.option_context("display.float_format", "{:.5g}".format):
-            display(table)
-    else:
-        print_table(table, title)
-    return table
+_in_notebook = display.in_notebook
+show = display.show
 
 
 def remember(points: Iterable[object], title: str = "What to remember") -> list[str]:
@@ -511,26 +385,5 @@ def remember(points: Iterable[object], title: str = "What to remember") -> list[
     return texts
 
 
-def print_table(table: pd.DataFrame, title: str | None = None) -> None:
-    """Print a DataFrame the way a learner reads it: titled, no index, 4-5 digits."""
-    if title:
-        print(f"\n{title}\n{'-' * len(title)}")
-    # to_string ignores display.width: line_width makes a wide table wrap into column blocks
-    # that fit the terminal, instead of lines the terminal breaks mid-cell.
-    width = max(shutil.get_terminal_size((120, 24)).columns, 80)
-    with pd.option_context("display.float_format", "{:.5g}".format):
-        print(table.to_string(index=False, line_width=width))
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (pandas' own needs ``tabulate``)."""
-
-    def cell(value):
-        if isinstance(value, float):
-            return f"{value:.6g}"
-        return str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
+print_table = display.print_table
+to_markdown = display.to_markdown

@@ -1,4 +1,4 @@
-"""cookbook.binary_heads and recipe 04's claims: a sigmoid head and a 2-unit softmax head are one model.
+"""cookbook.binary_heads and recipe 03's claims: a sigmoid head and a 2-unit softmax head are one model.
 
 The real-data claims use one module-scoped training run of the recipe's
 defaults (A, B, C and A at twice the learning rate on the Breast Cancer
@@ -31,7 +31,7 @@ TOL = 1e-6  # the issue's tolerance for converted probabilities and per-sample l
 
 
 @pytest.fixture(scope="module")
-def recipe04(recipes):
+def recipe03(recipes):
     return curriculum.load(curriculum.resolve(recipes, "04"))
 
 
@@ -45,18 +45,18 @@ def _build(setup, num_features, seed=0):
 
 
 @pytest.fixture(scope="module")
-def trained(recipe04):
-    """Recipe 04's default setups trained here (seed 0, EPOCHS epochs, no hidden layer), once for the module.
+def trained(recipe03):
+    """Recipe 03's default setups trained here (seed 0, EPOCHS epochs, no hidden layer), once for the module.
 
     Built with Keras and cookbook.sigmoid_to_softmax directly, as the recipe's cells do, so these tests
     check the library's conversions on a really trained model.
     """
     X, y = cookbook.load_dataset("breast_cancer")
     split = cookbook.split_and_standardize(X, np.asarray(y).astype("int32"), seed=0, stratify=True)
-    labels = {part: recipe04.encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
-    model_a = _build(recipe04.SETUPS["A"], split.X_train.shape[1])
+    labels = {part: recipe03.encode(y_part) for part, y_part in (("train", split.y_train), ("test", split.y_test))}
+    model_a = _build(recipe03.SETUPS["A"], split.X_train.shape[1])
     models = {"A": model_a}
-    for name, (setup, lr_factor) in recipe04.RUNS.items():
+    for name, (setup, lr_factor) in recipe03.RUNS.items():
         if name == "A":
             continue
         if setup == "A":
@@ -65,16 +65,16 @@ def trained(recipe04):
         else:
             model = sigmoid_to_softmax(model_a)
         model.compile(
-            optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE * lr_factor), loss=recipe04.SETUPS[setup][2]
+            optimizer=keras.optimizers.Adam(recipe03.LEARNING_RATE * lr_factor), loss=recipe03.SETUPS[setup][2]
         )
         models[name] = model
-    models["A"].compile(optimizer=keras.optimizers.Adam(recipe04.LEARNING_RATE), loss="binary_crossentropy")
+    models["A"].compile(optimizer=keras.optimizers.Adam(recipe03.LEARNING_RATE), loss="binary_crossentropy")
     histories = {}
     for name, model in models.items():
         keras.utils.set_random_seed(0)
-        encoding = recipe04.SETUPS[recipe04.RUNS[name][0]][3]
+        encoding = recipe03.SETUPS[recipe03.RUNS[name][0]][3]
         histories[name] = model.fit(
-            split.X_train, labels["train"][encoding], epochs=recipe04.EPOCHS, batch_size=recipe04.BATCH_SIZE, verbose=0
+            split.X_train, labels["train"][encoding], epochs=recipe03.EPOCHS, batch_size=recipe03.BATCH_SIZE, verbose=0
         )
     X_all = np.concatenate([split.X_train, split.X_test])
     y_all = np.concatenate([split.y_train, split.y_test])
@@ -167,13 +167,13 @@ def test_round_trip_gives_the_canonical_softmax_head(trained):
 
 
 @pytest.mark.slow
-def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
+def test_twice_the_parameters_but_no_more_capacity(trained, recipe03):
     """B's head has 2 (d + 1) parameters, A's d + 1; a common shift of both logits changes nothing."""
     d = trained.split.X_train.shape[1]
     assert head_parameter_count(trained.models["A"]) == d + 1
     assert head_parameter_count(trained.models["B"]) == 2 * (d + 1)
     assert head_parameter_count(trained.models["B"]) == trained.models["B"].layers[-1].count_params()
-    shifted = recipe04.shift_both_logits(trained.models["B"], np.random.default_rng(0))
+    shifted = recipe03.shift_both_logits(trained.models["B"], np.random.default_rng(0))
     moved = keras.ops.convert_to_numpy(shifted.layers[-1].kernel) - keras.ops.convert_to_numpy(
         trained.models["B"].layers[-1].kernel
     )
@@ -182,9 +182,9 @@ def test_twice_the_parameters_but_no_more_capacity(trained, recipe04):
 
 
 @pytest.mark.slow
-def test_recipe_conversion_table_reports_no_differences(trained, recipe04):
+def test_recipe_conversion_table_reports_no_differences(trained, recipe03):
     """compare_conversions: every conversion moves P(class 1) by < 1e-6 and changes no decision."""
-    table = recipe04.compare_conversions(trained.models, trained.split, seed=0)
+    table = recipe03.compare_conversions(trained.models, trained.split, seed=0)
     assert len(table) == 3 and (table["rows"] == 569).all()
     assert (table["max |dP(class 1)|"] < TOL).all()
     assert (table["different decisions"] == 0).all()
@@ -218,9 +218,9 @@ def test_softmax_head_trains_like_sigmoid_head_at_twice_the_learning_rate(traine
 
 
 @pytest.mark.slow
-def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe04):
+def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe03):
     """With the recipe's defaults, A and B score > 0.93 test accuracy and their accuracies agree within 2 rows."""
-    table = recipe04.compare_heads(trained.models, trained.seconds, trained.split, trained.labels)
+    table = recipe03.compare_heads(trained.models, trained.seconds, trained.split, trained.labels)
     table = table.set_index("setup")
     assert table.loc["A", "test accuracy"] > 0.93 and table.loc["B", "test accuracy"] > 0.93
     n_test = len(trained.split.y_test)
@@ -237,11 +237,11 @@ def test_sigmoid_and_softmax_heads_reach_over_093_test_accuracy(trained, recipe0
 
 @pytest.mark.parametrize("name", ["A", "B", "C"])
 @pytest.mark.backend_agnostic
-def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
+def test_check_setup_accepts_the_three_correct_setups(recipe03, name):
     """check_setup is silent on A, B and C with their label encodings."""
-    setup = recipe04.SETUPS[name]
+    setup = recipe03.SETUPS[name]
     model = _build(setup, 4)
-    check_setup(model, recipe04.encode(np.array([0, 1, 1, 0]))[setup[3]])
+    check_setup(model, recipe03.encode(np.array([0, 1, 1, 0]))[setup[3]])
 
 
 @pytest.mark.parametrize(
@@ -254,47 +254,47 @@ def test_check_setup_accepts_the_three_correct_setups(recipe04, name):
     ],
 )
 @pytest.mark.backend_agnostic
-def test_check_setup_flags_each_near_miss(recipe04, name):
+def test_check_setup_flags_each_near_miss(recipe03, name):
     """check_setup raises SetupError (a ValueError) with a fix for every near-miss setup."""
-    setup = recipe04.NEAR_MISSES[name]
+    setup = recipe03.NEAR_MISSES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras's own build-time warning for softmax on one unit
         model = _build(setup, 4)
     with pytest.raises(SetupError) as info:
-        check_setup(model, recipe04.encode(np.array([0, 1, 1, 0]))[setup[3]])
+        check_setup(model, recipe03.encode(np.array([0, 1, 1, 0]))[setup[3]])
     assert isinstance(info.value, ValueError) and "use" in str(info.value)
 
 
 @pytest.mark.parametrize("name, task", [("A", "binary"), ("B", "binary_softmax")])
 @pytest.mark.backend_agnostic
-def test_recipe_setups_are_the_rows_of_the_head_rules_table(recipe04, name, task):
+def test_recipe_setups_are_the_rows_of_the_head_rules_table(recipe03, name, task):
     """Setups A and B are HEAD_RULES' "binary" and "binary_softmax" rows (units, activation, loss)."""
     from cookbook.heads import HEAD_RULES
 
-    units, activation, loss, _ = recipe04.SETUPS[name]
+    units, activation, loss, _ = recipe03.SETUPS[name]
     rule = HEAD_RULES[task]
     assert (str(units), activation, loss) == (rule.units, rule.activation, rule.loss)
 
 
 @pytest.mark.backend_agnostic
-def test_softmax_on_one_unit_predicts_one_for_everyone(recipe04):
+def test_softmax_on_one_unit_predicts_one_for_everyone(recipe03):
     """Dense(1, softmax) outputs 1.0 (to float32 rounding) whatever the input: every row is called class 1."""
     X = np.random.default_rng(0).normal(size=(20, 3)).astype("float32") * 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras warns about it at build time, and that is all
-        model = _build(recipe04.NEAR_MISSES["softmax on one unit"], 3)
+        model = _build(recipe03.NEAR_MISSES["softmax on one unit"], 3)
         out = _outputs(model, X)
     np.testing.assert_allclose(out, 1.0, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["2-unit softmax + binary CE", "sigmoid head + one-hot labels"])
 @pytest.mark.backend_agnostic
-def test_keras_refuses_the_shape_mismatched_near_misses_at_fit(recipe04, name):
+def test_keras_refuses_the_shape_mismatched_near_misses_at_fit(recipe03, name):
     """Keras 3 itself raises ValueError at the first batch for the two shape mismatches."""
-    setup = recipe04.NEAR_MISSES[name]
+    setup = recipe03.NEAR_MISSES[name]
     model = _build(setup, 3)
     X = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
-    y = recipe04.encode(np.array([0, 1] * 4))[setup[3]]
+    y = recipe03.encode(np.array([0, 1] * 4))[setup[3]]
     with pytest.raises(ValueError, match="target"):
         model.fit(X, y, epochs=1, verbose=0)
 
@@ -463,17 +463,17 @@ def test_roc_auc_refuses_bad_input(y, s, words):
 # --- the recipe's data step -----------------------------------------------------------------------
 
 
-def _args(recipe04, argv=()):
-    return cookbook.recipe.parse_args(recipe04.build_parser(), list(argv))
+def _args(recipe03, argv=()):
+    return cookbook.recipe.parse_args(recipe03.build_parser(), list(argv))
 
 
 @pytest.mark.backend_agnostic
-def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
+def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe03, tmp_path):
     """--csv with classes 2 and 4 becomes 0/1 labels (4 = class 1) in all three encodings."""
     path = tmp_path / "two.csv"
     rng = np.random.default_rng(5)
     pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40), "label": [2, 4] * 20}).to_csv(path, index=False)
-    split, labels, positive = recipe04.prepare_data(_args(recipe04, ["--csv", str(path), "--target", "label"]))
+    split, labels, positive = recipe03.prepare_data(_args(recipe03, ["--csv", str(path), "--target", "label"]))
     assert positive == "label == 4"
     assert set(np.unique(split.y_train)) == {0, 1}
     assert labels["train"]["one-hot"].shape == (len(split.y_train), 2)
@@ -481,11 +481,11 @@ def test_recipe_maps_any_two_class_csv_target_to_0_1(recipe04, tmp_path):
 
 
 @pytest.mark.backend_agnostic
-def test_recipe_refuses_a_csv_target_with_three_classes(recipe04, tmp_path, capsys):
+def test_recipe_refuses_a_csv_target_with_three_classes(recipe03, tmp_path, capsys):
     """--csv whose target has 3 classes exits 2 with one line pointing to recipe 02."""
     path = tmp_path / "three.csv"
     pd.DataFrame({"a": np.arange(9.0), "label": [0, 1, 2] * 3}).to_csv(path, index=False)
     with pytest.raises(SystemExit) as info:
-        recipe04.prepare_data(_args(recipe04, ["--csv", str(path), "--target", "label"]))
+        recipe03.prepare_data(_args(recipe03, ["--csv", str(path), "--target", "label"]))
     assert info.value.code == 2
     assert "exactly two classes" in capsys.readouterr().err

@@ -86,7 +86,7 @@ def test_main_body_is_dedented_and_its_return_becomes_the_shown_value():
     "source, message",
     [
         ("x = 1\n", "no header docstring"),
-        ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no main"),
+        ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no '# %% \\[markdown\\]' cells"),
         ('"""T.\n\nx\n"""\n\ndef main(argv=None):\n    return 1\n', "no '# %% \\[markdown\\]' cells"),
         ("def broken(:\n", "cannot be parsed"),
     ],

@@ -48,9 +48,9 @@ def test_missing_recipes_folder_says_how_to_fix(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_run_passes_flags_to_the_recipe(tmp_path, capsys):
-    """`cookbook run 09 --quick --out DIR` runs recipe 09 (the quickest lesson) with those flags."""
-    assert cli.main(["run", "09", "--quick", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "09_adam_bias_correction.csv").exists()
+    """`cookbook run 09 --quick --out DIR` runs recipe 10 (the quickest lesson) with those flags."""
+    assert cli.main(["run", "10", "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "10_adam_bias_correction.csv").exists()
 
 
 def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recipes, monkeypatch):
@@ -102,7 +102,7 @@ def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(
     folder, out = tmp_path / "recipes", tmp_path / "out"
     folder.mkdir()
     (folder / "01_breaks.py").write_text(BREAKING_RECIPE, encoding="utf-8")
-    shutil.copy(ROOT / "recipes" / "09_adam_bias_correction.py", folder / "02_fine.py")  # a lesson that passes
+    shutil.copy(ROOT / "recipes" / "10_adam_bias_correction.py", folder / "02_fine.py")  # a lesson that passes
     assert cli.main(["--recipes", str(folder), "tour", "--quick", "--out", str(out)]) == 1
     printed = capsys.readouterr()
     cause = "ModuleNotFoundError: No module named 'cookbook_module_nobody_has'"
@@ -184,11 +184,11 @@ def test_tour_skips_tensorflow_lessons_under_another_backend_and_says_why(
 
 
 def test_run_refuses_a_tensorflow_lesson_under_another_backend(capsys, recipes, on_jax):
-    """`cookbook run 06` under JAX: exit status 2 and one line with the reason and the fix."""
-    assert cli.main(["run", "06", "--quick"]) == 2
+    """`cookbook run 07` under JAX: exit status 2 and one line with the reason and the fix."""
+    assert cli.main(["run", "07", "--quick"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "KERAS_BACKEND=tensorflow" in err
-    assert f"06_optimizer_paths needs TensorFlow ({recipes[5].needs_tensorflow})" in err
+    assert f"07_optimizer_paths needs TensorFlow ({recipes[5].needs_tensorflow})" in err
 
 
 def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
@@ -206,7 +206,7 @@ def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
     """A real `KERAS_BACKEND=jax cookbook tour --quick` of 01, 05, 06: 01 runs, 05 and 06 are skipped.
 
     The whole tour on JAX takes about two minutes; these three cover fit with a callback and both ways a
-    recipe declares that it needs TensorFlow. (The twins against the built-ins, recipe 11's subject, run
+    recipe declares that it needs TensorFlow. (The twins against the built-ins, recipe 14's subject, run
     under JAX in .ci/run's backend-agnostic step.)
     """
     chosen = [r for r in recipes if r.number in (1, 5, 6)]

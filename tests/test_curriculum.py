@@ -130,12 +130,24 @@ def test_an_exact_name_wins_over_a_partial_match(folder):
 # --- loading and running --------------------------------------------------------------------------
 
 
-def test_load_refuses_a_recipe_without_main(folder):
-    """A recipe file without main(argv) is RecipeNotFound naming the file."""
-    (folder / "05_nomain.py").write_text('"""No main."""\n')
+def test_run_runs_a_lesson_of_top_level_cells_as_a_script(folder, capsys):
+    """A lesson without main() runs as ``python file.py ARGV``: __main__, sys.argv set, then restored; None."""
+    (folder / "05_script.py").write_text(
+        textwrap.dedent(
+            '''
+            """A script."""
+            # %%
+            import sys
+            print(__name__, sys.argv[0].endswith("05_script.py"), sys.argv[1:])
+            '''
+        )
+    )
     recipe = curriculum.resolve(curriculum.list_recipes(folder), "05")
-    with pytest.raises(RecipeNotFound, match=r"05_nomain\.py has no main\(argv\) function"):
-        curriculum.load(recipe)
+    argv_before = list(sys.argv)
+    assert not recipe.has_main
+    assert curriculum.run(recipe, ["--quick", "--seed", "3"]) is None
+    assert capsys.readouterr().out == "__main__ True ['--quick', '--seed', '3']\n"
+    assert sys.argv == argv_before
 
 
 def test_run_returns_mains_table_and_resets_keras(folder, capsys):
@@ -221,11 +233,11 @@ def test_needs_tensorflow_is_read_from_the_source_without_importing(tf_folder):
 
 
 def test_the_checkout_declares_its_tensorflow_lessons(recipes):
-    """05, 06, 07 and 09 teach TensorFlow code and say which; 01-04, 08, 10 and 11 run on any backend."""
+    """06, 07, 08 and 10 teach TensorFlow code and say which; 01-03, 05, 09, 11 and 14 run on any backend."""
     by_number = {r.number: r.needs_tensorflow for r in recipes}
-    for number in (5, 6, 7, 9):
+    for number in (6, 7, 8, 10):
         assert "tf." in by_number[number], f"recipe {number:02d} names the TensorFlow API it teaches"
-    assert [n for n in (1, 2, 3, 4, 8, 10, 11) if by_number[n] is not None] == []
+    assert [n for n in (1, 2, 3, 5, 9, 11, 14) if by_number[n] is not None] == []
 
 
 @pytest.mark.parametrize("backend, skipped", [("tensorflow", False), ("jax", True), ("torch", True)])

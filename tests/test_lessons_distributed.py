@@ -1,7 +1,7 @@
 """cookbook.lessons.distributed: batch arithmetic, scope errors, the optimizers a strategy trains.
 
 Everything here runs in this process on a one-device ``MirroredStrategy``.
-The worker processes of lesson 12 are ``cookbook.lessons.cluster``'s
+The worker processes of lesson 16 are ``cookbook.lessons.cluster``'s
 (``test_lessons_cluster.py``); the supervisor that starts them is
 ``cookbook.processes`` (``test_processes.py``).
 """

@@ -1,7 +1,7 @@
 """cookbook.lessons.fault_tolerance: the job folder, its commands, the fault callback, and what the children left.
 
 The jobs themselves (child processes killed and relaunched) run in lesson
-13's ``--quick`` run, read by ``tests/test_13_surviving_a_killed_worker.py``;
+18's ``--quick`` run, read by ``tests/test_13_surviving_a_killed_worker.py``;
 here the parts are checked in-process, fast.
 """
 

@@ -235,7 +235,7 @@ def test_fit_repeats_its_shuffle_order_every_epoch_under_a_global_seed():
     """After keras.utils.set_random_seed, fit(shuffle=True) visits the rows in one order every epoch (TF backend).
 
     If this fails, Keras now reshuffles each epoch under a seed: update the
-    lesson's cell and claim row about it (recipe 05).
+    lesson's cell and claim row about it (recipe 06).
     """
     orders = gradient_descent.fit_shuffle_orders(n_rows=8, epochs=3, seed=0)
     assert all(sorted(order) == list(range(8)) for order in orders), "each epoch visits every row once"

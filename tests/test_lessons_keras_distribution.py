@@ -1,9 +1,9 @@
-"""cookbook.lessons.keras_distribution and jax_worker: lesson 12's ``keras.distribution`` children.
+"""cookbook.lessons.keras_distribution and jax_worker: lesson 16's ``keras.distribution`` children.
 
 Here the parts that need no JAX in this process: the child's environment,
 argument checks that run before JAX is touched, the job folder and the
 results written next to it, the chatter filter, the recipe's quote of the
-worker's code, and ONE real worker that fails (recipe 12's claims, from its
+worker's code, and ONE real worker that fails (recipe 16's claims, from its
 quick run, are in ``test_12_distributed_training.py``).
 """
 
@@ -183,7 +183,7 @@ def test_quiet_drops_jax_and_gloo_chatter_and_keeps_errors():
 
 
 def test_the_recipe_quotes_the_workers_code_verbatim():
-    """Every line of recipe 12's quote of ``fit_under_data_parallel`` is a line of it, in the same order."""
+    """Every line of recipe 16's quote of ``fit_under_data_parallel`` is a line of it, in the same order."""
     worker = (ROOT / "cookbook" / "lessons" / "jax_worker.py").read_text(encoding="utf-8")
     function = next(
         node
@@ -191,7 +191,7 @@ def test_the_recipe_quotes_the_workers_code_verbatim():
         if isinstance(node, ast.FunctionDef) and node.name == "fit_under_data_parallel"
     )
     body = [line[4:] for line in ast.get_source_segment(worker, function).splitlines()[1:]]
-    recipe = (ROOT / "recipes" / "12_distributed_training.py").read_text(encoding="utf-8").splitlines()
+    recipe = (ROOT / "recipes" / "16_distributed_training.py").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(recipe) if "distribution = keras.distribution.DataParallel(" in line)
     quote = []
     for line in recipe[start:]:
@@ -206,15 +206,15 @@ def test_the_recipe_quotes_the_workers_code_verbatim():
 
 
 def test_the_recipe_quotes_join_processes_verbatim():
-    """The two lines recipe 12 shows for joining processes are join_processes' own lines."""
+    """The two lines recipe 16 shows for joining processes are join_processes' own lines."""
     source = inspect.getsource(keras_distribution.join_processes)
     code = [line.strip() for line in source.splitlines()]
-    recipe = (ROOT / "recipes" / "12_distributed_training.py").read_text(encoding="utf-8").splitlines()
+    recipe = (ROOT / "recipes" / "16_distributed_training.py").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(recipe) if 'jax.config.update("jax_cpu_collectives_implementation"' in line)
     quote = [line[len("    #     ") :] for line in recipe[start : start + 2]]
     assert quote[1].startswith("keras.distribution.initialize(")
     for line in quote:
-        assert line in code, f"recipe 12 quotes a line join_processes does not have: {line!r}"
+        assert line in code, f"recipe 16 quotes a line join_processes does not have: {line!r}"
 
 
 # --- one real worker ------------------------------------------------------------------------------

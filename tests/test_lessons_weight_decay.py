@@ -1,4 +1,4 @@
-"""Lesson 14's measuring tools (cookbook.lessons.weight_decay), checked against NumPy by hand."""
+"""Lesson 12's measuring tools (cookbook.lessons.weight_decay), checked against NumPy by hand."""
 
 import cookbook  # noqa: F401  (imports TensorFlow quietly first)
 from cookbook.datasets import load_dataset, split_and_standardize

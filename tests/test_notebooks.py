@@ -14,23 +14,37 @@ import pytest
 RECIPES = curriculum.list_recipes()
 
 
-def test_notebook_starts_with_title_and_settings_then_the_lesson_cells(tmp_path):
-    """Title markdown, an argv settings cell, then the lesson's markdown and code cells in order."""
-    notebook = notebooks.recipe_notebook(RECIPES[0], quick=True, seed=3)
-    first, settings = notebook.cells[0], notebook.cells[1]
-    assert first.cell_type == "markdown" and first.source.startswith(f"# {RECIPES[0].number:02d}. ")
+def test_notebook_starts_with_title_then_the_lessons_cells_with_its_settings_edited_in_place():
+    """Title markdown, then the lesson's cells in order; the settings cell says quick=True, seed=3 as given."""
+    lesson = next(r for r in RECIPES if not r.has_main)
+    notebook = notebooks.recipe_notebook(lesson, quick=True, seed=3)
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith(f"# {lesson.number:02d}. ")
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    settings = code[0]
+    assert "from_command_line(" in settings and "quick=True" in settings and "seed=3" in settings
+    assert "out='cookbook-out'" in settings and "argv =" not in settings
+    source = lesson.path.read_text(encoding="utf-8")
+    assert [c.source.split("\n")[0] for c in notebook.cells[1:] if c.cell_type == "markdown"][:2] == [
+        "## Settings",
+        "## Data",
+    ]
+    assert all(line in source for s in code[1:] for line in s.rstrip(";").splitlines()), "cells as in the file"
+
+
+def test_a_lesson_in_the_older_shape_gets_an_argv_cell_and_mains_body():
+    """A lesson with main(argv): an argv settings cell, then main's body unrolled into cells."""
+    recipe = next(r for r in RECIPES if r.has_main)
+    notebook = notebooks.recipe_notebook(recipe, quick=True, seed=3)
+    settings = notebook.cells[1]
     assert (
         settings.cell_type == "code" and 'argv = ["--quick", "--seed", "3", "--out", "cookbook-out"]' in settings.source
     )
     sources = [cell.source for cell in notebook.cells]
-    assert any(s.startswith("## Data") for s in sources) and any("model.fit(" in s for s in sources)
     assert not any("def main(" in s for s in sources), "main's body is unrolled into cells"
-    code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert len(code) >= 6
 
 
 def test_calls_returning_paths_are_quieted_but_the_last_cell_shows_the_table():
-    """save_figure(...) cells end in ';' (no PosixPath output); the last code cell is the returned table."""
+    """save_figure(...) cells end in ';' (no PosixPath output); the last code cell shows its value."""
     notebook = notebooks.recipe_notebook(RECIPES[0])
     code = [c.source for c in notebook.cells if c.cell_type == "code"]
     assert any("save_figure(" in s and s.rstrip().endswith(";") for s in code)

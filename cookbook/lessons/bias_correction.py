@@ -1,4 +1,4 @@
-"""Lesson 09's tools: Adam's step by hand, with each bias correction switchable.
+"""Lesson 10's tools: Adam's step by hand, with each bias correction switchable.
 
 - ``adam_step_sizes``: Adam's step in float64 NumPy with the bias correction of
   ``m`` and ``v`` switchable separately (the cookbook's ``Adam`` switches both

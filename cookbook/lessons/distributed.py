@@ -1,4 +1,4 @@
-"""Lesson 12's strategy tools: data parallelism with ``tf.distribute`` on one laptop.
+"""Lesson 16's strategy tools: data parallelism with ``tf.distribute`` on one laptop.
 
 1. Devices. ``use_logical_cpus(2)`` splits the one CPU into two logical
    devices, so ``mirrored_strategy()`` has two replicas to mirror across

@@ -1,4 +1,4 @@
-"""Lesson 13's jobs: training killed with SIGKILL in the middle, relaunched, compared with a run never killed.
+"""Lesson 18's jobs: training killed with SIGKILL in the middle, relaunched, compared with a run never killed.
 
 A *job folder* (``save_job``) holds what the child program needs: the start
 model (``model.keras``, so every run in every process starts from the same

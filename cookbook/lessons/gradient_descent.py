@@ -7,7 +7,7 @@ update is ``batch_size`` in ``model.fit``::
     model.fit(X, y, batch_size=1)        # stochastic gradient descent: N updates per epoch
     model.fit(X, y, batch_size=32)       # mini-batch gradient descent: ceil(N / 32)
 
-Recipe 05 writes those calls itself; this module only makes data and
+Recipe 06 writes those calls itself; this module only makes data and
 measures. It holds a synthetic linear-regression set (a convex loss whose
 minimum ``numpy.linalg.lstsq`` gives), the same quantities computed by hand
 in float64 NumPy (the loss, one full-batch step, the Hessian's eigenvalues),

@@ -1,4 +1,4 @@
-"""Lesson 12's ``keras.distribution`` program: ``python -m cookbook.lessons.jax_worker JOB NAME``.
+"""Lesson 16's ``keras.distribution`` program: ``python -m cookbook.lessons.jax_worker JOB NAME``.
 
 ``JOB`` is a folder written by ``keras_distribution.save_job`` (model, data,
 settings). The program runs on the JAX backend (``keras_distribution.jax_env``
@@ -20,7 +20,7 @@ process::
 
 Each process writes its final weights and a summary next to the job
 (``keras_distribution.load_results`` reads them). ``fit_under_data_parallel``
-is the code lesson 12 quotes: keep it short and literal.
+is the code lesson 16 quotes: keep it short and literal.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""Lesson 12's second engine: ``keras.distribution`` on the JAX backend.
+"""Lesson 16's second engine: ``keras.distribution`` on the JAX backend.
 
 Keras 3's own API for several devices and hosts runs on JAX, where
 ``model.fit`` works under it (under TensorFlow's MultiWorkerMirroredStrategy

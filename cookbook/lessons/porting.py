@@ -1,4 +1,4 @@
-"""Lesson 16's tools: Digits as ink tokens, Keras 2 on demand, a float64 Yogi beside the run, the figure.
+"""Lesson 15's tools: Digits as ink tokens, Keras 2 on demand, a float64 Yogi beside the run, the figure.
 
 - ``ink_tokens``: each 8x8 Digits image as 64 integer tokens, ``pixel index x
   ink level``, so an ``Embedding`` reads it (and TensorFlow hands the

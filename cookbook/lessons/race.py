@@ -1,4 +1,4 @@
-"""Lesson 10's tools: a classifier's score in one eager pass, and when a loss curve gets under a target.
+"""Lesson 11's tools: a classifier's score in one eager pass, and when a loss curve gets under a target.
 
 - ``evaluate_classifier``: a softmax classifier's cross-entropy and accuracy in
   one eager forward pass.

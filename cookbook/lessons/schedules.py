@@ -1,4 +1,4 @@
-"""Lesson 15's tools: how far each weight moved per step, and where a loss curve peaked.
+"""Lesson 13's tools: how far each weight moved per step, and where a loss curve peaked.
 
 - ``flat_weights``: a model's trainable weights as one float64 vector (one
   snapshot per step, taken by the lesson's callback).

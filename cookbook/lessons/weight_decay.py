@@ -1,4 +1,4 @@
-"""Lesson 14's tools: pixels grouped by how often they are inked, weight sizes per group, Adam's state read back.
+"""Lesson 12's tools: pixels grouped by how often they are inked, weight sizes per group, Adam's state read back.
 
 - ``to_unit_range``: Digits pixels scaled to [0, 1], so a blank pixel feeds
   exactly 0 to the network (and its weights get no data gradient).
