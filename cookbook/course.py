@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cookbook.cells import LessonFormatError, lesson_cells
 from cookbook.failures import strip_ansi
+from cookbook.parts import part_of
 
 import pandas as pd
 
@@ -39,7 +40,9 @@ _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; }
 main { max-width: 1000px; margin: 0 auto; padding: 1rem 2rem 4rem; }
 nav { background: #f6f8fa; border-bottom: 1px solid #d0d7de; padding: 0.6rem 2rem; }
-nav ol { columns: 2; margin: 0.4rem 0; }
+nav ol { columns: 2; margin: 0.4rem 0; list-style: none; padding-left: 0.5rem; }
+nav li.part { font-weight: 600; margin-top: 0.4rem; break-after: avoid; }
+h2.part { font-size: 1.6rem; margin-top: 3rem; color: #0969da; }
 section.lesson { border-top: 2px solid #d0d7de; margin-top: 2.5rem; padding-top: 0.5rem; }
 h1 { font-size: 1.8rem; } h2 { font-size: 1.45rem; } h3 { font-size: 1.15rem; }
 .settings { color: #57606a; font-size: 0.9rem; }
@@ -88,7 +91,13 @@ def write_course_page(
     out = pathlib.Path(out)
     failures = failures or {}
     sections, toc = [], []
+    part = None
     for recipe in recipes:
+        if part_of(recipe.number) != part:  # a new part: its heading in the contents and in the page
+            part = part_of(recipe.number)
+            title = html.escape(part.title if part else "More lessons")
+            toc.append(f'<li class="part">{title}</li>')
+            sections.append(f'<h2 class="part">{title}</h2>')
         anchor = f"lesson-{recipe.number:02d}"
         status = statuses.get(recipe.name, "not run")
         state = "ok" if status == "ok" else "skipped" if status.startswith("skipped") else "failed"

@@ -82,7 +82,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from cookbook import display, loading, outputs, tables
+from cookbook import display, figures, loading, outputs, tables
 from cookbook.datasets import DATASETS, Split
 from cookbook.errors import WrongBackendError
 from cookbook.settings import DEFAULT_OUT, Settings, out_problem
@@ -93,7 +93,6 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # hints only: a recipe that draws nothing never imports matplotlib
-    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -339,20 +338,7 @@ def save_figure(fig: Figure, args: argparse.Namespace, name: str) -> pathlib.Pat
     return outputs.save_figure(fig, _settings(args), name)
 
 
-def plain_log_ticks(axis: "Axis") -> None:
-    """Label a log-scaled axis in plain numbers (0.05, 0.2, 1), with labelled minor ticks at 2, 3 and 5.
-
-    Loss curves span less than two decades, where matplotlib's default
-    labels only the powers of ten (often none at all); 2, 3 and 5 per decade
-    are enough to read a value and do not collide. Pass ``ax.yaxis``.
-    """
-    from matplotlib.ticker import FormatStrFormatter, LogLocator
-
-    axis.set_major_formatter(FormatStrFormatter("%g"))
-    axis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
-    axis.set_minor_formatter(FormatStrFormatter("%g"))
-
-
+plain_log_ticks = figures.plain_log_ticks
 _in_notebook = display.in_notebook
 show = display.show
 

@@ -264,3 +264,13 @@ def test_run_refuses_a_tensorflow_lesson_under_another_backend_before_importing_
     monkeypatch.setattr(curriculum, "backend", lambda: "tensorflow")
     with pytest.raises(RuntimeError, match="imported"):
         curriculum.load(recipe)
+
+
+def test_every_lesson_belongs_to_one_part_and_the_parts_follow_each_other(recipes):
+    """The parts' ranges ascend without overlap, and each lesson of the checkout falls in one of them."""
+    from cookbook.parts import PARTS, part_of
+
+    bounds = [n for part in PARTS for n in (part.first, part.last)]
+    assert bounds == sorted(bounds) and len(set(bounds)) == len(bounds)
+    assert [r.name for r in recipes if part_of(r.number) is None] == []
+    assert part_of(1) is PARTS[0] and part_of(PARTS[-1].last + 1) is None

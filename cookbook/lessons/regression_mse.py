@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from cookbook.claims import Claim, Verdict, verdict_of
+from cookbook.figures import plain_log_ticks
 
 import numpy as np
 import pandas as pd
@@ -68,11 +69,11 @@ def errors_table(
         epochs_run: ``{model: epochs it trained}``.
         train_mean: the training rows' mean target, the baseline's prediction.
     """
+    baseline = {part: np.full(len(y_true), train_mean) for part, y_true in truth.items()}
     rows = []
-    for model, by_part in {**predictions, BASELINE: {part: None for part in truth}}.items():
+    for model, by_part in {**predictions, BASELINE: baseline}.items():
         for part, y_true in truth.items():
-            y_pred = by_part[part] if by_part[part] is not None else np.full(len(y_true), train_mean)
-            mse, mae = mse_mae(y_true, y_pred)
+            mse, mae = mse_mae(y_true, by_part[part])
             rows.append(
                 {
                     "model": model,
@@ -128,6 +129,7 @@ def plot_loss_curves(
 ) -> Figure:
     """Train and validation MSE per epoch of the full run, with the epoch EarlyStopping kept marked."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(7, 4.2))
     ax = fig.subplots()
@@ -139,12 +141,14 @@ def plot_loss_curves(
     best = int(np.argmin(stopped["val_loss"])) + 1
     ax.axvline(best, color="black", linestyle=":", label=f"EarlyStopping keeps epoch {best} (patience {patience})")
     ax.axhline(1.0, color="grey", linestyle="--", label="predict the mean (train MSE = 1)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set(
         xlabel="epoch",
         ylabel="MSE (standardized target, log scale)",
         yscale="log",
         title=f"Regression on {data_name}: training past the best epoch",
     )
+    plain_log_ticks(ax.yaxis)
     ax.legend(fontsize="small")
     return fig
 

@@ -1,0 +1,31 @@
+"""The course's parts: which lessons belong together, in order (read by the course page and the README)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["PARTS", "Part", "part_of"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """A part of the course: the lessons numbered ``first`` to ``last``."""
+
+    title: str
+    first: int
+    last: int
+
+
+# The course's parts, in order. A lesson belongs to the part whose range holds its number (every lesson of
+# the checkout has one: tests/test_curriculum.py).
+PARTS = (
+    Part("Losses: output layer, loss and labels", 1, 5),
+    Part("Gradient descent and optimizers", 6, 13),
+    Part("Writing your own optimizer", 14, 15),
+    Part("Scaling out", 16, 19),
+)
+
+
+def part_of(number: int) -> Part | None:
+    """The part that lesson ``number`` belongs to, or ``None`` (a lesson outside every part)."""
+    return next((part for part in PARTS if part.first <= number <= part.last), None)
