@@ -87,7 +87,10 @@ def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> No
             notebook_cells.append(v4.new_markdown_cell(cell.text))
             continue
         text = cell.text if recipe.has_main else with_settings(cell.text, quick=quick, seed=seed, out=LESSON_OUT)
-        notebook_cells.append(v4.new_code_cell(text if i == last_code else _quiet_last_call(text)))
+        # An older lesson's last cell shows the table main() returns; a lesson's last call (claims.remember)
+        # displays its points itself, so its return value would only repeat them.
+        keep_value = recipe.has_main and i == last_code
+        notebook_cells.append(v4.new_code_cell(text if keep_value else _quiet_last_call(text)))
     notebook = v4.new_notebook(cells=notebook_cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
