@@ -278,13 +278,13 @@ def fail(args: argparse.Namespace, message: str) -> NoReturn:
 def _settings(args: argparse.Namespace) -> Settings:
     """The lesson settings that ``args`` (from ``parse_args``) stand for."""
     return Settings(
-        lesson=args.recipe,
-        quick=args.quick,
-        seed=args.seed,
-        out=args.out,
+        lesson=getattr(args, "recipe", "recipe"),
+        quick=getattr(args, "quick", False),
+        seed=getattr(args, "seed", 0),
+        out=getattr(args, "out", pathlib.Path(DEFAULT_OUT)),
         epochs=getattr(args, "epochs", None),
         steps=getattr(args, "steps", None),
-        data=args.dataset,
+        data=getattr(args, "dataset", None),
         csv=getattr(args, "csv", None),
         target=getattr(args, "target", None),
         missing=getattr(args, "missing", "drop"),

@@ -24,8 +24,8 @@ import dataclasses
 import os
 import pathlib
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 from cookbook import display
 from cookbook.datasets import DATASETS
@@ -53,6 +53,7 @@ class Settings:
         csv, target: the user's own table and its target column, instead of ``data``.
         missing: what to do with a row missing a feature: ``"drop"``, or fill with ``"median"``/``"mode"``.
         drop: columns to leave out of ``csv``.
+        options: the lesson's own settings by name (``{"hidden": 8}``), from ``options=``.
     """
 
     lesson: str
@@ -66,6 +67,7 @@ class Settings:
     target: str | None = None
     missing: str = "drop"
     drop: tuple[str, ...] = ()
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def data_name(self) -> str:
@@ -96,6 +98,7 @@ def from_command_line(
     table: bool = False,
     csv: str | os.PathLike[str] | None = None,
     target: str | None = None,
+    options: Mapping[str, tuple[Any, str]] | None = None,
     argv: Sequence[str] | None = None,
 ) -> Settings:
     """The lesson's settings: the values given here, overridden by the command line when run as a script.
@@ -110,6 +113,10 @@ def from_command_line(
         data: the bundled dataset the lesson learns from; adds ``--csv PATH --target COLUMN``.
         table: the lesson reads a whole table (``cookbook.loading.load_table``); adds ``--missing`` and ``--drop``.
         csv, target: the user's own table, set in place in a notebook.
+        options: the lesson's own settings, ``{name: (value, help)}``: each
+            becomes a flag ``--name`` (its type is the value's; ``None``
+            takes text) and ``Settings.options[name]``, e.g.
+            ``options={"hidden": (0, "relu units of a hidden layer; 0: none")}``.
         argv: the command line to read; defaults to ``sys.argv[1:]``, and is
             ignored in a notebook (a kernel's command line is not the lesson's).
 
@@ -117,6 +124,13 @@ def from_command_line(
         A frozen ``Settings``.
     """
     parser = _parser(doc, lesson, epochs, quick_epochs, steps, quick_steps, steps_help, data, table)
+    options = dict(options or {})
+    for name, (value, help_text) in options.items():
+        kind = str if value is None else type(value)
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(
+            flag, dest=f"option_{name}", type=kind, default=value, help=f"{help_text} (default: {value})"
+        )
     parser.set_defaults(quick=quick, seed=seed, out=pathlib.Path(out))
     if data is not None:
         parser.set_defaults(csv=pathlib.Path(csv) if csv is not None else None, target=target)
@@ -148,6 +162,7 @@ def from_command_line(
         target=getattr(args, "target", None),
         missing=getattr(args, "missing", "drop"),
         drop=tuple(getattr(args, "drop", ())),
+        options={name: getattr(args, f"option_{name}") for name in options},
         **resolved,
     )
 

@@ -128,7 +128,7 @@ def test_keras_default_start_flattens_the_per_weight_rates(table):
 @pytest.fixture(scope="module")
 def grid(quick_run):
     _, out = quick_run("adagrad_vs_rmsprop")
-    return pd.read_csv(out / "08_adagrad_vs_rmsprop_grid.csv")
+    return pd.read_csv(out / "09_adagrad_vs_rmsprop_grid.csv")
 
 
 @pytest.mark.slow
@@ -165,7 +165,7 @@ def test_the_test_rows_play_no_part_in_the_choice(recipe09, grid, table, monkeyp
     monkeypatch.setattr(cookbook.recipe, "split", scrambled_test_labels)
     keras.utils.set_random_seed(0)
     scrambled = recipe09.main(["--quick", "--out", str(tmp_path)]).set_index("run")
-    rerun = pd.read_csv(tmp_path / "08_adagrad_vs_rmsprop_grid.csv")
+    rerun = pd.read_csv(tmp_path / "09_adagrad_vs_rmsprop_grid.csv")
     assert rerun["chosen"].tolist() == grid["chosen"].tolist()
     np.testing.assert_allclose(rerun["validation loss"], grid["validation loss"], rtol=1e-6)
     assert list(scrambled.index) == list(table.index)

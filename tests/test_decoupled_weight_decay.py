@@ -28,8 +28,8 @@ def recipe12(recipes):
 def run(quick_run):
     """The quick run's three tables: per method, per pixel group, and the equivalence pairs."""
     table, out = quick_run("decoupled_weight_decay")
-    groups = pd.read_csv(out / "14_decoupled_weight_decay_groups.csv").set_index("pixels")
-    pairs = pd.read_csv(out / "14_decoupled_weight_decay_equivalence.csv")
+    groups = pd.read_csv(out / "12_decoupled_weight_decay_groups.csv").set_index("pixels")
+    pairs = pd.read_csv(out / "12_decoupled_weight_decay_equivalence.csv")
     return table.set_index("method"), groups, pairs
 
 

@@ -35,7 +35,7 @@ def run(quick_run):
 
 
 def _csv(run, name):
-    return pd.read_csv(run[1] / f"05_gradient_descent_variants_{name}.csv")
+    return pd.read_csv(run[1] / f"06_gradient_descent_variants_{name}.csv")
 
 
 @pytest.fixture(scope="module")

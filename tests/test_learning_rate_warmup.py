@@ -15,8 +15,8 @@ HIGH_LR, LOW_LR, WARMUP = 0.05, 0.001, 20
 @pytest.fixture(scope="module")
 def run(quick_run):
     table, out = quick_run("learning_rate_warmup")
-    curves = pd.read_csv(out / "15_learning_rate_warmup_curves.csv")
-    steps = pd.read_csv(out / "15_learning_rate_warmup_first_steps.csv")
+    curves = pd.read_csv(out / "13_learning_rate_warmup_curves.csv")
+    steps = pd.read_csv(out / "13_learning_rate_warmup_first_steps.csv")
     return table.set_index(["peak lr", "schedule"]), curves, steps
 
 

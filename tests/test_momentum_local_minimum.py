@@ -111,7 +111,7 @@ def test_endings_and_crossings_match_an_independent_float64_walk(table):
 def test_paired_endings_count_each_momentum_setting_from_both_starts(run):
     """The paired table of the quick run: Momentum 0.9 ends deep from -1.5 at both rates; from +2 once shallow,
     once diverged (the lesson's 'same setting, opposite direction')."""
-    paired = pd.read_csv(run[1] / "07_momentum_local_minimum_paired_endings.csv")
+    paired = pd.read_csv(run[1] / "08_momentum_local_minimum_paired_endings.csv")
     counts = {(a, b): n for a, b, n in paired.itertuples(index=False)}
     assert counts == {("global minimum", "local minimum"): 1, ("global minimum", "diverged"): 1}
 
@@ -122,7 +122,7 @@ def test_the_recipes_loop_follows_the_float64_numpy_update_rule(run):
 
     A diverging run is compared while it stays within |x| < 100 (float32 overflows soon after).
     """
-    positions = pd.read_csv(run[1] / "07_momentum_local_minimum_positions.csv")
+    positions = pd.read_csv(run[1] / "08_momentum_local_minimum_positions.csv")
     assert set(positions.columns) >= {"learning rate", "momentum", "step", "x from -1.5", "x from 2"}
     for (lr, momentum), rows in positions.groupby(["learning rate", "momentum"]):
         recorded = rows.sort_values("step")[["x from -1.5", "x from 2"]].to_numpy()

@@ -15,12 +15,12 @@ CURVATURES = np.array([0.1, 2.0])  # of x**2/20 + y**2, written out here rather 
 
 @pytest.fixture(scope="module")
 def recipe07(recipes):
-    return curriculum.load(curriculum.resolve(recipes, "06"))
+    return curriculum.load(curriculum.resolve(recipes, "optimizer_paths"))
 
 
 @pytest.fixture(scope="module")
 def run(quick_run):
-    table, out = quick_run("06")
+    table, out = quick_run("optimizer_paths")
     return table.set_index("optimizer"), out
 
 
@@ -30,7 +30,7 @@ def table(run):
 
 
 def _csv(run, name):
-    return pd.read_csv(run[1] / f"06_optimizer_paths_{name}.csv")
+    return pd.read_csv(run[1] / f"07_optimizer_paths_{name}.csv")
 
 
 @pytest.mark.slow
@@ -181,7 +181,7 @@ def test_on_jax_the_script_stops_with_one_line_before_importing_tensorflow(tmp_p
     One line also means TensorFlow was never imported (with the user's logging, it would print its start-up
     lines), so a JAX-only install gets the same message instead of an ImportError.
     """
-    script = curriculum.resolve(curriculum.list_recipes(), "06").path
+    script = curriculum.resolve(curriculum.list_recipes(), "optimizer_paths").path
     result = processes.run(
         [sys.executable, str(script), "--quick", "--out", str(tmp_path / "out")],
         env={"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": None},

@@ -26,7 +26,7 @@ def recipe11(recipes):
 def race(quick_run):
     """The quick run's key table (indexed by optimizer) and its per-epoch curves."""
     table, out = quick_run("optimizer_race_digits")
-    curves = pd.read_csv(out / "10_optimizer_race_digits_curves.csv")
+    curves = pd.read_csv(out / "11_optimizer_race_digits_curves.csv")
     return table.set_index("optimizer"), curves
 
 

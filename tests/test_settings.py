@@ -77,3 +77,14 @@ def test_stop_prints_one_line_naming_the_script_and_exits_2(monkeypatch, capsys)
         stop("the target column is empty; fill it in")
     assert done.value.code == 2
     assert capsys.readouterr().err == "01_lesson.py: error: the target column is empty; fill it in\n"
+
+
+def test_a_lessons_own_options_become_flags_with_their_values_type(capsys):
+    """options={"hidden": (0, ...), "positive": (None, ...)}: --hidden takes an int, --positive text."""
+    options = {"hidden": (0, "relu units"), "positive": (None, "class 1"), "learning_rate": (0.01, "rate")}
+    assert _read([], options=options).options == {"hidden": 0, "positive": None, "learning_rate": 0.01}
+    given = _read(["--hidden", "8", "--positive", "female", "--learning-rate", "0.5"], options=options)
+    assert given.options == {"hidden": 8, "positive": "female", "learning_rate": 0.5}
+    with pytest.raises(SystemExit):
+        _read(["--hidden", "many"], options=options)
+    assert "argument --hidden: invalid int value: 'many'" in capsys.readouterr().err

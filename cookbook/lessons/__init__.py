@@ -1,37 +1,47 @@
-"""Support code for single lessons, one module per lesson topic.
+"""Each lesson's evidence, and the support code several lessons share.
 
 The library (``cookbook`` itself) is what a user copies into a project; this
-package holds what one recipe needs to measure, plot or stage its lesson and
-nothing else uses:
+package holds what a lesson needs to measure, plot or stage its claims and
+nothing else uses. A rewritten lesson ``recipes/NN_topic.py`` has its evidence
+in ``cookbook/lessons/topic.py`` (tables, verdicts, figures, its claim
+records), tested in ``tests/test_topic.py``; the other modules are named for
+what they are and serve the lessons listed:
 
-==========================  =======  ==================================================
-module                      recipe   what it does
-==========================  =======  ==================================================
-``gradient_descent``        05       batch / stochastic / mini-batch GD: data, exact
-                                     solutions, update recorders, gradient noise, memory
-``landscapes``              06, 07   2-D test functions and optimizer paths on them
-``bias_correction``         09       Adam's step by hand, each bias correction switchable
-``race``                    10       a classifier's score, epochs to reach a loss
-``agreement``               12-16    the largest gap between two lists of weights (twin vs
-                                     built-in, mirrored vs one device, resumed vs never
-                                     stopped, Keras 2 vs Keras 3)
-``distributed``             12       tf.distribute devices, scope checks, lockstep loop
-``cluster``                 12       a MultiWorkerMirroredStrategy job on 127.0.0.1
-``worker``                  12       the worker program (``python -m cookbook.lessons.worker``)
-``keras_distribution``      12       ``keras.distribution`` on JAX: child environment, joining
-                                     processes, the job folder, launching, results
-``jax_worker``              12       its program (``python -m cookbook.lessons.jax_worker``)
-``fault_tolerance``         13       jobs killed with SIGKILL and relaunched: the job folder,
-                                     launching, the program (``python -m
-                                     cookbook.lessons.fault_tolerance``), what they left
-``weight_decay``            14       pixels grouped by ink, weight RMS per group, Adam's
-                                     ``sqrt(v_hat)`` and the L2 term's shrink per step
-``schedules``               15       each weight's step per learning rate from weight
-                                     snapshots, a loss curve's peak over a step range
-``porting``                 16       Digits as ink tokens, Keras 2 (``tf_keras``) on
-                                     demand, a float64 Yogi fed a run's gradients, the
-                                     per-step difference figure
-==========================  =======  ==================================================
+====================================  =======  ================================================
+module                                lesson   what it does
+====================================  =======  ================================================
+``regression_mse``                    01       errors in the target's units, the loss curve, claims
+``multiclass_categorical_vs_sparse``  02       the four runs compared, the gap on a log axis with
+                                               exact zeros marked apart, per-class results, claims
+``binary_sigmoid_vs_softmax``         03       the heads table, curve gaps, conversions, claims
+``multilabel_sigmoid``                04       labels derived from Digits, per-label and exact-match
+                                               results, what a softmax over labels can reach, claims
+``wrong_setups``                      05       the cases, what Keras and check_setup do, claims
+``gradient_descent``                  06       batch / stochastic / mini-batch GD: data, exact
+                                               solutions, update recorders, gradient noise, memory
+``landscapes``                        07, 08   2-D test functions and optimizer paths on them
+``bias_correction``                   10       Adam's step by hand, each bias correction switchable
+``race``                              11       a classifier's score, epochs to reach a loss
+``weight_decay``                      12       pixels grouped by ink, weight RMS per group, Adam's
+                                               ``sqrt(v_hat)`` and the L2 term's shrink per step
+``schedules``                         13       each weight's step per learning rate from weight
+                                               snapshots, a loss curve's peak over a step range
+``porting``                           15       Digits as ink tokens, Keras 2 (``tf_keras``) on
+                                               demand, a float64 Yogi fed a run's gradients, the
+                                               per-step difference figure
+``agreement``                         12-18    the largest gap between two lists of weights (twin
+                                               vs built-in, mirrored vs one device, resumed vs
+                                               never stopped, Keras 2 vs Keras 3)
+``distributed``                       16       tf.distribute devices, scope checks, lockstep loop
+``cluster``                           16       a MultiWorkerMirroredStrategy job on 127.0.0.1
+``worker``                            16       the worker program (``python -m cookbook.lessons.worker``)
+``keras_distribution``                16       ``keras.distribution`` on JAX: child environment,
+                                               joining processes, the job folder, launching, results
+``jax_worker``                        16       its program (``python -m cookbook.lessons.jax_worker``)
+``fault_tolerance``                   18       jobs killed with SIGKILL and relaunched: the job
+                                               folder, launching, the program (``python -m
+                                               cookbook.lessons.fault_tolerance``), what they left
+====================================  =======  ================================================
 
 Import a module directly (``from cookbook.lessons import landscapes``); this
 package imports none of them, so ``import cookbook`` stays light.
