@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
+
 LESSON = "03_binary_sigmoid_vs_softmax"
 RUNS = ("A", "B", "C", "A, 2x lr")
 

@@ -188,7 +188,8 @@ def test_run_refuses_a_tensorflow_lesson_under_another_backend(capsys, recipes, 
     assert cli.main(["run", "07", "--quick"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "KERAS_BACKEND=tensorflow" in err
-    assert f"07_optimizer_paths needs TensorFlow ({recipes[5].needs_tensorflow})" in err
+    paths = curriculum.resolve(recipes, "optimizer_paths")
+    assert f"{paths.name} needs TensorFlow ({paths.needs_tensorflow})" in err
 
 
 def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
@@ -203,13 +204,13 @@ def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
 
 @pytest.mark.slow
 def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
-    """A real `KERAS_BACKEND=jax cookbook tour --quick` of 01, 05, 06: 01 runs, 05 and 06 are skipped.
+    """A real `KERAS_BACKEND=jax cookbook tour --quick` of 01, 06, 07: 01 runs, 06 and 07 are skipped.
 
     The whole tour on JAX takes about two minutes; these three cover fit with a callback and both ways a
     recipe declares that it needs TensorFlow. (The twins against the built-ins, recipe 14's subject, run
     under JAX in .ci/run's backend-agnostic step.)
     """
-    chosen = [r for r in recipes if r.number in (1, 5, 6)]
+    chosen = [r for r in recipes if r.number in (1, 6, 7)]
     folder = tmp_path / "recipes"
     folder.mkdir()
     for recipe in chosen:
@@ -225,7 +226,7 @@ def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(quick, Keras on jax)" in result.stdout
     skipped, ran = [r for r in chosen if r.needs_tensorflow], [r for r in chosen if not r.needs_tensorflow]
-    assert [r.number for r in skipped] == [5, 6]
+    assert [r.number for r in skipped] == [6, 7]
     for recipe in skipped:
         assert f"skipped {recipe.name}: needs TensorFlow ({recipe.needs_tensorflow})" in result.stdout
     summary = pd.read_csv(out / "tour_summary.csv").set_index("recipe")

@@ -57,9 +57,18 @@ def test_the_readme_layout_names_every_module():
 
 
 def test_the_readme_curriculum_has_one_table_row_per_recipe():
-    """The curriculum table lists every recipe in order, as one table (a blank line would end it early)."""
+    """The curriculum table lists every recipe in order under its part's row, as one table (no blank line)."""
+    from cookbook.parts import PARTS, part_of
+
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Curriculum", 1)[1]
     table = section[section.index("\n|") + 1 :].split("\n\n", 1)[0].splitlines()
-    listed = [row.split("|")[2].strip().strip("`") for row in table[2:]]  # after the header and |---| rows
-    assert listed == sorted(path.stem for path in (ROOT / "recipes").glob("[0-9][0-9]_*.py"))
+    cells = [row.split("|")[2].strip() for row in table[2:]]  # after the header and |---| rows
+    parts = [cell for cell in cells if cell.startswith("**")]
+    listed = [cell.strip("`") for cell in cells if not cell.startswith("**")]
+    stems = sorted(path.stem for path in (ROOT / "recipes").glob("[0-9][0-9]_*.py"))
+    assert listed == stems
+    assert parts == [f"**Part {i}. {part.title}**" for i, part in enumerate(PARTS, 1)]
+    for stem in stems:  # each lesson sits under its own part's row
+        above = [cell for cell in cells[: cells.index(f"`{stem}`")] if cell.startswith("**")]
+        assert above[-1] == f"**Part {PARTS.index(part_of(int(stem[:2]))) + 1}. {part_of(int(stem[:2])).title}**"

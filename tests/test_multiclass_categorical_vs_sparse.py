@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
+
 LESSON = "02_multiclass_categorical_vs_sparse"
 ONE_HOT, SPARSE, TWIN = "one-hot", "integers", "twin"
 Y_TEST = np.array([0, 0, 0, 1, 2, 2])  # class 0 is the commonest: majority-class accuracy 3/6

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
+
 LESSON = "04_multilabel_sigmoid"
 SIGMOID, SOFTMAX, TUNED = "sig", "soft", "soft tuned"
 

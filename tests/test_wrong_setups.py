@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
+
 LESSON = "05_wrong_setups"
 TEST_LABELS = {  # four test rows: classes 0..3 of C = 4, "lower half" = classes 0 and 1
     "integer labels": np.array([0, 1, 2, 3]),
