@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from cookbook.binary_heads import final_dense, head_parameter_count, roc_auc
 from cookbook.claims import Claim, Verdict, verdict_of
+from cookbook.figures import plain_log_ticks
 from cookbook.heads import activation_name
 from cookbook.settings import stop
 
@@ -193,6 +194,8 @@ def plot_heads(
         title="Training loss of the four runs",
     )
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if log:
+        plain_log_ticks(right.yaxis)
     fig.legend(*right.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize="small")
     return fig
 
