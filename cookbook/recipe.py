@@ -83,10 +83,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from cookbook import display, figures, loading, outputs, tables
-from cookbook.datasets import DATASETS, Split
+from cookbook.datasets import Split
 from cookbook.errors import WrongBackendError
-from cookbook.settings import DEFAULT_OUT, Settings, out_problem
-from cookbook.tables import MISSING_RULES
+from cookbook.settings import DEFAULT_OUT, Settings, add_data_flags, out_problem
 
 import keras
 import numpy as np
@@ -186,32 +185,7 @@ def make_parser(
             default=None,
             help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)",
         )
-    if dataset is not None:
-        info = DATASETS[dataset]
-        parser.add_argument(
-            "--csv",
-            type=pathlib.Path,
-            default=None,
-            help=f"train on your own CSV file instead of the bundled {dataset} data",
-        )
-        parser.add_argument(
-            "--target", default=None, help=f"target column of --csv (the bundled data uses {info.target!r})"
-        )
-    if dataset is not None and table:
-        parser.add_argument(
-            "--missing",
-            choices=MISSING_RULES,
-            default="drop",
-            help="rows with a missing feature: drop them (default), or fill the cells with the "
-            "training rows' median / most frequent value",
-        )
-        parser.add_argument(
-            "--drop",
-            action="append",
-            default=[],
-            metavar="COLUMN",
-            help="leave a column out (an identifier, free text); repeat for several",
-        )
+    add_data_flags(parser, dataset, table)
     return parser
 
 

@@ -31,7 +31,7 @@ from cookbook import display
 from cookbook.datasets import DATASETS
 from cookbook.tables import MISSING_RULES
 
-__all__ = ["DEFAULT_OUT", "Settings", "from_command_line", "out_problem", "stop"]
+__all__ = ["DEFAULT_OUT", "Settings", "add_data_flags", "from_command_line", "out_problem", "stop"]
 
 DEFAULT_OUT = "cookbook-out"
 
@@ -197,14 +197,17 @@ def _parser(doc, lesson, epochs, quick_epochs, steps, quick_steps, steps_help, d
         parser.add_argument(
             "--steps", type=int, help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)"
         )
-    if data is not None:
-        parser.add_argument(
-            "--csv", type=pathlib.Path, help=f"train on your own CSV instead of the bundled {data} data"
-        )
-        parser.add_argument(
-            "--target", help=f"target column of --csv (the bundled data uses {DATASETS[data].target!r})"
-        )
-    if data is not None and table:
+    add_data_flags(parser, data, table)
+    return parser
+
+
+def add_data_flags(parser: argparse.ArgumentParser, data: str | None, table: bool) -> None:
+    """Add ``--csv PATH --target COLUMN`` for a lesson on bundled ``data``, and ``--missing``/``--drop`` for a table."""
+    if data is None:
+        return
+    parser.add_argument("--csv", type=pathlib.Path, help=f"train on your own CSV instead of the bundled {data} data")
+    parser.add_argument("--target", help=f"target column of --csv (the bundled data uses {DATASETS[data].target!r})")
+    if table:
         parser.add_argument(
             "--missing",
             choices=MISSING_RULES,
@@ -219,7 +222,6 @@ def _parser(doc, lesson, epochs, quick_epochs, steps, quick_steps, steps_help, d
             metavar="COLUMN",
             help="leave a column out (an identifier, free text); repeat for several",
         )
-    return parser
 
 
 def out_problem(out: str | os.PathLike[str]) -> str | None:
