@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 ENV_VAR = "COOKBOOK_RECIPES"
-# The module-level name a recipe assigns when its lesson is TensorFlow code (see cookbook.recipe.needs_tensorflow).
+# The module-level name a lesson assigns when it is TensorFlow code (see cookbook.settings.needs_tensorflow).
 NEEDS_TENSORFLOW = "NEEDS_TENSORFLOW"
 
 

@@ -78,16 +78,14 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from cookbook import display, figures, loading, outputs, tables
+from cookbook import settings as settings_module
 from cookbook.datasets import Split
-from cookbook.errors import WrongBackendError
 from cookbook.settings import DEFAULT_OUT, Settings, add_data_flags, out_problem
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -222,25 +220,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 _LESSON: dict[str, argparse.Namespace | None] = {"args": None}
 
 
-def needs_tensorflow(reason: str) -> str:
-    """End the script unless Keras runs on TensorFlow; return ``reason``.
-
-    Called at a recipe's module level before ``import tensorflow`` (see the
-    module docstring), so under ``KERAS_BACKEND=jax`` or ``torch`` the
-    learner gets one line on stderr, exit status 2, instead of an import
-    error or a traceback from deep inside a TensorFlow call.
-
-    Args:
-        reason: what in the lesson is TensorFlow's API, e.g. ``"its training
-            loop is tf.GradientTape"``; a string literal, so ``cookbook tour``
-            can read it without running the recipe.
-    """
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        prog = pathlib.Path(sys.argv[0]).name or "recipe"
-        print(f"{prog}: error: {WrongBackendError.needs_tensorflow('this lesson', reason, backend)}", file=sys.stderr)
-        raise SystemExit(2)
-    return reason
+needs_tensorflow = settings_module.needs_tensorflow
 
 
 def fail(args: argparse.Namespace, message: str) -> NoReturn:

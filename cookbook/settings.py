@@ -31,7 +31,15 @@ from cookbook import display
 from cookbook.datasets import DATASETS
 from cookbook.tables import MISSING_RULES
 
-__all__ = ["DEFAULT_OUT", "Settings", "add_data_flags", "from_command_line", "out_problem", "stop"]
+__all__ = [
+    "DEFAULT_OUT",
+    "Settings",
+    "add_data_flags",
+    "from_command_line",
+    "needs_tensorflow",
+    "out_problem",
+    "stop",
+]
 
 DEFAULT_OUT = "cookbook-out"
 
@@ -239,6 +247,32 @@ def out_problem(out: str | os.PathLike[str]) -> str | None:
     if not os.access(parent, os.W_OK):
         return f"--out {out} cannot be created: {parent} is not writable; pass a folder you can write to"
     return None
+
+
+def needs_tensorflow(reason: str) -> str:
+    """End the lesson unless Keras runs on TensorFlow; return ``reason``.
+
+    A lesson whose subject is TensorFlow's own API (a ``tf.GradientTape``
+    loop, ``tf.distribute``) calls it in its settings cell, right before
+    ``import tensorflow``::
+
+        NEEDS_TENSORFLOW = needs_tensorflow("its training loop is tf.GradientTape")
+        import tensorflow as tf
+
+    Under ``KERAS_BACKEND=jax`` or ``torch`` the learner gets one line on
+    stderr naming the reason and the fix, exit status 2, instead of an
+    import error or a traceback from deep inside a TensorFlow call.
+    ``cookbook list`` and ``cookbook tour`` read the reason from the source
+    without running the lesson, so it must be a string literal.
+    """
+    from cookbook.errors import WrongBackendError
+
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        stop(str(WrongBackendError.needs_tensorflow("this lesson", reason, backend)))
+    return reason
 
 
 def stop(message: str) -> NoReturn:

@@ -4,6 +4,7 @@ import pathlib
 
 from cookbook import recipe
 
+import keras
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -143,14 +144,14 @@ def test_save_table_and_figure_write_named_files(tmp_path):
 
 def test_needs_tensorflow_returns_its_reason_on_tensorflow(monkeypatch):
     """On the TensorFlow backend the check lets the recipe go on and keeps the reason as its constant."""
-    monkeypatch.setattr(recipe.keras.backend, "backend", lambda: "tensorflow")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     assert recipe.needs_tensorflow("its loop is tf.GradientTape") == "its loop is tf.GradientTape"
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_needs_tensorflow_exits_2_with_one_line_under_another_backend(monkeypatch, capsys, backend):
     """Under another backend: exit status 2, one stderr line with the reason, the backend and the fix."""
-    monkeypatch.setattr(recipe.keras.backend, "backend", lambda: backend)
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
     monkeypatch.setattr("sys.argv", ["recipes/06_paths.py", "--quick"])
     with pytest.raises(SystemExit) as info:
         recipe.needs_tensorflow("its loop is tf.GradientTape")
