@@ -52,6 +52,7 @@ from cookbook.datasets import (  # noqa: E402
 from cookbook.errors import BackupMismatch, CookbookError, DataError, HeadConversionError, SetupError  # noqa: E402
 from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
 from cookbook.setup_check import check_setup  # noqa: E402
+from cookbook.shuffling import ReshuffledArrays  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -63,6 +64,7 @@ __all__ = [
     "CookbookError",
     "DataError",
     "HeadConversionError",
+    "ReshuffledArrays",
     "SetupError",
     "Split",
     "check_setup",

@@ -1,153 +1,232 @@
-"""Recipe 11's claims: one start for all five optimizers, a table read from the curves, settings named."""
+"""Lesson 11 (the optimizer race on Digits): its evidence on tiny inputs, its claims from one quick run."""
 
-import argparse
+import math
 import re
 
-import cookbook  # noqa: F401  (first: TensorFlow imported quietly)
-import cookbook.recipe
-from cookbook import curriculum
-from cookbook.datasets import load_dataset
-from cookbook.lessons import race as race_tools
+from cookbook import claims
+from cookbook.claims import Verdict
+from cookbook.lessons import optimizer_race_digits as evidence
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-NAMES = ["SGD", "Momentum", "Adagrad", "RMSprop", "Adam"]
+pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
+
+LESSON = "11_optimizer_race_digits"
+TARGET = 0.3
+EPOCHS_COLUMN = "epochs to train loss < 0.3"
 
 
-@pytest.fixture(scope="module")
-def recipe11(recipes):
-    return curriculum.load(curriculum.resolve(recipes, "optimizer_race_digits"))
+def _numbers(label):
+    """The settings in a label such as 'lr 0.01, momentum 0.9', as {name: number}."""
+    return {name: float(value) for name, value in re.findall(r"(\w+) ([-0-9.e]+)", label)}
 
 
-@pytest.fixture(scope="module")
-def race(quick_run):
-    """The quick run's key table (indexed by optimizer) and its per-epoch curves."""
-    table, out = quick_run("optimizer_race_digits")
-    curves = pd.read_csv(out / "11_optimizer_race_digits_curves.csv")
-    return table.set_index("optimizer"), curves
-
-
-@pytest.mark.slow
-def test_every_optimizer_lowers_the_loss_from_the_same_start(race):
-    """All five start from one epoch-0 loss (~ln 10 for 10 classes) and end at least 10% lower."""
-    _, curves = race
-    assert list(curves["optimizer"].unique()) == NAMES
-    start = curves[curves["epoch"] == 0]["train loss"]
-    assert start.nunique() == 1
-    assert 1.5 < start.iloc[0] < 4.0
-    for name, curve in curves.groupby("optimizer"):
-        assert curve["train loss"].iloc[-1] < 0.9 * curve["train loss"].iloc[0], name
-
-
-def _seeded_split_and_mlp(recipe11):
-    """The recipe's Digits split and its MLP as built with seed 0, rebuilt here independently of the recipe run."""
-    X, y = load_dataset("digits")
-    split = cookbook.recipe.split(argparse.Namespace(seed=0, dataset="digits", csv=None), X, y, stratify=True)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((64,)),
-            keras.layers.Dense(recipe11.HIDDEN_UNITS, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    return split, model
-
-
-@pytest.mark.slow
-def test_epoch_0_loss_is_the_numpy_cross_entropy_of_the_seeded_model(race, recipe11):
-    """Rebuilt with seed 0, the race's MLP has the epoch-0 train loss -mean(log p[label]), computed in float64."""
-    _, curves = race
-    split, model = _seeded_split_and_mlp(recipe11)
-    p = np.asarray(model(split.X_train), dtype=np.float64)
-    expected = -np.mean(np.log(p[np.arange(len(p)), split.y_train]))
-    for name in NAMES:
-        row = curves[(curves["optimizer"] == name) & (curves["epoch"] == 0)].iloc[0]
-        assert row["train loss"] == pytest.approx(expected, rel=1e-5)
-        assert row["train accuracy"] == pytest.approx(np.mean(p.argmax(axis=1) == split.y_train))
-
-
-def test_evaluate_classifier_matches_an_independent_numpy_cross_entropy():
-    """The table's test loss and accuracy come from evaluate_classifier: -mean(log p[label]) and argmax hits."""
-    rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(50, 6)).astype("float32"), rng.integers(0, 4, size=50)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="softmax")])
-    loss, accuracy = race_tools.evaluate_classifier(model, X, y)
-    p = np.asarray(model(X), dtype=np.float64)
-    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(len(p)), y])), rel=1e-5)
-    assert accuracy == pytest.approx(np.mean(p.argmax(axis=1) == y))
-
-
-@pytest.mark.slow
-def test_retrained_model_s_numpy_cross_entropy_equals_the_table(race, recipe11):
-    """Momentum retrained here (seed 0, 3 epochs, batches of 64): -mean(log p[label]) and argmax hits of its
-    test-set predictions, in float64 NumPy, equal the table's test loss and accuracy; its last-epoch train loss
-    and 'epochs to train loss < 0.3' equal the table's."""
-    table, _ = race
-    split, model = _seeded_split_and_mlp(recipe11)
-    model.compile(optimizer=recipe11.OPTIMIZERS["Momentum"](), loss="sparse_categorical_crossentropy")
-    history = model.fit(split.X_train, split.y_train, epochs=recipe11.QUICK_EPOCHS, batch_size=64, verbose=0)
-    p = np.asarray(model.predict(split.X_test, verbose=0), dtype=np.float64)
-    row = table.loc["Momentum"]
-    assert row["test loss"] == pytest.approx(-np.mean(np.log(p[np.arange(len(p)), split.y_test])), rel=1e-4)
-    assert row["test accuracy"] == pytest.approx(np.mean(p.argmax(axis=1) == split.y_test), abs=1 / len(p))
-    assert row["train loss"] == pytest.approx(history.history["loss"][-1], rel=1e-4)
-    below = np.flatnonzero(np.array(history.history["loss"]) < 0.3)
-    assert str(row["epochs to train loss < 0.3"]) == (
-        str(below[0] + 1) if len(below) else f"not within {recipe11.QUICK_EPOCHS}"
-    )
-
-
-def _legend_number(label, key):
-    """The number after ``key`` in a legend entry such as 'Adam: lr 0.001, beta_1 0.9, ...', or None."""
-    found = re.search(rf"(?:^|[ ,:]){re.escape(key)} ([-0-9.e]+)(?:,|$)", label)
-    return float(found.group(1)) if found else None
-
-
-@pytest.mark.slow
-def test_legend_numbers_are_the_optimizers_own_settings(race, recipe11):
-    """Parsed back from the legend the recipe draws (its settings column), every lr, momentum, rho, beta and G0
-    equals get_config() of a fresh optimizer from the recipe's OPTIMIZERS dict; SGD's lr is 10x Adam's; the
-    epoch axis has whole-number ticks."""
-    table, curves = race
-    fig = recipe11.plot_race(curves, dict(table["settings"]))
-    labels = {text.get_text().split(":")[0]: text.get_text() for text in fig.axes[0].get_legend().get_texts()}
-    keys = {
-        "learning_rate": "lr",
-        "momentum": "momentum",
-        "initial_accumulator_value": "G0",
-        "rho": "rho",
-        "beta_1": "beta_1",
-        "beta_2": "beta_2",
-    }
-    lrs = {}
-    for name in NAMES:
-        config = recipe11.OPTIMIZERS[name]().get_config()
-        for key, short in keys.items():
-            shown = _legend_number(labels[name], short)
-            if config.get(key):
-                assert shown == pytest.approx(float(config[key])), (name, key, labels[name])
-            else:
-                assert shown is None, (name, key, labels[name])
-        assert "mini-batches of 64" in labels[name]
-        lrs[name] = _legend_number(labels[name], "lr")
-    assert lrs["SGD"] == pytest.approx(10 * lrs["Adam"])
-    ticks = [t for t in fig.axes[0].get_xticks() if curves["epoch"].min() <= t <= curves["epoch"].max()]
-    assert ticks and all(float(t).is_integer() for t in ticks), ticks
-
-
-def test_describe_names_momentum_and_betas_and_omits_a_zero_momentum(recipe11):
-    """SGD's label has no momentum; Momentum's says 0.9; Adam's names both betas."""
-    assert recipe11.describe(keras.optimizers.SGD(0.01), 64) == "lr 0.01, mini-batches of 64"
-    assert "momentum 0.9" in recipe11.describe(keras.optimizers.SGD(0.01, momentum=0.9), 64)
-    assert "beta_1 0.9, beta_2 0.999" in recipe11.describe(keras.optimizers.Adam(), 64)
+@pytest.mark.parametrize(
+    "optimizer, expected",
+    [
+        (keras.optimizers.SGD(0.01), {"lr": 0.01}),
+        (keras.optimizers.SGD(0.01, momentum=0.9), {"lr": 0.01, "momentum": 0.9}),
+        (keras.optimizers.Adagrad(0.01), {"lr": 0.01, "G0": 0.1}),
+        (keras.optimizers.RMSprop(0.001), {"lr": 0.001, "rho": 0.9}),
+        (keras.optimizers.Adam(0.001), {"lr": 0.001, "beta_1": 0.9, "beta_2": 0.999}),
+    ],
+)
+def test_describe_names_each_nonzero_setting_of_get_config(optimizer, expected):
+    """The label's numbers are the optimizer's own settings; a zero momentum (plain SGD) is left out."""
+    assert _numbers(evidence.describe(optimizer)) == pytest.approx(expected)
 
 
 def test_epochs_to_reach_is_one_based_and_none_when_never_reached():
-    """epochs_to_reach counts epochs from 1 and returns None when the target is never reached."""
-    assert race_tools.epochs_to_reach([0.9, 0.5, 0.2, 0.1], 0.3) == 3
-    assert race_tools.epochs_to_reach([0.9, 0.5], 0.3) is None
+    """The first epoch strictly below the target counts from 1; no such epoch gives None."""
+    assert evidence.epochs_to_reach([0.9, 0.5, 0.3, 0.2], 0.3) == 4
+    assert evidence.epochs_to_reach([0.29], 0.3) == 1
+    assert evidence.epochs_to_reach([0.9, 0.5], 0.3) is None
+
+
+def test_keras_momentum_builds_its_step_up_to_lr_over_one_minus_momentum():
+    """A constant gradient of 1: SGD(momentum=0.9) steps lr at first and 1 - 0.9**t of lr / 0.1 after t steps."""
+    w = keras.Variable(0.0)
+    optimizer = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    positions = [0.0]
+    for _ in range(60):
+        optimizer.apply_gradients([(keras.ops.ones(()), w)])
+        positions.append(float(keras.ops.convert_to_numpy(w)))
+    steps = -np.diff(positions)
+    t = np.arange(1, 61)
+    np.testing.assert_allclose(steps, 0.01 * (1 - 0.9**t) / (1 - 0.9), rtol=1e-4)
+    assert steps[-1] == pytest.approx(0.1, rel=0.01)
+
+
+def test_curves_table_starts_every_optimizer_at_the_shared_epoch_0():
+    """Epoch 0 is the shared start; epochs 1.. are each history's values in order."""
+    histories = {"a": {"loss": [1.0, 0.5], "accuracy": [0.5, 0.7]}, "b": {"loss": [2.0, 1.5], "accuracy": [0.2, 0.3]}}
+    curves = evidence.curves_table({"loss": 2.3, "accuracy": 0.1}, histories)
+    assert curves.columns.tolist() == ["optimizer", "epoch", "train loss", "train accuracy"]
+    assert curves["epoch"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert curves["train loss"].tolist() == [2.3, 1.0, 0.5, 2.3, 2.0, 1.5]
+    assert curves["train accuracy"].tolist() == [0.1, 0.5, 0.7, 0.1, 0.2, 0.3]
+
+
+def test_race_table_reads_the_last_epoch_the_tests_and_each_optimizers_config():
+    """Last-epoch train numbers, the evaluate dict, lr and momentum from get_config, <NA> when the target is missed."""
+    optimizers = {"m": keras.optimizers.SGD(0.01, momentum=0.9), "a": keras.optimizers.Adam(0.001)}
+    histories = {
+        "m": {"loss": [0.8, 0.25, 0.2], "accuracy": [0.6, 0.9, 0.95]},
+        "a": {"loss": [0.9, 0.6, 0.4], "accuracy": [0.5, 0.7, 0.8]},
+    }
+    tests = {"m": {"loss": 0.31, "accuracy": 0.9}, "a": {"loss": 0.5, "accuracy": 0.85}}
+    table = evidence.race_table(optimizers, histories, tests, TARGET)
+    assert table["train loss"].tolist() == [0.2, 0.4]
+    assert table["train accuracy"].tolist() == [0.95, 0.8]
+    assert table["test loss"].tolist() == [0.31, 0.5]
+    assert table["test accuracy"].tolist() == [0.9, 0.85]
+    assert table["learning rate"].tolist() == pytest.approx([0.01, 0.001])
+    assert table["momentum"].iloc[0] == pytest.approx(0.9) and math.isnan(table["momentum"].iloc[1])
+    assert table[EPOCHS_COLUMN].iloc[0] == 2 and pd.isna(table[EPOCHS_COLUMN].iloc[1])
+
+
+def _race(
+    sgd=0.75,
+    momentum=0.08,
+    effective=0.079,
+    rmsprop=0.12,
+    adam=0.2,
+    reach=(None, 5, None, 9, 12, 5),
+    test_loss=(0.78, 0.17, 0.44, 0.2, 0.28, 0.16),
+    test_accuracy=(0.83, 0.953, 0.91, 0.949, 0.93, 0.956),
+):
+    """A hand-made race_table: SGD, Momentum, Adagrad, RMSprop, Adam and SGD at lr / (1 - 0.9), in that order."""
+    table = pd.DataFrame(
+        {
+            "optimizer": ["SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "SGD, lr 0.1"],
+            "learning rate": [0.01, 0.01, 0.01, 0.001, 0.001, 0.1],
+            "momentum": [0.0, 0.9, math.nan, 0.0, math.nan, 0.0],
+            "train loss": [sgd, momentum, 0.37, rmsprop, adam, effective],
+            "train accuracy": [0.87, 0.99, 0.94, 0.98, 0.96, 0.99],
+            "test loss": list(test_loss),
+            "test accuracy": list(test_accuracy),
+            EPOCHS_COLUMN: pd.array(list(reach), dtype="Int64"),
+        }
+    )
+    return claims.by_key(
+        evidence.claims(
+            table,
+            sgd="SGD",
+            momentum="Momentum",
+            sgd_at_effective_rate="SGD, lr 0.1",
+            adaptive=["RMSprop", "Adam"],
+            target=TARGET,
+            test_rows=450,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "effective, verdict",
+    [(0.079, Verdict.HOLDS), (0.4, Verdict.PARTLY), (0.6, Verdict.FAILS), (math.nan, Verdict.FAILS)],
+)
+def test_the_effective_rate_explains_momentums_gain_by_the_share_of_the_gap_it_closes(effective, verdict):
+    """SGD at lr / (1 - momentum) closing >= 90% of the SGD-Momentum gap holds, >= 50% partly, less (or NaN) fails."""
+    found = _race(effective=effective)["momentum_gain_is_its_larger_step"]
+    assert found.verdict is verdict
+    assert found.numbers["effective_learning_rate"] == pytest.approx(found.numbers["learning_rate"] / (1 - 0.9))
+    if math.isfinite(effective):
+        assert found.numbers["gap_closed"] == pytest.approx((0.75 - effective) / (0.75 - 0.08))
+
+
+def test_the_effective_rate_claim_is_not_measured_when_momentum_does_not_lead():
+    """No gap between Momentum and SGD at the same lr: nothing to explain."""
+    found = _race(sgd=0.07)["momentum_gain_is_its_larger_step"]
+    assert found.verdict is Verdict.NOT_MEASURED
+    assert math.isnan(found.numbers["gap_closed"])
+
+
+@pytest.mark.parametrize(
+    "momentum, reach, verdict",
+    [
+        (0.08, (None, 5, None, 9, 12, 5), Verdict.HOLDS),  # lower, and under the target first
+        (0.5, (None, None, None, None, None, None), Verdict.PARTLY),  # lower, neither reached the target
+        (0.9, (None, None, None, None, None, None), Verdict.FAILS),  # higher than SGD's 0.75
+    ],
+)
+def test_momentum_beats_sgd_at_the_same_rate_by_final_loss_and_epochs_to_target(momentum, reach, verdict):
+    """Lower final loss and first to the target holds; lower loss only is partly; a higher loss fails."""
+    found = _race(momentum=momentum, reach=reach)["momentum_beats_sgd_at_the_same_rate"]
+    assert found.verdict is verdict
+    assert found.numbers["train_loss_momentum"] == momentum
+    assert found.numbers["epochs_to_target_momentum"] == reach[1]
+
+
+def test_test_loss_and_accuracy_agree_when_one_optimizer_leads_both():
+    """The lowest test cross-entropy with the highest accuracy holds; the pairs ranked alike are counted."""
+    found = _race()["test_loss_and_accuracy_agree"]
+    assert found.verdict is Verdict.HOLDS
+    assert found.numbers["test_loss_best"] == 0.16 and found.numbers["test_accuracy_best"] == 0.956
+    assert (found.numbers["pairs"], found.numbers["pairs_ranked_alike"]) == (15, 15)
+
+
+def test_test_loss_and_accuracy_disagree_when_the_lowest_loss_is_not_the_most_accurate():
+    """Lowest loss 0.16 at accuracy 0.95 while another run has 0.96: the claim fails; one pair is ranked apart."""
+    found = _race(test_accuracy=(0.83, 0.96, 0.91, 0.949, 0.93, 0.95))["test_loss_and_accuracy_agree"]
+    assert found.verdict is Verdict.FAILS
+    assert found.numbers["test_accuracy_of_lowest_loss"] == 0.95 and found.numbers["test_accuracy_best"] == 0.96
+    assert found.numbers["pairs_ranked_alike"] == 14
+
+
+@pytest.mark.parametrize(
+    "rmsprop, adam, verdict", [(0.12, 0.2, Verdict.HOLDS), (0.12, 0.9, Verdict.PARTLY), (0.8, 0.9, Verdict.FAILS)]
+)
+def test_adaptive_optimizers_at_a_smaller_rate_are_compared_by_train_loss(rmsprop, adam, verdict):
+    """Both adaptive optimizers below SGD's 0.75 holds, one partly, none fails."""
+    found = _race(rmsprop=rmsprop, adam=adam)["adaptive_rates_do_not_compare_with_sgd"]
+    assert found.verdict is verdict
+    assert found.numbers["learning_rate_sgd"] / found.numbers["learning_rate_adaptive"] == pytest.approx(10)
+    assert (found.numbers["train_loss_rmsprop"], found.numbers["train_loss_adam"]) == (rmsprop, adam)
+
+
+def test_plot_race_draws_every_curve_on_a_log_axis_with_the_control_dashed():
+    """One line per optimizer plus the target; only the control is dashed; the legend sits outside the axes."""
+    histories = {name: {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]} for name in ("a", "b", "control")}
+    curves = evidence.curves_table({"loss": 2.3, "accuracy": 0.1}, histories)
+    table = pd.DataFrame(
+        {
+            "optimizer": ["a", "b", "control"],
+            "settings": ["lr 0.1", "lr 0.2", "lr 1"],
+            "test loss": [0.5, 0.4, 0.3],
+            "test accuracy": [0.8, 0.85, 0.9],
+        }
+    )
+    fig = evidence.plot_race(curves, table, TARGET, "Tiny", dashed="control")
+    left = fig.axes[0]
+    assert left.get_yscale() == "log"
+    assert [line.get_linestyle() for line in left.get_lines()] == ["-", "-", "--", ":"]
+    assert all((np.asarray(line.get_ydata()) > 0).all() for line in left.get_lines())
+    assert left.get_legend() is None and len(fig.legends) == 1
+
+
+@pytest.mark.slow
+def test_quick_run_claims_quote_its_table_and_every_run_shares_one_start(quick_run):
+    """The claims' numbers are the table's (rows found by lr and momentum); all curves start at one epoch-0 loss."""
+    _, out = quick_run(LESSON)
+    table = pd.read_csv(out / f"{LESSON}.csv")
+    curves = pd.read_csv(out / f"{LESSON}_curves.csv")
+    found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
+    assert set(found) == {
+        "momentum_gain_is_its_larger_step",
+        "momentum_beats_sgd_at_the_same_rate",
+        "test_loss_and_accuracy_agree",
+        "adaptive_rates_do_not_compare_with_sgd",
+    }
+    step = found["momentum_gain_is_its_larger_step"].numbers
+    momentum_row = table[table["momentum"] == 0.9].iloc[0]
+    control_row = table[np.isclose(table["learning rate"], step["effective_learning_rate"])].iloc[0]
+    assert step["effective_learning_rate"] == pytest.approx(momentum_row["learning rate"] / (1 - 0.9))
+    assert step["train_loss_momentum"] == pytest.approx(momentum_row["train loss"])
+    assert step["test_loss_sgd_effective_rate"] == pytest.approx(control_row["test loss"])
+    start = curves[curves["epoch"] == 0]["train loss"]
+    assert len(start) == len(table) and start.nunique() == 1 and 1.5 < start.iloc[0] < 4.0  # about ln 10
+    last = curves.groupby("optimizer", sort=False)["train loss"].last()
+    np.testing.assert_allclose(last[table["optimizer"]].to_numpy(), table["train loss"].to_numpy())

@@ -17,15 +17,24 @@ module                                lesson   what it does
 ``multilabel_sigmoid``                04       labels derived from Digits, per-label and exact-match
                                                results, what a softmax over labels can reach, claims
 ``wrong_setups``                      05       the cases, what Keras and check_setup do, claims
-``gradient_descent``                  06       batch / stochastic / mini-batch GD: data, exact
-                                               solutions, update recorders, gradient noise, memory
+``gradient_descent_variants``         06       synthetic linear data, least squares, update recorder,
+                                               the rate grid's validation noise, stability from the
+                                               minimum, the rows a seeded fit visits
+``optimizer_paths``                   07       learning-rate grids walked in float64, path measures,
+                                               heavy-ball theory, the figures, claims
+``momentum_local_minimum``            08       where each double-well run ended, hump crossings,
+                                               momentum vs SGD at its effective rate, claims
 ``landscapes``                        07, 08   2-D test functions and optimizer paths on them
-``bias_correction``                   10       Adam's step by hand, each bias correction switchable
-``race``                              11       a classifier's score, epochs to reach a loss
-``weight_decay``                      12       pixels grouped by ink, weight RMS per group, Adam's
-                                               ``sqrt(v_hat)`` and the L2 term's shrink per step
-``schedules``                         13       each weight's step per learning rate from weight
-                                               snapshots, a loss curve's peak over a step range
+``adagrad_vs_rmsprop``                09       inputs grouped by activity, the rate choice on
+                                               validation, per-weight rates over steps, claims
+``adam_bias_correction``              10       Adam's steps with and without the correction, the
+                                               gradient-size sweep (Keras's eps vs the paper's), claims
+``optimizer_race_digits``             11       the race table with SGD at momentum's effective rate,
+                                               steps under a constant gradient, claims
+``decoupled_weight_decay``            12       pixels grouped by ink, weight RMS per group, Adam's
+                                               ``sqrt(v_hat)``, strengths chosen on validation, claims
+``learning_rate_warmup``              13       step sizes from weight snapshots, loss-curve landmarks,
+                                               the schedules, claims
 ``porting``                           15       Digits as ink tokens, Keras 2 (``tf_keras``) on
                                                demand, a float64 Yogi fed a run's gradients, the
                                                per-step difference figure
