@@ -39,7 +39,7 @@ settings = from_command_line(
     quick=False,
     seed=0,
     out="cookbook-out",
-    epochs=60,
+    epochs=30,
     quick_epochs=2,
     data="digits",
 )
@@ -154,11 +154,11 @@ SLOT = {"Adagrad": "accumulator", "RMSprop": "velocity"}
 class RateRecorder(keras.callbacks.Callback):
     def __init__(self, steps):
         super().__init__()
-        self.steps, self.rates = set(steps), {}
+        self.steps, self.rates, self.step = set(steps), {}, 0
 
     def on_train_batch_end(self, batch, logs=None):
-        optimizer = self.model.optimizer
-        step = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        self.step += 1  # counted here: reading optimizer.iterations every step would wait for the device
+        optimizer, step = self.model.optimizer, self.step
         if step in self.steps:
             name = self.model.layers[0].kernel.path.replace("/", "_") + "_" + SLOT[type(optimizer).__name__]
             state = next(v for v in optimizer.variables if v.path.endswith("/" + name))
@@ -175,7 +175,7 @@ class RateRecorder(keras.callbacks.Callback):
 # and reports ``val_loss`` on them. With the TensorFlow backend a seeded
 # ``fit(shuffle=True)`` visits the rows in the same order every epoch
 # (lesson 06 measures it and shows a fix): reproducible runs whose batches
-# repeat. The runs are long on purpose (60 epochs by default, about 2,000
+# repeat. The runs are long on purpose (30 epochs by default, about 1,000
 # steps): a rate that only shrinks needs many steps to show where it goes.
 
 # %%

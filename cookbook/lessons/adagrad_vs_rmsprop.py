@@ -51,6 +51,7 @@ __all__ = [
 
 Run = Mapping[str, Any]  # one run: "history" (History.history), "rates" ({step: kernel rates}), "learning rate"...
 RATE_GAP = 2.0  # "a larger rate for rare inputs": their median rate at least twice the busy inputs'
+SAME_LOSS = 0.02  # test losses within 2% of each other are a tie: one seed cannot rank them
 FALLING_LIKE_ZERO = 0.8  # second-half fall of a rate at least this strong (1/sqrt(2) = 0.71 is "like 1/sqrt(t)")
 LEVELLED_OFF = 0.9  # a rate that kept more than this share over the second half has levelled off
 STALLED = 0.9  # a train loss that kept more than this share over the second half has stalled
@@ -330,9 +331,13 @@ def _accumulator_claim(paper: pd.Series, keras_default: pd.Series) -> Claim:
     paper_ratio, default_ratio = paper["rare / busy, end"], keras_default["rare / busy, end"]
     verdict = verdict_of(default_ratio >= RATE_GAP, partly=paper_ratio >= RATE_GAP)
     lower = "start 0.0" if paper["test loss"] < keras_default["test loss"] else "start 0.1"
+    close = abs(paper["test loss"] - keras_default["test loss"]) <= SAME_LOSS * min(
+        paper["test loss"], keras_default["test loss"]
+    )
     losses = (
-        f"{lower} had the lower test loss here, {paper['test loss']:.3f} (start 0.0, lr {paper['learning rate']:g}) "
-        f"vs {keras_default['test loss']:.3f} (start 0.1, lr {keras_default['learning rate']:g})"
+        ("the two starts tied on test loss here" if close else f"{lower} had the lower test loss here")
+        + f", {paper['test loss']:.4g} (start 0.0, lr {paper['learning rate']:g}) "
+        f"vs {keras_default['test loss']:.4g} (start 0.1, lr {keras_default['learning rate']:g})"
     )
     if verdict is Verdict.PARTLY:
         words = (
