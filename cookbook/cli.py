@@ -24,8 +24,7 @@ import cookbook
 from cookbook import course, curriculum, failures
 from cookbook.display import print_table, to_markdown
 from cookbook.errors import CookbookError
-from cookbook.recipe import OneLineErrorParser
-from cookbook.settings import DEFAULT_OUT, out_problem
+from cookbook.settings import DEFAULT_OUT, OneLineErrorParser, out_problem
 
 import pandas as pd
 

@@ -84,7 +84,7 @@ from typing import TYPE_CHECKING, NoReturn
 from cookbook import display, figures, loading, outputs, tables
 from cookbook import settings as settings_module
 from cookbook.datasets import Split
-from cookbook.settings import DEFAULT_OUT, Settings, add_data_flags, out_problem
+from cookbook.settings import DEFAULT_OUT, OneLineErrorParser, Settings, add_data_flags, out_problem
 
 import numpy as np
 import pandas as pd
@@ -185,13 +185,6 @@ def make_parser(
         )
     add_data_flags(parser, dataset, table)
     return parser
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line on stderr (no usage block), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -33,6 +33,7 @@ from cookbook.tables import MISSING_RULES
 
 __all__ = [
     "DEFAULT_OUT",
+    "OneLineErrorParser",
     "Settings",
     "add_data_flags",
     "from_command_line",
@@ -175,7 +176,7 @@ def from_command_line(
     )
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line on stderr (no usage block), exit status 2."""
 
     def error(self, message: str) -> NoReturn:
@@ -184,7 +185,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 def _parser(doc, lesson, epochs, quick_epochs, steps, quick_steps, steps_help, data, table):
     title, _, rest = (doc or "").strip().partition("\n")
-    parser = _OneLineErrorParser(
+    parser = OneLineErrorParser(
         prog=f"{lesson}.py",
         description=title,
         epilog=rest.strip() or None,

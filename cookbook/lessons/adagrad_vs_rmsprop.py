@@ -51,7 +51,6 @@ __all__ = [
 
 Run = Mapping[str, Any]  # one run: "history" (History.history), "rates" ({step: kernel rates}), "learning rate"...
 RATE_GAP = 2.0  # "a larger rate for rare inputs": their median rate at least twice the busy inputs'
-SAME_LOSS = 0.02  # test losses within 2% of each other are a tie: one seed cannot rank them
 FALLING_LIKE_ZERO = 0.8  # second-half fall of a rate at least this strong (1/sqrt(2) = 0.71 is "like 1/sqrt(t)")
 LEVELLED_OFF = 0.9  # a rate that kept more than this share over the second half has levelled off
 STALLED = 0.9  # a train loss that kept more than this share over the second half has stalled
@@ -327,15 +326,21 @@ def claims(summary: pd.DataFrame, adagrad_paper: str, adagrad_keras: str, rmspro
     ]
 
 
+def _tied(first: float, second: float) -> bool:
+    """Two test losses within ``TIE`` of each other: one seed cannot rank them."""
+    return abs(first - second) <= TIE * min(first, second)
+
+
 def _accumulator_claim(paper: pd.Series, keras_default: pd.Series) -> Claim:
     paper_ratio, default_ratio = paper["rare / busy, end"], keras_default["rare / busy, end"]
     verdict = verdict_of(default_ratio >= RATE_GAP, partly=paper_ratio >= RATE_GAP)
     lower = "start 0.0" if paper["test loss"] < keras_default["test loss"] else "start 0.1"
-    close = abs(paper["test loss"] - keras_default["test loss"]) <= SAME_LOSS * min(
-        paper["test loss"], keras_default["test loss"]
-    )
     losses = (
-        ("the two starts tied on test loss here" if close else f"{lower} had the lower test loss here")
+        (
+            "the two starts tied on test loss here"
+            if _tied(paper["test loss"], keras_default["test loss"])
+            else f"{lower} had the lower test loss here"
+        )
         + f", {paper['test loss']:.4g} (start 0.0, lr {paper['learning rate']:g}) "
         f"vs {keras_default['test loss']:.4g} (start 0.1, lr {keras_default['learning rate']:g})"
     )
@@ -465,7 +470,7 @@ def _fix_claim(paper: pd.Series, keras_default: pd.Series, rms: pd.Series, long_
     best_adagrad = paper if paper["test loss"] <= keras_default["test loss"] else keras_default
     rise = rms["busy rate, end / epoch 1"]
     ada_test, rms_test = best_adagrad["test loss"], rms["test loss"]
-    tie = abs(ada_test - rms_test) <= TIE * min(ada_test, rms_test)
+    tie = _tied(ada_test, rms_test)
     better = rms_test < ada_test and not tie
     stalled = max(paper["train loss, end / half"], keras_default["train loss, end / half"]) > STALLED
     numbers = {
