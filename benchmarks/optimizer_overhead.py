@@ -17,8 +17,8 @@ import statistics
 import time
 
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
+import cookbook.display
 import cookbook.optimizers
-import cookbook.recipe
 
 import keras
 import numpy as np
@@ -127,10 +127,10 @@ def main(argv=None):
             for name, config in SETTINGS.items()
         ]
     )
-    cookbook.recipe.print_table(ops, "Ops in one traced optimizer.apply (exact, noise-free)")
+    cookbook.display.print_table(ops, "Ops in one traced optimizer.apply (exact, noise-free)")
     rows = [measure(name, jit, X, y, args.repeats) for jit in (False, True) for name in SETTINGS]
     table = pd.DataFrame(rows)
-    cookbook.recipe.print_table(
+    cookbook.display.print_table(
         table,
         f"Fastest of {args.repeats} interleaved epochs ({SAMPLES // BATCH_SIZE} steps each): "
         f"custom / built-in, and built-in / built-in as a control",

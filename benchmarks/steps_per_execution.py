@@ -22,7 +22,7 @@ import os
 import time
 
 import cookbook  # first: imports TensorFlow with its start-up log lines hidden
-import cookbook.recipe
+import cookbook.display
 
 import keras
 import numpy as np
@@ -122,7 +122,7 @@ def main(argv=None):
     n_samples = 1000 if args.quick else args.samples
     load = os.getloadavg()[0]
     table = benchmark(n_samples, args.features, args.spe, args.seed)
-    cookbook.recipe.print_table(
+    cookbook.display.print_table(
         table,
         f"steps_per_execution benchmark: {n_samples} x {args.features} binary problem, "
         f"{os.cpu_count()} CPUs, load average {load:.2f} at start",
@@ -138,7 +138,7 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         table.to_csv(os.path.join(args.out, "steps_per_execution.csv"), index=False)
         with open(os.path.join(args.out, "steps_per_execution.md"), "w", encoding="utf-8") as md:
-            md.write(cookbook.recipe.to_markdown(table) + "\n")
+            md.write(cookbook.display.to_markdown(table) + "\n")
     return table
 
 

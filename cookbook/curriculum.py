@@ -1,4 +1,4 @@
-"""Find the recipe scripts, read their titles, and run them in-process.
+"""Find the recipe scripts, read their titles, and run them (in-process, or fresh where a lesson says so).
 
 The recipes are plain scripts a learner can open, edit and copy. The
 repository keeps them in its top-level ``recipes/`` folder; the package
@@ -13,27 +13,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
-import importlib.util
 import os
 import pathlib
 import re
 import runpy
+import subprocess
 import sys
-import types
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from cookbook.errors import RecipeNotFound, WrongBackendError
 
 import keras
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 RECIPE_FILE = re.compile(r"^(\d\d)_(\w+)\.py$")
 ENV_VAR = "COOKBOOK_RECIPES"
 # The module-level name a lesson assigns when it is TensorFlow code (see cookbook.settings.needs_tensorflow).
 NEEDS_TENSORFLOW = "NEEDS_TENSORFLOW"
+# ... and when it must start in a fresh Python process (see cookbook.settings.needs_fresh_process).
+NEEDS_FRESH_PROCESS = "NEEDS_FRESH_PROCESS"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +43,7 @@ class Recipe:
     path: pathlib.Path
     title: str  # first line of the header docstring
     needs_tensorflow: str | None = None  # why the lesson needs the TensorFlow backend; None: any backend
-    has_main: bool = False  # the older shape: the lesson's cells inside main(argv); else top-level cells
+    needs_fresh_process: str | None = None  # why the lesson runs as its own process; None: in-process
 
 
 def find_recipes_dir(explicit: str | os.PathLike[str] | None = None) -> pathlib.Path:
@@ -83,28 +81,28 @@ def list_recipes(folder: str | os.PathLike[str] | None = None) -> list[Recipe]:
 
 
 def _header(path):
-    """The title, the ``NEEDS_TENSORFLOW`` reason and whether a ``main`` exists, read with ``ast`` (nothing runs)."""
+    """The title and the ``NEEDS_TENSORFLOW`` and ``NEEDS_FRESH_PROCESS`` reasons, read with ``ast`` (nothing runs)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
-        return "(cannot be read: fix the file's syntax)", None, False
+        return "(cannot be read: fix the file's syntax)", None, None
     doc = ast.get_docstring(tree)
-    has_main = any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
-    return (doc.strip().splitlines()[0] if doc else "(no header docstring)"), _needs_tensorflow(tree), has_main
+    title = doc.strip().splitlines()[0] if doc else "(no header docstring)"
+    return title, _declared(tree, NEEDS_TENSORFLOW), _declared(tree, NEEDS_FRESH_PROCESS)
 
 
-def _needs_tensorflow(tree):
-    """The reason in ``NEEDS_TENSORFLOW = "..."`` or ``= cookbook.recipe.needs_tensorflow("...")``, else None."""
+def _declared(tree, name):
+    """The reason in ``NAME = "..."`` or ``NAME = needs_...("...")`` at the top level of ``tree``, else None."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == NEEDS_TENSORFLOW for target in node.targets
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
         ):
             value = node.value
             if isinstance(value, ast.Call) and value.args:
                 value = value.args[0]
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 return value.value
-            return f"its {NEEDS_TENSORFLOW} says why"  # not a string literal: readable only by running it
+            return f"its {name} says why"  # not a string literal: readable only by running it
     return None
 
 
@@ -134,44 +132,32 @@ def skip_reason(recipe: Recipe) -> str | None:
     return None
 
 
-def load(recipe: Recipe) -> types.ModuleType:
-    """Import a recipe file as a module (its ``main`` is not run).
+def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None, *, fresh_process: bool = False) -> None:
+    """Run a lesson as ``python recipes/NN_topic.py ARGV`` would, in this process or a child.
 
-    Raises:
-        WrongBackendError: the recipe needs TensorFlow and Keras runs on
-            another backend; the message names the reason and the fix.
-    """
-    if skip_reason(recipe):
-        raise WrongBackendError.needs_tensorflow(recipe.name, str(recipe.needs_tensorflow), backend())
-    spec = importlib.util.spec_from_file_location(f"cookbook_recipe_{recipe.name}", recipe.path)
-    if spec is None or spec.loader is None:  # a path Python has no loader for (not a .py file)
-        raise RecipeNotFound(f"{recipe.path} cannot be imported; a recipe is a .py file with a main(argv) function")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not callable(getattr(module, "main", None)):
-        raise RecipeNotFound(f"{recipe.path} has no main(argv) function; every recipe needs one")
-    return module
-
-
-def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.DataFrame | None:
-    """Run a lesson in this process as ``python recipes/NN_topic.py ARGV`` would.
-
-    A lesson of top-level cells runs as a script (``runpy``, ``__name__ ==
-    "__main__"``, ``sys.argv`` set to the file and ``argv``) and returns
-    ``None``: its results are the files it writes. A lesson in the older
-    shape, with its cells inside ``main(argv)``, is imported and its
-    ``main`` called; its DataFrame is returned.
+    The lesson runs as a script (``runpy``, ``__name__ == "__main__"``,
+    ``sys.argv`` set to the file and ``argv``); its results are the files it
+    writes under its ``--out``. With ``fresh_process=True`` (what ``cookbook
+    tour`` asks for, so lessons run side by side and none inherits another's
+    state) it runs as a child process instead.
 
     With ``log`` (an open text file), the lesson's printed output goes there
     instead of the terminal. Keras's global state (graph, dtype policy) is
     reset afterwards so one lesson cannot change the next. A lesson that
     needs TensorFlow under another backend raises ``WrongBackendError``
     before it starts. In-process, a lesson costs no second start of
-    TensorFlow (about 4 s a lesson as a child process).
+    TensorFlow (about 4 s a lesson as a child process); a lesson that
+    declares ``NEEDS_FRESH_PROCESS`` (it configures TensorFlow's devices,
+    which a process can do only before its runtime starts) always runs as a
+    child process. A child that fails raises ``SystemExit`` with its exit
+    status; what it printed, the traceback too, is in ``log``.
     """
     argv = list(argv)
     if skip_reason(recipe):
         raise WrongBackendError.needs_tensorflow(recipe.name, str(recipe.needs_tensorflow), backend())
+    if fresh_process or recipe.needs_fresh_process:
+        _run_in_a_fresh_process(recipe, argv, log)
+        return
     redirect = (contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)) if log else ()
     saved_argv = sys.argv
     try:
@@ -179,12 +165,28 @@ def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None) -> pd.Da
             for context in redirect:
                 stack.enter_context(context)
             sys.argv = [str(recipe.path), *argv]
-            if recipe.has_main:
-                return load(recipe).main(argv)
             runpy.run_path(str(recipe.path), run_name="__main__")
-            return None
     finally:
         sys.argv = saved_argv
         keras.backend.clear_session()
         keras.mixed_precision.set_global_policy("float32")
-        sys.modules.pop(f"cookbook_recipe_{recipe.name}", None)
+
+
+def _run_in_a_fresh_process(recipe, argv, log):
+    """``python recipes/NN_topic.py ARGV`` as a child, its output to ``log`` (else this process's own)."""
+    from cookbook import processes
+
+    # The child imports this very package, wherever the parent found it (a checkout run without install too).
+    package_root = str(pathlib.Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    returncode = subprocess.run(
+        [sys.executable, str(recipe.path), *argv],
+        env=processes.child_env({"PYTHONPATH": path}),
+        stdout=log,
+        stderr=log,
+        check=False,
+    ).returncode
+    if returncode:
+        raise SystemExit(returncode)

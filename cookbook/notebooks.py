@@ -1,17 +1,16 @@
 """Write each recipe as a Jupyter notebook, and optionally run it.
 
-The mechanism, in one place: a recipe is a percent-format script whose
-lesson steps are cells inside ``main`` (``cookbook.cells`` reads them). A
-notebook is those cells in reading order, preceded by one settings cell that
-does what the command line does for the script::
+The mechanism, in one place: a lesson is a percent-format script of
+top-level cells (``cookbook.cells`` reads them), and its notebook is those
+cells in reading order, with the values of its settings cell's
+``quick=``/``seed=``/``out=`` edited in place (``with_settings``)::
 
-    argv = ["--quick", "--out", "cookbook-out"]   # the recipe's flags
-    __file__ = "06_gradient_descent_variants.py"  # names the files it writes
+    settings = from_command_line(__doc__, "06_gradient_descent_variants", quick=True, seed=0, out="cookbook-out")
 
-so the data cell shows the data, the model cell the model summary and the
-training cell trains and draws, as in a keras-io notebook. The script itself
-is unchanged: ``python recipes/NN_x.py`` runs ``main()``, and the tests and
-the tour import it and call ``main(argv)``.
+A notebook kernel has no command line of its own to read, so the data cell
+shows the data, the model cell the model summary and the training cell
+trains and draws, as in a keras-io notebook. The script itself is
+unchanged: ``python recipes/NN_x.py`` reads its command line instead.
 
 Needs the ``notebooks`` extra (``pip install -e ".[notebooks]"``): nbformat
 writes the files, nbclient and ipykernel execute them.
@@ -20,7 +19,6 @@ writes the files, nbclient and ipykernel execute them.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import pathlib
 import time
@@ -72,25 +70,14 @@ def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> No
             "`python -m cookbook notebooks`; run its cells in order.*"
         )
     ]
-    if recipe.has_main:  # the older shape: the command line, as a first cell
-        flags = (["--quick"] if quick else []) + ["--seed", str(seed), "--out", LESSON_OUT]
-        notebook_cells.append(
-            v4.new_code_cell(
-                "# What the command line gives the script: edit the flags here.\n"
-                f"argv = {json.dumps(flags)}\n"
-                f"__file__ = {recipe.path.name!r}  # names the tables and figures the lesson writes"
-            )
-        )
-    last_code = max(i for i, cell in enumerate(cells) if cell.kind == "code")
-    for i, cell in enumerate(cells[1:], 1):
+    for cell in cells[1:]:
         if cell.kind == "markdown":
             notebook_cells.append(v4.new_markdown_cell(cell.text))
             continue
-        text = cell.text if recipe.has_main else with_settings(cell.text, quick=quick, seed=seed, out=LESSON_OUT)
-        # An older lesson's last cell shows the table main() returns; a lesson's last call (claims.remember)
-        # displays its points itself, so its return value would only repeat them.
-        keep_value = recipe.has_main and i == last_code
-        notebook_cells.append(v4.new_code_cell(text if keep_value else _quiet_last_call(text)))
+        text = with_settings(cell.text, quick=quick, seed=seed, out=LESSON_OUT)
+        # A cell whose last statement is a call (show, save_figure, claims.remember) displays what it shows
+        # itself; its return value would only repeat it, or print a path.
+        notebook_cells.append(v4.new_code_cell(_quiet_last_call(text)))
     notebook = v4.new_notebook(cells=notebook_cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -129,7 +116,7 @@ def with_settings(source: str, *, quick: bool, seed: int, out: str) -> str:
 
 def _quiet_last_call(source):
     """End a cell whose last statement is a call (``save_figure(...)``) with ``;``, so the notebook shows
-    what the call displays, not the path it returns. The lesson's last cell keeps its value: the table."""
+    what the call displays, not the path or the list it returns."""
     try:
         tree = ast.parse(source)
     except SyntaxError:

@@ -286,3 +286,21 @@ def stop(message: str) -> NoReturn:
     prog = pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "lesson"
     print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def needs_fresh_process(reason: str) -> str:
+    """Declare that the lesson must start in a Python process of its own; return ``reason``.
+
+    A lesson that configures TensorFlow's devices (two logical CPUs for
+    ``MirroredStrategy``) can do so only before TensorFlow's runtime starts,
+    so it cannot run after another lesson in the same process. It says so in
+    its settings cell, before it imports TensorFlow::
+
+        NEEDS_FRESH_PROCESS = needs_fresh_process("it splits the CPU into two logical devices")
+
+    ``cookbook tour``, ``cookbook run`` and the tests read the reason from the
+    source without running the lesson (so it must be a string literal) and
+    start the lesson as ``python recipes/NN_topic.py ...`` in a child process.
+    A script run and a notebook kernel are fresh processes already.
+    """
+    return reason

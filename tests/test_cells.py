@@ -11,7 +11,7 @@ What it teaches. Run it: ``python x.py --quick``.
 """
 
 # %% [markdown]
-# ## Setup
+# ## Settings
 #
 # Why the constants.
 
@@ -20,66 +20,36 @@ import keras
 
 RATE = 0.1
 
+# %% [markdown]
+# ## What to remember
+#
+# Points.
 
 # %%
-def helper():
-    return 1
-
-
-# %%
-def main(argv=None):
-    """Not a cell."""
-    args = argv
-
-    # %% [markdown]
-    # ## Data
-    #
-    # What to look at.
-
-    # %%
-    x = helper()
-    if x:
-        y = x + 1
-
-    # %% [markdown]
-    # ## What to remember
-    #
-    # Points.
-
-    # %%
-    return y
+if RATE:
+    y = RATE + 1
+y
 
 
 if __name__ == "__main__":
-    main()
+    print("never a cell")
 '''
 
 
 def test_cells_come_in_reading_order_with_their_parts():
-    """Header docstring, module cells, then main's body cells; the def line and the guard are left out."""
+    """The header docstring, then every cell in file order as written; the ``__main__`` guard is left out."""
     cells = lesson_cells(SOURCE)
     assert [(c.kind, c.part) for c in cells] == [
         ("markdown", "header"),
-        ("markdown", "module"),
-        ("code", "module"),
-        ("code", "module"),
-        ("code", "lesson"),
         ("markdown", "lesson"),
         ("code", "lesson"),
         ("markdown", "lesson"),
         ("code", "lesson"),
     ]
     assert cells[0].text.startswith("A title.")
-    assert cells[1].text == "## Setup\n\nWhy the constants."
-    assert "def main" not in "".join(c.text for c in cells) and "__main__" not in cells[-1].text
-
-
-def test_main_body_is_dedented_and_its_return_becomes_the_shown_value():
-    """Indented lesson code becomes top-level code; ``return y`` becomes ``y``; the docstring is dropped."""
-    cells = lesson_cells(SOURCE)
-    assert cells[4].text == "args = argv"
-    assert cells[6].text == "x = helper()\nif x:\n    y = x + 1"
-    assert cells[-1].text == "y"
+    assert cells[1].text == "## Settings\n\nWhy the constants."
+    assert cells[2].text == "import keras\n\nRATE = 0.1"
+    assert cells[-1].text == "if RATE:\n    y = RATE + 1\ny"
 
 
 @pytest.mark.parametrize(
@@ -87,7 +57,6 @@ def test_main_body_is_dedented_and_its_return_becomes_the_shown_value():
     [
         ("x = 1\n", "no header docstring"),
         ('"""T.\n\nx\n"""\n\ndef helper():\n    pass\n', "no '# %% \\[markdown\\]' cells"),
-        ('"""T.\n\nx\n"""\n\ndef main(argv=None):\n    return 1\n', "no '# %% \\[markdown\\]' cells"),
         ("def broken(:\n", "cannot be parsed"),
     ],
 )
@@ -102,16 +71,12 @@ def test_a_file_without_the_lesson_shape_is_refused_with_the_reason(source, mess
 def test_every_recipe_reads_as_a_lesson_whose_code_compiles(recipe):
     """Each lesson's cells parse and its code compiles; it opens with its settings and ends with what to remember.
 
-    A lesson's sections between those follow its subject (an older lesson keeps Data, Model, Train, Compare).
+    A lesson's sections between those follow its subject.
     """
     cells = lesson_cells(recipe.path.read_text(encoding="utf-8"), recipe.path.name)
     lesson = [c for c in cells if c.part == "lesson"]
     headings = [c.text.splitlines()[0] for c in lesson if c.kind == "markdown" and c.text.startswith("## ")]
-    if recipe.has_main:
-        for heading in ("## Data", "## Model", "## Train", "## Compare", "## What to remember"):
-            assert heading in headings, heading
-    else:
-        assert headings[0] == "## Settings" and headings[-1] == "## What to remember", headings
+    assert headings[0] == "## Settings" and headings[-1] == "## What to remember", headings
     for cell in cells:
         if cell.kind == "code":
             compile(cell.text, recipe.name, "exec")

@@ -1,9 +1,10 @@
 """cookbook.curriculum: find the recipes, read their titles without importing them, resolve a name, run one.
 
-Most tests build a tiny recipes folder in ``tmp_path`` (recipes that return a
-DataFrame at once), so nothing trains; two read the checkout's real list.
+Most tests build a tiny recipes folder in ``tmp_path`` (lessons that print
+their command line), so nothing trains; two read the checkout's real list.
 """
 
+import os
 import re
 import sys
 import textwrap
@@ -12,7 +13,6 @@ from cookbook import curriculum
 from cookbook.errors import RecipeNotFound, WrongBackendError
 
 import keras
-import pandas as pd
 import pytest
 
 RECIPE = '''
@@ -21,12 +21,13 @@ RECIPE = '''
 More lines of the header.
 """
 
-import pandas as pd
+# %% [markdown]
+# ## Settings
 
+# %%
+import sys
 
-def main(argv=None):
-    print("ran with", argv)
-    return pd.DataFrame({{"argv": list(argv or [])}})
+print("ran with", sys.argv[1:])
 '''
 
 
@@ -68,13 +69,12 @@ def test_list_recipes_reads_numbers_and_titles_in_order_without_importing(folder
         (2, "02_second", "Second lesson: the sequel."),
     ]
     assert found[0].path == folder / "01_first.py"
-    assert "cookbook_recipe_01_first" not in sys.modules, "listing imports nothing"
 
 
 def test_a_recipe_that_cannot_be_parsed_or_has_no_docstring_still_lists(folder):
     """A syntax error or a missing header docstring shows as the title, not as a crash."""
-    (folder / "03_broken.py").write_text("def main(:\n")
-    (folder / "04_bare.py").write_text("def main(argv=None):\n    return None\n")
+    (folder / "03_broken.py").write_text("print(:\n")
+    (folder / "04_bare.py").write_text("print('no docstring')\n")
     titles = {r.name: r.title for r in curriculum.list_recipes(folder)}
     assert titles["03_broken"] == "(cannot be read: fix the file's syntax)"
     assert titles["04_bare"] == "(no header docstring)"
@@ -130,35 +130,61 @@ def test_an_exact_name_wins_over_a_partial_match(folder):
 # --- loading and running --------------------------------------------------------------------------
 
 
-def test_run_runs_a_lesson_of_top_level_cells_as_a_script(folder, capsys):
-    """A lesson without main() runs as ``python file.py ARGV``: __main__, sys.argv set, then restored; None."""
+def test_run_runs_a_lesson_as_a_script_and_resets_keras(folder, capsys):
+    """A lesson runs as ``python file.py ARGV``: __main__, sys.argv set, then restored; the dtype policy reset."""
     (folder / "05_script.py").write_text(
         textwrap.dedent(
             '''
             """A script."""
             # %%
             import sys
+            import keras
+            keras.mixed_precision.set_global_policy("mixed_float16")  # as a lesson on mixed precision would leave it
             print(__name__, sys.argv[0].endswith("05_script.py"), sys.argv[1:])
             '''
         )
     )
     recipe = curriculum.resolve(curriculum.list_recipes(folder), "05")
     argv_before = list(sys.argv)
-    assert not recipe.has_main
+    assert recipe.needs_fresh_process is None
     assert curriculum.run(recipe, ["--quick", "--seed", "3"]) is None
     assert capsys.readouterr().out == "__main__ True ['--quick', '--seed', '3']\n"
     assert sys.argv == argv_before
-
-
-def test_run_returns_mains_table_and_resets_keras(folder, capsys):
-    """run() calls main(argv), returns its DataFrame, forgets the module and resets the dtype policy."""
-    recipe = curriculum.resolve(curriculum.list_recipes(folder), "01")
-    keras.mixed_precision.set_global_policy("mixed_float16")  # as a recipe on mixed precision would leave it
-    table = curriculum.run(recipe, ["--quick", "--seed", "3"])
-    pd.testing.assert_frame_equal(table, pd.DataFrame({"argv": ["--quick", "--seed", "3"]}))
-    assert "ran with ['--quick', '--seed', '3']" in capsys.readouterr().out
     assert keras.mixed_precision.global_policy().name == "float32"
-    assert f"cookbook_recipe_{recipe.name}" not in sys.modules
+
+
+def test_a_lesson_that_needs_a_fresh_process_runs_as_a_child(folder, tmp_path):
+    """NEEDS_FRESH_PROCESS (read with ast) runs ``python file.py ARGV`` in a child; its exit status is kept.
+
+    The child here is plain Python (no Keras: it starts in a fraction of a second); the declaration's call
+    form, ``needs_fresh_process("...")``, is read the same way as lesson 16's.
+    """
+    (folder / "07_fresh.py").write_text(
+        textwrap.dedent(
+            '''
+            """Configures devices."""
+            # %%
+            import os, sys
+            NEEDS_FRESH_PROCESS = "it configures TensorFlow's devices"
+            print("pid", os.getpid(), sys.argv[1:])
+            sys.exit(3 if "--fail" in sys.argv else 0)
+            '''
+        )
+    )
+    (folder / "08_call.py").write_text('"""Call form."""\nNEEDS_FRESH_PROCESS = needs_fresh_process("why")\n')
+    recipes = curriculum.list_recipes(folder)
+    recipe = curriculum.resolve(recipes, "07")
+    assert recipe.needs_fresh_process == "it configures TensorFlow's devices"
+    assert curriculum.resolve(recipes, "08").needs_fresh_process == "why"
+    assert curriculum.resolve(recipes, "01").needs_fresh_process is None
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        curriculum.run(recipe, ["--quick"], log=log)
+    _, pid, argv = log_path.read_text().split(" ", 2)
+    assert int(pid) != os.getpid() and argv == "['--quick']\n"
+    with open(log_path, "w") as log, pytest.raises(SystemExit) as info:
+        curriculum.run(recipe, ["--fail"], log=log)
+    assert info.value.code == 3
 
 
 def test_run_with_a_log_sends_the_recipes_output_there(folder, tmp_path, capsys):
@@ -172,16 +198,15 @@ def test_run_with_a_log_sends_the_recipes_output_there(folder, tmp_path, capsys)
 
 
 def test_a_failing_recipe_still_resets_keras(folder):
-    """An exception from main propagates, and the Keras state is reset all the same."""
+    """An exception from the lesson propagates, and the Keras state is reset all the same."""
     (folder / "06_fails.py").write_text(
         textwrap.dedent(
             '''
             """Fails."""
             import keras
 
-            def main(argv=None):
-                keras.mixed_precision.set_global_policy("mixed_float16")
-                raise KeyError("inside the recipe")
+            keras.mixed_precision.set_global_policy("mixed_float16")
+            raise KeyError("inside the recipe")
             '''
         )
     )
@@ -199,16 +224,12 @@ TENSORFLOW_RECIPE = '''
 Its lesson is a tf.GradientTape loop.
 """
 
-import cookbook.recipe
+from cookbook.settings import needs_tensorflow
 
-NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow(
+NEEDS_TENSORFLOW = needs_tensorflow(
     "its loop is tf.GradientTape"
 )
-raise RuntimeError("imported")  # never reached by listing, nor by a refused run
-
-
-def main(argv=None):
-    return None
+raise RuntimeError("ran")  # never reached by listing, nor by a refused run
 '''
 
 
@@ -229,7 +250,6 @@ def test_needs_tensorflow_is_read_from_the_source_without_importing(tf_folder):
         "03_tape": "its loop is tf.GradientTape",
         "04_plain": "it uses tf.distribute",
     }
-    assert "cookbook_recipe_03_tape" not in sys.modules
 
 
 def test_the_checkout_declares_its_tensorflow_lessons(recipes):
@@ -264,10 +284,10 @@ def test_run_refuses_a_tensorflow_lesson_under_another_backend_before_importing_
         "run it with KERAS_BACKEND=tensorflow"
     )
     assert isinstance(info.value, ValueError)
-    # On TensorFlow the same recipe is imported: its module-level RuntimeError proves the check let it through.
+    # On TensorFlow the same lesson runs: its RuntimeError proves the check let it through.
     monkeypatch.setattr(curriculum, "backend", lambda: "tensorflow")
-    with pytest.raises(RuntimeError, match="imported"):
-        curriculum.load(recipe)
+    with pytest.raises(RuntimeError, match="ran"):
+        curriculum.run(recipe, ["--quick"])
 
 
 def test_every_lesson_belongs_to_one_part_and_the_parts_follow_each_other(recipes):

@@ -5,9 +5,9 @@ import pathlib
 
 import cookbook
 from cookbook import heads, losses
+from cookbook.display import to_markdown
 from cookbook.errors import SetupError
 from cookbook.heads import HEAD_RULES, encode_labels, head_rules_table, output_head
-from cookbook.recipe import to_markdown
 from cookbook.setup_check import check_setup
 
 import keras

@@ -16,7 +16,7 @@ RECIPES = curriculum.list_recipes()
 
 def test_notebook_starts_with_title_then_the_lessons_cells_with_its_settings_edited_in_place():
     """Title markdown, then the lesson's cells in order; the settings cell says quick=True, seed=3 as given."""
-    lesson = next(r for r in RECIPES if not r.has_main)
+    lesson = RECIPES[0]
     notebook = notebooks.recipe_notebook(lesson, quick=True, seed=3)
     assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith(f"# {lesson.number:02d}. ")
     code = [c.source for c in notebook.cells if c.cell_type == "code"]
@@ -31,24 +31,12 @@ def test_notebook_starts_with_title_then_the_lessons_cells_with_its_settings_edi
     assert all(line in source for s in code[1:] for line in s.rstrip(";").splitlines()), "cells as in the file"
 
 
-def test_a_lesson_in_the_older_shape_gets_an_argv_cell_and_mains_body():
-    """A lesson with main(argv): an argv settings cell, then main's body unrolled into cells."""
-    recipe = next(r for r in RECIPES if r.has_main)
-    notebook = notebooks.recipe_notebook(recipe, quick=True, seed=3)
-    settings = notebook.cells[1]
-    assert (
-        settings.cell_type == "code" and 'argv = ["--quick", "--seed", "3", "--out", "cookbook-out"]' in settings.source
-    )
-    sources = [cell.source for cell in notebook.cells]
-    assert not any("def main(" in s for s in sources), "main's body is unrolled into cells"
-
-
-def test_calls_returning_paths_are_quieted_but_the_last_cell_shows_the_table():
-    """save_figure(...) cells end in ';' (no PosixPath output); an older lesson's last cell shows its table."""
-    for recipe in (next(r for r in RECIPES if not r.has_main), next(r for r in RECIPES if r.has_main)):
-        code = [c.source for c in notebooks.recipe_notebook(recipe).cells if c.cell_type == "code"]
-        assert any("save_figure(" in s and s.rstrip().endswith(";") for s in code)
-        assert code[-1].rstrip().endswith(";") != recipe.has_main, "claims.remember shows its points itself"
+def test_cells_ending_in_a_call_are_quieted():
+    """save_figure(...) cells end in ';' (no PosixPath output); so does the last, claims.remember, which shows
+    its points itself."""
+    code = [c.source for c in notebooks.recipe_notebook(RECIPES[0]).cells if c.cell_type == "code"]
+    assert any("save_figure(" in s and s.rstrip().endswith(";") for s in code)
+    assert "claims.remember(" in code[-1] and code[-1].rstrip().endswith(";")
 
 
 def test_cli_writes_one_notebook_per_recipe(tmp_path, capsys):

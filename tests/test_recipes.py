@@ -1,9 +1,8 @@
 """The lesson contract, checked for every lesson in recipes/.
 
 A lesson is a script of top-level ``# %%`` cells (see ``cookbook.settings``
-and STYLE.md); lessons not yet rewritten keep the older shape, cells inside
-``main(argv)``, and are held to that shape's contract until they are. Each
-lesson runs in-process with ``--quick``; two run as real scripts in a
+and STYLE.md). Each lesson's ``--quick`` run is shared with its own tests
+(``quick_run`` in conftest.py); two run as real scripts in a
 subprocess to prove what only a fresh interpreter shows (a copied lesson
 works alone; a bad ``--csv`` prints one clean line and exits 2).
 """
@@ -16,18 +15,17 @@ import sys
 
 from cookbook import claims, curriculum, processes
 
-import pandas as pd
 import pytest
 from _lesson_shape import MAX_LINES, MIN_KERAS_SHARE, keras_share
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECIPES = curriculum.list_recipes()
-LESSONS = [r for r in RECIPES if not r.has_main]  # top-level cells
-OLD_SHAPE = [r for r in RECIPES if r.has_main]  # cells inside main(argv), until rewritten
+LESSONS = RECIPES  # every lesson is a script of top-level cells
 MIN_POINTS, MAX_POINTS = 3, 5  # points to remember a lesson ends with
-CELL_HEADINGS = ("# ## Setup", "# ## Data", "# ## Model", "# ## Train", "# ## Compare")
-LESSON_HEADINGS = ("# ## Data", "# ## Model", "# ## Train", "# ## Compare", "# ## What to remember")
 PRIVATE_ATTRIBUTE = re.compile(r"_[A-Za-z]")  # obj._name: Keras internals a copied recipe must not touch
+# ... except how update_step finds a weight's slots: every Keras 3 optimizer calls it, there is no public
+# equivalent, and the variable update_step receives is not the keras.Variable on every backend (lesson 14).
+ALLOWED_PRIVATE = {"_get_variable_index"}
 
 
 def _ids(recipes):
@@ -95,29 +93,6 @@ def test_lesson_quick_run_writes_tables_figures_and_claims(lesson, quick_run):
     assert len({c.key for c in records}) == len(records)
 
 
-@pytest.mark.parametrize("recipe", OLD_SHAPE, ids=_ids(OLD_SHAPE))
-def test_recipe_follows_the_contract_in_its_source(recipe):
-    """Header docstring, percent cells with the lesson headings, main(argv=None), a __main__ guard."""
-    source = recipe.path.read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    doc = ast.get_docstring(tree)
-    assert doc and len(doc.splitlines()) >= 3, "header docstring: title, what it teaches, how to run it"
-    assert "--quick" in doc, "the header says how to run it"
-    assert "# %%" in source
-    for heading in CELL_HEADINGS:
-        assert heading in source, f"missing cell heading {heading!r}"
-    mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
-    assert mains and mains[0].args.args[0].arg == "argv"
-    assert "sys.path" not in source and "plt.show" not in source and "tf.keras" not in source
-    assert source.rstrip().endswith('if __name__ == "__main__":\n    main()'.rstrip())
-    # Module level holds only imports, constants and definitions: nothing trains on import.
-    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.If)
-    for node in tree.body[1:]:
-        assert isinstance(node, allowed) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)), (
-            f"line {node.lineno}: only imports and definitions at module level"
-        )
-
-
 def _imports_tensorflow(node):
     return (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "tensorflow" for a in node.names)) or (
         isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tensorflow"
@@ -126,7 +101,7 @@ def _imports_tensorflow(node):
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
 def test_a_recipe_that_imports_tensorflow_says_why_before_it(recipe):
-    """TensorFlow code in a lesson: NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow("...") just before the import.
+    """TensorFlow code in a lesson: NEEDS_TENSORFLOW = needs_tensorflow("...") just before the import.
 
     The reason is a string literal (``cookbook tour`` reads it without importing the recipe), and the check
     comes before ``import tensorflow``, so on another backend the script stops with one line, not an import.
@@ -141,17 +116,11 @@ def test_a_recipe_that_imports_tensorflow_says_why_before_it(recipe):
     if not imports:
         assert not declared and recipe.needs_tensorflow is None, "a lesson without TensorFlow code runs anywhere"
         return
-    assert declared, "the recipe imports tensorflow: declare NEEDS_TENSORFLOW = cookbook.recipe.needs_tensorflow(...)"
+    assert declared, "the lesson imports tensorflow: declare NEEDS_TENSORFLOW = needs_tensorflow(...)"
     call = declared[0].value
-    assert ast.unparse(call.func) in ("needs_tensorflow", "cookbook.recipe.needs_tensorflow"), "it runs the check"
+    assert ast.unparse(call.func) == "needs_tensorflow", "it runs the check (cookbook.settings.needs_tensorflow)"
     assert isinstance(call.args[0], ast.Constant) and recipe.needs_tensorflow == call.args[0].value
     assert declared[0].lineno < min(imports), "the check comes before `import tensorflow`"
-
-
-def _main_source(recipe):
-    source = recipe.path.read_text(encoding="utf-8")
-    main = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "main")
-    return ast.get_source_segment(source, main)
 
 
 def _markdown_cells(source):
@@ -174,16 +143,6 @@ def _markdown_cells(source):
     return cells
 
 
-@pytest.mark.parametrize("recipe", OLD_SHAPE, ids=_ids(OLD_SHAPE))
-def test_recipe_teaches_in_cells_inside_main(recipe):
-    """main's body is the lesson: Data, Model, Train, Compare and What to remember cells, in that order."""
-    body = _main_source(recipe)
-    positions = [body.find(heading) for heading in LESSON_HEADINGS]
-    assert all(p >= 0 for p in positions), f"main lacks a cell heading of {LESSON_HEADINGS}"
-    assert positions == sorted(positions), "the lesson's cells come in the order Data, Model, Train, Compare"
-    assert "cookbook.recipe.remember(" in body, "the lesson ends with what to remember, from measured numbers"
-
-
 @pytest.mark.parametrize("recipe", RECIPES, ids=_ids(RECIPES))
 def test_every_markdown_cell_has_prose(recipe):
     """No empty markdown cell: each says something beyond its heading."""
@@ -203,22 +162,9 @@ def test_recipe_touches_no_private_attribute(recipe):
     private = [
         f"line {node.lineno}: .{node.attr}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and PRIVATE_ATTRIBUTE.match(node.attr)
+        if isinstance(node, ast.Attribute) and PRIVATE_ATTRIBUTE.match(node.attr) and node.attr not in ALLOWED_PRIVATE
     ]
     assert private == []
-
-
-@pytest.mark.parametrize("recipe", OLD_SHAPE, ids=_ids(OLD_SHAPE))
-@pytest.mark.slow
-def test_recipe_quick_run_returns_a_table_and_writes_files(recipe, quick_run):
-    """main(["--quick", "--out", tmp]) returns a non-empty DataFrame and writes CSV, Markdown and PNG."""
-    table, out = quick_run(recipe.name)
-    assert isinstance(table, pd.DataFrame) and len(table) > 0
-    written = {p.suffix for p in out.iterdir() if p.name.startswith(recipe.name)}
-    assert {".csv", ".md", ".png"} <= written
-    assert all(p.name.startswith(recipe.name) for p in out.iterdir()), "outputs are named after the recipe"
-    for png in out.glob("*.png"):
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _run_script(args, cwd):
