@@ -95,18 +95,27 @@ def _lockstep(kind, keras2_optimizer, keras3_optimizer, steps=STEPS):
     """Train both versions side by side; return (largest |Keras 2 - Keras 3| over all steps, distance moved)."""
     import tensorflow as tf
 
-    x, y = _data(kind)
-    models = (_keras2_model(kind), _keras3_model(kind))
-    optimizers = (keras2_optimizer, keras3_optimizer)
-    largest = 0.0
-    for step in range(steps):
-        start = (step * BATCH) % ROWS
-        x_batch, y_batch = x[start : start + BATCH], y[start : start + BATCH]
-        for model, optimizer in zip(models, optimizers):
+    def compiled_step(model, optimizer):
+        # tf.function: a trace (well under a second) costs less than 50 eager steps of both versions.
+        @tf.function
+        def train_step(x_batch, y_batch):
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(tf.square(model(x_batch) - y_batch))
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+        return train_step
+
+    x, y = _data(kind)
+    models = (_keras2_model(kind), _keras3_model(kind))
+    train_steps = [
+        compiled_step(model, optimizer) for model, optimizer in zip(models, (keras2_optimizer, keras3_optimizer))
+    ]
+    largest = 0.0
+    for step in range(steps):
+        start = (step * BATCH) % ROWS
+        for train_step in train_steps:
+            train_step(x[start : start + BATCH], y[start : start + BATCH])
         gaps = [np.max(np.abs(a - b)) for a, b in zip(models[0].get_weights(), models[1].get_weights())]
         largest = float(np.max([largest, *gaps]))  # np.max keeps a NaN (max() would drop it): NaN fails `<=`
     moved = max(float(np.max(np.abs(w - s))) for w, s in zip(models[1].get_weights(), _start_weights(kind)))
@@ -306,7 +315,8 @@ def resumed(tmp_path_factory):
 
     def fitted(port, epochs):
         model = _keras3_model("dense")
-        model.compile(optimizer=port(**RESUME_SETTINGS), loss="mse")
+        # Eagerly: a few steps do not pay for compiling a train step (about 1 s each time).
+        model.compile(optimizer=port(**RESUME_SETTINGS), loss="mse", run_eagerly=True)
         model.fit(x, y, batch_size=16, epochs=epochs, shuffle=False, verbose=0)
         return model
 
@@ -322,6 +332,7 @@ def resumed(tmp_path_factory):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 reloaded = keras.models.load_model(path)  # no custom_objects: the classes are registered
+            reloaded.run_eagerly = True
             reloaded.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
             gap = max(float(np.max(np.abs(a - b))) for a, b in zip(never_stopped.get_weights(), reloaded.get_weights()))
             results[port] = (gap, reloaded.optimizer, [str(w.message) for w in caught])

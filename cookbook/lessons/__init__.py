@@ -2,7 +2,7 @@
 
 The library (``cookbook`` itself) is what a user copies into a project; this
 package holds what a lesson needs to measure, plot or stage its claims and
-nothing else uses. A rewritten lesson ``recipes/NN_topic.py`` has its evidence
+nothing else uses. A lesson ``recipes/NN_topic.py`` has its evidence
 in ``cookbook/lessons/topic.py`` (tables, verdicts, figures, its claim
 records), tested in ``tests/test_topic.py``; the other modules are named for
 what they are and serve the lessons listed:
@@ -35,21 +35,28 @@ module                                lesson   what it does
                                                ``sqrt(v_hat)``, strengths chosen on validation, claims
 ``learning_rate_warmup``              13       step sizes from weight snapshots, loss-curve landmarks,
                                                the schedules, claims
-``porting``                           15       Digits as ink tokens, Keras 2 (``tf_keras``) on
+``custom_optimizers_vs_builtin``      14       the noisy bowl, the walk of the paper's Adam next to
+                                               Keras's, the twins' grid, the fit and impossible-setting
+                                               tables, the agreement figure, claims
+``porting_a_keras2_optimizer``        15       Digits as ink tokens, Keras 2 (``tf_keras``) on
                                                demand, a float64 Yogi fed a run's gradients, the
-                                               per-step difference figure
+                                               half-ports table, the rates ``decay=`` gives, claims
 ``agreement``                         12-18    the largest gap between two lists of weights (twin
                                                vs built-in, mirrored vs one device, resumed vs
                                                never stopped, Keras 2 vs Keras 3)
-``distributed``                       16       tf.distribute devices, scope checks, lockstep loop
+``distributed_training``              16       batch arithmetic, scope checks, the lockstep step,
+                                               the workers' job, tables, figure, claims
 ``cluster``                           16       a MultiWorkerMirroredStrategy job on 127.0.0.1
-``worker``                            16       the worker program (``python -m cookbook.lessons.worker``)
-``keras_distribution``                16       ``keras.distribution`` on JAX: child environment,
-                                               joining processes, the job folder, launching, results
-``jax_worker``                        16       its program (``python -m cookbook.lessons.jax_worker``)
-``fault_tolerance``                   18       jobs killed with SIGKILL and relaunched: the job
-                                               folder, launching, the program (``python -m
-                                               cookbook.lessons.fault_tolerance``), what they left
+``worker``                            16       its worker program (``python -m cookbook.lessons.worker``)
+``keras_distribution_on_jax``         17       the JAX job folder holding the lesson's fit functions,
+                                               starting the children, the comparison, figure, claims
+``jax_worker``                        17       its JAX child program (``python -m cookbook.lessons.jax_worker``)
+``keras_distribution``                17, 18   a JAX child's environment, joining processes with
+                                               ``keras.distribution.initialize``, failing fast
+``surviving_a_killed_worker``         18       runs stopped or killed in mid-epoch and resumed: the
+                                               two-worker job (``python -m
+                                               cookbook.lessons.surviving_a_killed_worker``), the
+                                               guard's outcomes, the figure, claims
 ====================================  =======  ================================================
 
 Import a module directly (``from cookbook.lessons import landscapes``); this

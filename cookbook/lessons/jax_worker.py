@@ -1,26 +1,24 @@
-"""Lesson 16's ``keras.distribution`` program: ``python -m cookbook.lessons.jax_worker JOB NAME``.
+"""Lesson 17's JAX child: ``python -m cookbook.lessons.jax_worker JOB CHILD`` runs the lesson's Keras functions on JAX.
 
-``JOB`` is a folder written by ``keras_distribution.save_job`` (model, data,
-settings). The program runs on the JAX backend (``keras_distribution.jax_env``
-sets it, with the number of virtual CPU devices) and fits the job's model once
-per optimizer under ``keras.distribution.DataParallel`` over every device it
-can see. Alone, that is every device of this process::
+``JOB`` is a folder written by ``keras_distribution_on_jax.save_job``: the
+model with its starting weights, the rows, the source of the lesson's
+functions (``fit_on_one_device``, ``fit_data_parallel``) and the runs each
+child makes. The program runs on the JAX backend with as many virtual CPU
+devices as ``XLA_FLAGS`` asks for (``keras_distribution.jax_env`` sets both)::
 
     KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=2 \\
-        python -m cookbook.lessons.jax_worker JOB two_devices
+        python -m cookbook.lessons.jax_worker JOB devices
 
 With ``--coordinator``, ``--num-processes`` and ``--process-id`` it first
-joins a job of several processes (``keras_distribution.join_processes``) and
-fits on its own share of the rows; the devices are then those of every
-process::
+joins a job of several processes (``keras_distribution.join_processes``); the
+lesson's functions then see the devices of every process::
 
     # on host-a (process 0, the coordinator) and host-b, KERAS_BACKEND=jax and the same JOB folder on both:
     python -m cookbook.lessons.jax_worker JOB processes --coordinator host-a:1234 --num-processes 2 --process-id 0
     python -m cookbook.lessons.jax_worker JOB processes --coordinator host-a:1234 --num-processes 2 --process-id 1
 
-Each process writes its final weights and a summary next to the job
-(``keras_distribution.load_results`` reads them). ``fit_under_data_parallel``
-is the code lesson 16 quotes: keep it short and literal.
+Each process writes the final weights of every run and a summary next to
+the job (``keras_distribution_on_jax.load_results`` reads them).
 """
 
 import argparse
@@ -36,51 +34,56 @@ import time
 if __name__ == "__main__" and os.environ.get("KERAS_BACKEND") == "jax":
     sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # None: Python's "cannot be imported"
 
-from cookbook.lessons import distributed, keras_distribution  # noqa: E402
+from cookbook.lessons import keras_distribution  # noqa: E402
+from cookbook.lessons import keras_distribution_on_jax as job_files  # noqa: E402
 
-import jax  # noqa: E402
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 
-def fit_under_data_parallel(job):
-    """Fit the job's model once per optimizer under DataParallel; return ``({run: weights}, {run: losses})``."""
-    settings, X, y = keras_distribution.load_job(job)
-    distribution = keras.distribution.DataParallel(devices=keras.distribution.list_devices())
-    distribution.auto_shard_dataset = False  # X_own below is already this process's share of the rows
-    keras.distribution.set_distribution(distribution)
-    mine = slice(jax.process_index(), None, jax.process_count())  # every process_count-th row, from this one's id
-    X_own, y_own = X[mine], y[mine]
-    batch_size = settings["global_batch"] // jax.process_count()  # fit's batch_size counts this process's rows
-    weights, losses = {}, {}
-    for name, source in settings["runs"]:
-        model = keras.models.load_model(job / keras_distribution.MODEL_FILE, compile=False)  # the same start
-        optimizer = distributed.make_optimizer(name, settings["learning_rate"], source=source)
-        model.compile(optimizer=optimizer, loss=settings["loss"])
-        history = model.fit(X_own, y_own, batch_size=batch_size, epochs=settings["epochs"], shuffle=False, verbose=0)
-        weights[name, source] = model.get_weights()
-        losses[name, source] = history.history["loss"]
-    return weights, losses
+def devices_used():
+    """How many devices the last fit ran on: the current distribution's device mesh, or 1 without one."""
+    distribution = keras.distribution.distribution()
+    return 1 if distribution is None else int(np.size(distribution.device_mesh.devices))
 
 
-def auto_shard_refusal(job):
-    """Keras's error for NumPy rows under a multi-process DataParallel left at ``auto_shard_dataset=True``."""
-    settings, X, y = keras_distribution.load_job(job)
-    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
-    model = keras.models.load_model(job / keras_distribution.MODEL_FILE, compile=False)
-    model.compile(optimizer="sgd", loss=settings["loss"])
-    try:
-        model.fit(X[: settings["global_batch"]], y[: settings["global_batch"]], epochs=1, verbose=0)
-    except ValueError as error:  # raised while fit wraps the data, before any step
-        return str(error)
-    finally:
-        keras.distribution.set_distribution(None)
-    return None
+def run_child(job, child):
+    """Every run of ``child`` in order: ``({label: weights}, {label: details})``.
+
+    Each run's function returns ``(weights, steps)``: the final weights and
+    the optimizer's step count. A run marked ``expects_error`` records Keras's ``ValueError`` as its
+    outcome; any other error ends the program (in a joined job its peers
+    are then stopped by the launcher).
+    """
+    spec, X, y = job_files.load_job(job)
+    functions = {"keras": keras, "np": np}
+    exec(compile(spec["source"], str(pathlib.Path(job) / "lesson functions"), "exec"), functions)
+    weights, details = {}, {}
+    for run in spec["children"][child]:
+        keras.distribution.set_distribution(None)  # each run sets its own, or none
+        started = time.perf_counter()
+        record = {"function": run["function"], "kwargs": run["kwargs"], "expects_error": run["expects_error"]}
+        record["error"] = None
+        try:
+            function = functions[run["function"]]
+            weights[run["label"]], record["steps"] = function(
+                pathlib.Path(job) / job_files.MODEL_FILE, X, y, **run["kwargs"]
+            )
+        except ValueError as error:
+            if not run["expects_error"]:
+                raise
+            record["error"] = str(error)
+        record["devices"] = devices_used()
+        record["seconds"] = time.perf_counter() - started
+        details[run["label"]] = record
+    keras.distribution.set_distribution(None)
+    return weights, details
 
 
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m cookbook.lessons.jax_worker", description=__doc__.splitlines()[0])
-    parser.add_argument("job", type=pathlib.Path, help="folder written by keras_distribution.save_job")
-    parser.add_argument("name", help="name of this run; the results are saved as JOB/NAME_process_<i>.*")
+    parser.add_argument("job", type=pathlib.Path, help="folder written by keras_distribution_on_jax.save_job")
+    parser.add_argument("child", help="which runs of the job to make; results go to JOB/CHILD_process_<i>.*")
     parser.add_argument("--coordinator", help="host:port of process 0, the same in every process")
     parser.add_argument("--num-processes", type=int, default=1, help="processes in the job (default: 1)")
     parser.add_argument("--process-id", type=int, default=0, help="this process's id, 0 to num-processes - 1")
@@ -88,7 +91,7 @@ def _parse(argv):
 
 
 def main(argv=None):
-    """Join the job if asked, fit every run, write this process's results."""
+    """Join the job if asked, make every run, write this process's results."""
     args = _parse(argv)
     started = time.perf_counter()
     if keras.backend.backend() != "jax":
@@ -99,24 +102,20 @@ def main(argv=None):
         return 2
     if args.coordinator:  # first, before any array exists: JAX fixes its devices at the first one
         keras_distribution.join_processes(args.process_id, args.num_processes, args.coordinator)
-    refusal = auto_shard_refusal(args.job) if jax.process_count() > 1 else None
-    weights, losses = fit_under_data_parallel(args.job)
-    keras_distribution.save_results(
-        args.job,
-        args.name,
-        jax.process_index(),
-        weights,
-        {
-            "process_index": jax.process_index(),
-            "process_count": jax.process_count(),
-            "devices": keras.distribution.list_devices(),
-            "local_devices": len(jax.local_devices()),
-            "losses": {f"{name}/{source}": values for (name, source), values in losses.items()},
-            "auto_shard_refusal": refusal,
-            "seconds": time.perf_counter() - started,
-        },
+    import jax
+
+    weights, details = run_child(args.job, args.child)
+    info = {
+        "process_index": jax.process_index(),
+        "process_count": jax.process_count(),
+        "devices": keras.distribution.list_devices(),
+        "runs": details,
+        "seconds": time.perf_counter() - started,
+    }
+    job_files.save_results(args.job, args.child, jax.process_index(), weights, info)
+    print(
+        f"{args.child} process {jax.process_index()} of {jax.process_count()}: {len(details)} run(s) on {jax.devices()}"
     )
-    print(f"process {jax.process_index()} of {jax.process_count()}: {len(weights)} fit(s) on {jax.devices()}")
     return 0
 
 

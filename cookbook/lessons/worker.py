@@ -17,7 +17,7 @@ process is, and where its peers are, comes from ``TF_CONFIG``::
 Why a custom loop and not ``model.fit``: in Keras 3 (up to 3.15 at least)
 ``fit`` under ``MultiWorkerMirroredStrategy`` fails before the first step
 ("Attempt to convert a value (PerReplica ...) to a Tensor"; keras-team/keras
-issue 20585). ``distributed.train_in_lockstep`` is what ``fit``'s
+issue 20585). ``distributed_training.train_in_lockstep`` is what ``fit``'s
 ``train_step`` does, with the batch arithmetic in plain sight.
 """
 
@@ -29,7 +29,7 @@ import signal
 import sys
 import time
 
-from cookbook.lessons import cluster, distributed
+from cookbook.lessons import cluster, distributed_training
 
 import keras
 import numpy as np
@@ -58,7 +58,7 @@ def train(job, strategy, crash_after_steps=None):
         X, y = data["X"], data["y"]
     with strategy.scope():  # model AND optimizer inside the scope, or they are not mirrored
         model = keras.models.load_model(job / cluster.MODEL_FILE, compile=False)
-        optimizer = distributed.make_optimizer(
+        optimizer = distributed_training.make_optimizer(
             settings["optimizer"], settings["learning_rate"], source=settings["optimizer_source"]
         )
 
@@ -66,7 +66,7 @@ def train(job, strategy, crash_after_steps=None):
         if step == crash_after_steps:
             os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, no goodbye: like a host losing power
 
-    epoch_losses = distributed.train_in_lockstep(
+    epoch_losses = distributed_training.train_in_lockstep(
         [(model, optimizer)],
         X,
         y,
