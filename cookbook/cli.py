@@ -4,7 +4,7 @@
 
     python -m cookbook list                      # the curriculum
     python -m cookbook run 3 --quick             # one recipe, with its own flags
-    python -m cookbook tour [--quick] [--out DIR]  # every recipe, in order, and DIR/index.html
+    python -m cookbook tour [--quick] [--out DIR] [--jobs N]  # every recipe, and DIR/index.html
     python -m cookbook notebooks --out DIR [--execute] [--quick]  # one .ipynb per recipe
     python -m cookbook --version
 
@@ -16,6 +16,9 @@ marked in the list; under another Keras backend ``run`` refuses it (exit
 status 2) and ``tour`` skips it, saying why.
 """
 
+import argparse
+import concurrent.futures
+import os
 import pathlib
 import sys
 import time
@@ -27,6 +30,21 @@ from cookbook.errors import CookbookError
 from cookbook.settings import DEFAULT_OUT, OneLineErrorParser, out_problem
 
 import pandas as pd
+
+# Two lessons at a time: most of a lesson's time is one busy core (Python around small models), so two
+# side by side take about half as long on two cores, and more would crowd the lessons that start child
+# processes of their own (16, 17, 18).
+DEFAULT_JOBS = min(2, os.cpu_count() or 1)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _parser():
@@ -57,6 +75,13 @@ def _parser():
         help=f"folder for every table and figure (default: {DEFAULT_OUT})",
     )
     tour.add_argument("--seed", type=int, default=0, help="random seed for every recipe (default: 0)")
+    tour.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"lessons run at once, each in a Python process of its own (default: {DEFAULT_JOBS})",
+    )
     notebooks = commands.add_parser(
         "notebooks", help="write each recipe as a Jupyter notebook (needs the notebooks extra)"
     )
@@ -145,37 +170,37 @@ def _tour(recipes, args):
     args.out.mkdir(parents=True, exist_ok=True)
     mode = "quick" if args.quick else "full"
     print(
-        f"Tour of {len(recipes)} recipes ({mode}, Keras on {curriculum.backend()}); "
-        f"tables, figures and logs go to {args.out}/"
+        f"Tour of {len(recipes)} recipes ({mode}, Keras on {curriculum.backend()}), {args.jobs} at a time, each "
+        f"in a Python process of its own; tables, figures and logs go to {args.out}/"
     )
-    rows, statuses, failed = [], {}, {}
+    by_name, statuses, failed = {}, {}, {}
     started = time.perf_counter()
-    for i, recipe in enumerate(recipes, 1):
-        reason = curriculum.skip_reason(recipe)
-        if reason:  # a TensorFlow lesson under another backend: say why, and go on
-            print(f"[{i}/{len(recipes)}] skipped {recipe.name}: {reason}", flush=True)
-            statuses[recipe.name] = f"skipped: {reason}"  # the course page says why; the table, in short
-            rows.append(_tour_row(recipe, args.out, 0.0, f"skipped: {reason.partition(' (')[0]}"))
-            continue
-        print(f"[{i}/{len(recipes)}] {recipe.name} ...", end=" ", flush=True)
-        argv = ["--out", str(args.out), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
-        tick = time.perf_counter()
-        log_path = args.out / f"{recipe.name}.log"
-        status = "ok"
-        try:
-            with open(log_path, "w", encoding="utf-8") as log:
-                curriculum.run(recipe, argv, log=log)
-        except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
-            rerun = failures.rerun_command(recipe.number, args.quick)
-            failed[recipe.name] = failures.describe(exc, printed=_read(log_path), rerun=rerun)
-            status = f"failed: {failed[recipe.name].cause}"
-        seconds = time.perf_counter() - tick
-        print(
-            f"done in {seconds:.1f} s" if status == "ok" else f"FAILED after {seconds:.1f} s (see {log_path})",
-            flush=True,
-        )
-        statuses[recipe.name] = status
-        rows.append(_tour_row(recipe, args.out, seconds, status))
+    argv = ["--out", str(args.out), "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        running = {}
+        for i, recipe in enumerate(recipes, 1):
+            reason = curriculum.skip_reason(recipe)
+            if reason:  # a TensorFlow lesson under another backend: say why, and go on
+                print(f"[{i}/{len(recipes)}] skipped {recipe.name}: {reason}", flush=True)
+                statuses[recipe.name] = f"skipped: {reason}"  # the course page says why; the table, in short
+                by_name[recipe.name] = _tour_row(recipe, args.out, 0.0, f"skipped: {reason.partition(' (')[0]}")
+                continue
+            running[pool.submit(_run_in_tour, recipe, argv, args)] = i, recipe
+        for done in concurrent.futures.as_completed(running):  # in the order they finish
+            i, recipe = running[done]
+            seconds, failure = done.result()
+            log_path = args.out / f"{recipe.name}.log"
+            status = "ok" if failure is None else f"failed: {failure.cause}"
+            if failure is not None:
+                failed[recipe.name] = failure
+            print(
+                f"[{i}/{len(recipes)}] {recipe.name} "
+                + (f"done in {seconds:.1f} s" if failure is None else f"FAILED after {seconds:.1f} s (see {log_path})"),
+                flush=True,
+            )
+            statuses[recipe.name] = status
+            by_name[recipe.name] = _tour_row(recipe, args.out, seconds, status)
+    rows = [by_name[recipe.name] for recipe in recipes]  # the summary in curriculum order
     summary = pd.DataFrame(rows)
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")
     _print_failures(failed)
@@ -194,6 +219,19 @@ def _tour(recipes, args):
         print(f"cookbook: error: {len(failed)} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_in_tour(recipe, argv, args):
+    """Run one lesson as a child process, its output to ``OUT/NN_topic.log``: (seconds, None or its Failure)."""
+    tick = time.perf_counter()
+    log_path = args.out / f"{recipe.name}.log"
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            curriculum.run(recipe, argv, log=log, fresh_process=True)
+    except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
+        rerun = failures.rerun_command(recipe.number, args.quick)
+        return time.perf_counter() - tick, failures.describe(exc, printed=_read(log_path), rerun=rerun)
+    return time.perf_counter() - tick, None
 
 
 def _read(path):

@@ -4,6 +4,7 @@ import html
 import pathlib
 import shutil
 import sys
+import threading
 
 import cookbook
 from cookbook import cli, curriculum, processes
@@ -56,21 +57,49 @@ def test_run_passes_flags_to_the_recipe(tmp_path, capsys):
 def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recipes, monkeypatch):
     """`cookbook tour --quick` prints [i/n] progress, writes each recipe's files and a summary table."""
     ran = []
-    monkeypatch.setattr(curriculum, "run", lambda recipe, argv, log=None: ran.append((recipe.name, argv)))
+
+    def fake_run(recipe, argv, log=None, fresh_process=False):
+        ran.append((recipe.name, argv, fresh_process))
+
+    monkeypatch.setattr(curriculum, "run", fake_run)
     assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert [name for name, _ in ran] == [r.name for r in recipes]
-    assert all("--quick" in argv and str(tmp_path) in argv for _, argv in ran)
-    assert f"[1/{len(recipes)}] {recipes[0].name} ... done in" in out
+    assert sorted(name for name, _, _ in ran) == sorted(r.name for r in recipes)
+    assert all("--quick" in argv and str(tmp_path) in argv and fresh for _, argv, fresh in ran)
+    assert f"[1/{len(recipes)}] {recipes[0].name} done in" in out
     summary = pd.read_csv(tmp_path / "tour_summary.csv")
     assert summary["recipe"].tolist() == [r.name for r in recipes]
     assert (tmp_path / "index.html").exists() and "The course page:" in out
 
 
+def test_tour_runs_two_lessons_at_once_by_default(tmp_path, recipes, monkeypatch):
+    """Two lessons run side by side: each waits at a barrier for the other (it would time out one at a time)."""
+    both_running = threading.Barrier(2, timeout=30)
+    monkeypatch.setattr(cli, "DEFAULT_JOBS", 2)  # what a machine with two cores or more gets
+
+    def fake_run(recipe, argv, log=None, fresh_process=False):
+        if recipe in recipes[:2]:
+            both_running.wait()  # raises BrokenBarrierError if the other lesson never starts
+
+    monkeypatch.setattr(curriculum, "run", fake_run)
+    assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 0
+    assert (pd.read_csv(tmp_path / "tour_summary.csv")["status"] == "ok").all()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_tour_refuses_a_jobs_count_below_one(jobs, capsys):
+    """--jobs takes a whole number of at least 1: anything else is one line on stderr and exit status 2."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["tour", "--jobs", jobs])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--jobs" in err and "at least 1" in err
+
+
 def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, monkeypatch):
     """A recipe that raises is marked failed, the others still run, and the exit status is 1."""
 
-    def fake_run(recipe, argv, log=None):
+    def fake_run(recipe, argv, log=None, fresh_process=False):
         if recipe == recipes[0]:
             raise RuntimeError("boom")
 
@@ -85,15 +114,31 @@ def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, mo
 
 BREAKING_RECIPE = """\
 '''A lesson that breaks on purpose: it writes a table, prints a line, then needs a module nobody has.'''
+# %%
 import pathlib
+import sys
+
+out = pathlib.Path(sys.argv[sys.argv.index("--out") + 1])
+out.mkdir(parents=True, exist_ok=True)
+(out / "01_breaks_measured.csv").write_text("step,loss\\n1,0.5\\n")
+print("measured before the failure: loss 0.5")
+import cookbook_module_nobody_has  # noqa: F401
+"""
 
 
-def main(argv=None):
-    out = pathlib.Path(argv[argv.index("--out") + 1])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "01_breaks_measured.csv").write_text("step,loss\\n1,0.5\\n")
-    print("measured before the failure: loss 0.5")
-    import cookbook_module_nobody_has  # noqa: F401
+FINE_RECIPE = """\
+'''A lesson that passes: it writes a table (plain Python: the child starts in a fraction of a second).'''
+# %% [markdown]
+# ## Settings
+#
+# Where its table goes.
+
+# %%
+import pathlib
+import sys
+
+out = pathlib.Path(sys.argv[sys.argv.index("--out") + 1])
+(out / "02_fine.csv").write_text("step,loss\\n1,0.25\\n")
 """
 
 
@@ -102,7 +147,7 @@ def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(
     folder, out = tmp_path / "recipes", tmp_path / "out"
     folder.mkdir()
     (folder / "01_breaks.py").write_text(BREAKING_RECIPE, encoding="utf-8")
-    shutil.copy(ROOT / "recipes" / "10_adam_bias_correction.py", folder / "02_fine.py")  # a lesson that passes
+    (folder / "02_fine.py").write_text(FINE_RECIPE, encoding="utf-8")  # a lesson that passes
     assert cli.main(["--recipes", str(folder), "tour", "--quick", "--out", str(out)]) == 1
     printed = capsys.readouterr()
     cause = "ModuleNotFoundError: No module named 'cookbook_module_nobody_has'"
@@ -169,8 +214,8 @@ def test_tour_skips_tensorflow_lessons_under_another_backend_and_says_why(
 ):
     """Each skipped lesson gets one line with its reason and a "skipped" row; the rest run; exit status 0."""
     ran = []
-    monkeypatch.setattr(curriculum, "run", lambda recipe, argv, log=None: ran.append(recipe.name))
-    assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 0
+    monkeypatch.setattr(curriculum, "run", lambda recipe, argv, log=None, fresh_process=False: ran.append(recipe.name))
+    assert cli.main(["tour", "--quick", "--jobs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     needs = [r for r in recipes if r.needs_tensorflow]
     assert needs and ran == [r.name for r in recipes if not r.needs_tensorflow]
@@ -204,13 +249,14 @@ def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
 
 @pytest.mark.slow
 def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
-    """A real `KERAS_BACKEND=jax cookbook tour --quick` of 01 and the TensorFlow lessons: 01 runs, they are skipped.
+    """A real `KERAS_BACKEND=jax cookbook tour --quick` of 10 and the TensorFlow lessons: 10 runs, they are skipped.
 
-    The whole tour on JAX takes minutes; 01 covers fit with a callback, and the lessons that declare they need
-    TensorFlow are skipped without being imported. (The twins against the built-ins, lesson 14's subject, run
-    under JAX in .ci/run's backend-agnostic step.)
+    The whole tour on JAX takes minutes; lesson 10, the quickest, runs its optimizers on JAX in a child process
+    of the tour, and the lessons that declare they need TensorFlow are skipped without being imported. (The
+    lessons' evidence, and the twins against the built-ins, run under JAX in .ci/run's backend-agnostic step.)
     """
-    chosen = [recipes[0], *(r for r in recipes if r.needs_tensorflow)]
+    quickest = next(r for r in recipes if r.name.endswith("adam_bias_correction"))
+    chosen = [quickest, *(r for r in recipes if r.needs_tensorflow)]
     folder = tmp_path / "recipes"
     folder.mkdir()
     for recipe in chosen:
@@ -233,4 +279,4 @@ def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
     assert (summary.loc[[r.name for r in skipped], "status"] == "skipped: needs TensorFlow").all()
     assert (summary.loc[[r.name for r in ran], "status"] == "ok").all()
     assert (summary.loc[[r.name for r in ran], ["tables", "figures"]] >= 1).all(axis=None)
-    assert {p.name[:2] for p in out.glob("[0-9][0-9]_*")} == {"01"}, "the skipped lessons wrote nothing"
+    assert {p.name[:2] for p in out.glob("[0-9][0-9]_*")} == {quickest.name[:2]}, "the skipped lessons wrote nothing"
