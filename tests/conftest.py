@@ -1,7 +1,11 @@
 """Shared fixtures: the recipe list, and Keras state reset between tests."""
 
+import os
+import shutil
+
 from cookbook import curriculum
 
+import filelock
 import keras
 import pytest
 
@@ -37,22 +41,31 @@ def recipes():
 
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
-    """``quick_run("04") -> (table, out_dir)``: each recipe's ``--quick`` run, once per session.
+    """``quick_run("04") -> (None, out_dir)``: each lesson's ``--quick`` run, once per test run.
 
-    The contract test and the tests of a recipe's own claims read the same run,
-    so no recipe trains twice (recipe 16 alone costs about 20 s). ``table`` is
-    ``None`` for a lesson of top-level cells: its results are the files in
-    ``out_dir`` (read its claims with ``cookbook.claims.load``).
+    The contract tests, the course page and each lesson's smoke test read the
+    same run, so no lesson trains twice. Its results are the files in
+    ``out_dir`` (read its claims with ``cookbook.claims.load``). Under
+    pytest-xdist the workers share the runs: the first worker to need a lesson
+    runs it while holding a file lock, and the others wait for it and read its
+    folder (the pattern pytest-xdist documents for once-only session fixtures).
     """
-    cache = {}
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # every worker's basetemp lives in this run's one folder
+    runs = root / "quick_runs"
+    runs.mkdir(exist_ok=True)
 
     def run(name_or_number):
         recipe = curriculum.resolve(curriculum.list_recipes(), name_or_number)
-        if recipe.name not in cache:
-            out = tmp_path_factory.mktemp(recipe.name)
-            keras.utils.set_random_seed(0)
-            cache[recipe.name] = (curriculum.run(recipe, ["--quick", "--out", str(out)]), out)
-        table, out = cache[recipe.name]
-        return (None if table is None else table.copy()), out
+        out, done = runs / recipe.name, runs / f"{recipe.name}.done"
+        with filelock.FileLock(runs / f"{recipe.name}.lock"):
+            if not done.exists():
+                shutil.rmtree(out, ignore_errors=True)  # what a failed attempt left
+                out.mkdir()
+                keras.utils.set_random_seed(0)
+                curriculum.run(recipe, ["--quick", "--out", str(out)])
+                done.touch()
+        return None, out
 
     return run
