@@ -40,7 +40,7 @@ N_VAL = 1000  # held-out rows that choose the learning rate
 N_FEATURES = 5
 LEARNING_RATES = (0.003, 0.03, 0.3) if settings.quick else (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 BATCH_SIZES = {"batch GD": N_TRAIN, "stochastic GD": 1, "mini-batch GD": 32}
-SEEDS = range(settings.seed, settings.seed + (1 if settings.quick else 3))  # repeats of the stability runs
+SEEDS = range(settings.seed, settings.seed + (1 if settings.quick else 2))  # repeats of the stability runs
 STABILITY_UPDATES = (1 if settings.quick else 2) * N_TRAIN  # updates of each run from the minimum, for every batch size
 SGD, MINI = "stochastic GD", "mini-batch GD"
 

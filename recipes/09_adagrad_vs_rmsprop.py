@@ -39,7 +39,7 @@ settings = from_command_line(
     quick=False,
     seed=0,
     out="cookbook-out",
-    epochs=30,
+    epochs=20,
     quick_epochs=2,
     data="digits",
 )
@@ -175,7 +175,7 @@ class RateRecorder(keras.callbacks.Callback):
 # and reports ``val_loss`` on them. With the TensorFlow backend a seeded
 # ``fit(shuffle=True)`` visits the rows in the same order every epoch
 # (lesson 06 measures it and shows a fix): reproducible runs whose batches
-# repeat. The runs are long on purpose (30 epochs by default, about 1,000
+# repeat. The runs are long on purpose (20 epochs by default, about 700
 # steps): a rate that only shrinks needs many steps to show where it goes.
 
 # %%
