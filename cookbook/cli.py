@@ -186,20 +186,27 @@ def _tour(recipes, args):
                 by_name[recipe.name] = _tour_row(recipe, args.out, 0.0, f"skipped: {reason.partition(' (')[0]}")
                 continue
             running[pool.submit(_run_in_tour, recipe, argv, args)] = i, recipe
-        for done in concurrent.futures.as_completed(running):  # in the order they finish
-            i, recipe = running[done]
-            seconds, failure = done.result()
-            log_path = args.out / f"{recipe.name}.log"
-            status = "ok" if failure is None else f"failed: {failure.cause}"
-            if failure is not None:
-                failed[recipe.name] = failure
-            print(
-                f"[{i}/{len(recipes)}] {recipe.name} "
-                + (f"done in {seconds:.1f} s" if failure is None else f"FAILED after {seconds:.1f} s (see {log_path})"),
-                flush=True,
-            )
-            statuses[recipe.name] = status
-            by_name[recipe.name] = _tour_row(recipe, args.out, seconds, status)
+        try:
+            for done in concurrent.futures.as_completed(running):  # in the order they finish
+                i, recipe = running[done]
+                seconds, failure = done.result()
+                log_path = args.out / f"{recipe.name}.log"
+                if failure is not None:
+                    failed[recipe.name] = failure
+                print(
+                    f"[{i}/{len(recipes)}] {recipe.name} "
+                    + (
+                        f"done in {seconds:.1f} s"
+                        if failure is None
+                        else f"FAILED after {seconds:.1f} s (see {log_path})"
+                    ),
+                    flush=True,
+                )
+                statuses[recipe.name] = "ok" if failure is None else f"failed: {failure.cause}"
+                by_name[recipe.name] = _tour_row(recipe, args.out, seconds, statuses[recipe.name])
+        except KeyboardInterrupt:  # Ctrl-C reached the running lessons too: start no more of them
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     rows = [by_name[recipe.name] for recipe in recipes]  # the summary in curriculum order
     summary = pd.DataFrame(rows)
     print_table(summary, f"Tour finished in {time.perf_counter() - started:.0f} s")

@@ -86,6 +86,21 @@ def test_tour_runs_two_lessons_at_once_by_default(tmp_path, recipes, monkeypatch
     assert (pd.read_csv(tmp_path / "tour_summary.csv")["status"] == "ok").all()
 
 
+def test_ctrl_c_stops_the_tour_without_starting_the_lessons_still_queued(tmp_path, recipes, monkeypatch):
+    """KeyboardInterrupt in a lesson ends the tour with it; the lessons not yet started are cancelled."""
+    ran = []
+
+    def fake_run(recipe, argv, log=None, fresh_process=False):
+        ran.append(recipe.name)
+        if recipe == recipes[0]:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(curriculum, "run", fake_run)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["tour", "--quick", "--jobs", "1", "--out", str(tmp_path)])
+    assert ran[0] == recipes[0].name and len(ran) <= 2 < len(recipes)  # at most the one the worker had picked up
+
+
 @pytest.mark.parametrize("jobs", ["0", "-1", "two"])
 def test_tour_refuses_a_jobs_count_below_one(jobs, capsys):
     """--jobs takes a whole number of at least 1: anything else is one line on stderr and exit status 2."""
