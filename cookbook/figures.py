@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # hints only: importing this module does not import matplotlib
+    from matplotlib.axes import Axes
     from matplotlib.axis import Axis
 
-__all__ = ["plain_log_ticks"]
+__all__ = ["log_line", "plain_log_ticks"]
+
+
+def log_line(ax: Axes, x: Any, y: Any, *, zero_label: str | None = None, **style: Any) -> None:
+    """Draw ``y`` against ``x`` on a log y axis where it is above 0; mark exact zeros on the bottom edge instead.
+
+    A log axis has no 0, and drawing an exact 0 at some small made-up value
+    (1e-12) would show a difference that is not there. So the positive values
+    are the line (``style`` as for ``ax.plot``), and each exact 0 is a tick
+    ``|`` in the line's colour on the axes' bottom edge, labelled
+    ``zero_label`` in the legend (unlabelled when ``None``; say in the
+    legend or caption what the ticks mean).
+    """
+    import numpy as np
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ax.plot(x, np.where(y > 0, y, np.nan), **style)
+    zero = y == 0
+    if zero.any():
+        ax.plot(
+            x[zero],
+            np.zeros(int(zero.sum())),
+            linestyle="none",
+            marker="|",
+            markersize=12,
+            color=style.get("color"),
+            transform=ax.get_xaxis_transform(),  # x in data, y in axes units: 0 is the bottom edge
+            clip_on=False,
+            label=zero_label,
+        )
 
 
 def plain_log_ticks(axis: Axis) -> None:

@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cookbook.claims import Claim, Verdict, verdict_of
+from cookbook.figures import log_line
 
 import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -194,25 +194,6 @@ def impossible_row(
     }
 
 
-def _plot_positive(ax: Axes, x: np.ndarray, y: np.ndarray, zero_label: str | None, **style: Any) -> None:
-    """Draw ``y`` on a log axis where it is above 0; mark exact zeros as ticks on the bottom edge instead."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ax.plot(x, np.where(y > 0, y, np.nan), **style)
-    zero = y == 0
-    if zero.any():
-        ax.plot(
-            x[zero],
-            np.zeros(int(zero.sum())),
-            linestyle="none",
-            marker="|",
-            markersize=12,
-            color=style.get("color"),
-            transform=ax.get_xaxis_transform(),  # y in axes units: 0 is the bottom edge
-            clip_on=False,
-            label=zero_label,
-        )
-
-
 def plot_agreement(table: pd.DataFrame, walk: pd.DataFrame) -> Figure:
     """Left: each grid setting's largest relative error against float64. Right: the lesson's Adam against Keras's, per step.
 
@@ -250,12 +231,12 @@ def plot_agreement(table: pd.DataFrame, walk: pd.DataFrame) -> Figure:
 
     for i, (epsilon, part) in enumerate(walk.groupby("epsilon", sort=True)):
         color = f"C{i + 2}"
-        _plot_positive(
-            walk_ax, part["step"], part["ours vs keras"], f"epsilon={epsilon:g}: exactly 0 (bottom edge)",
+        log_line(
+            walk_ax, part["step"], part["ours vs keras"], zero_label=f"epsilon={epsilon:g}: exactly 0 (bottom edge)",
             color=color, linewidth=2, label=f"epsilon={epsilon:g}: ours vs keras.optimizers.Adam",
         )  # fmt: skip
-        _plot_positive(
-            walk_ax, part["step"], part["ours vs float64 paper"], None,
+        log_line(
+            walk_ax, part["step"], part["ours vs float64 paper"],
             color=color, linestyle=":", label=f"epsilon={epsilon:g}: ours vs the paper in float64",
         )  # fmt: skip
     walk_ax.axhline(REFERENCE_TOLERANCE, color="grey", linestyle="--", label=f"tolerance {REFERENCE_TOLERANCE:g}")

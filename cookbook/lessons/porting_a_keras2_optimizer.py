@@ -27,6 +27,7 @@ from cookbook import reference
 from cookbook.claims import Claim, verdict_of
 from cookbook.datasets import load_dataset
 from cookbook.errors import LessonError
+from cookbook.figures import log_line
 from cookbook.lessons.agreement import max_difference
 
 import keras
@@ -34,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -306,16 +306,6 @@ def half_ports_table(
     )
 
 
-def _log_line(ax: Axes, steps: Any, values: Any, **style: Any) -> None:
-    """Draw ``values`` on a log axis; exact zeros as markers on the bottom edge, never at a made-up height."""
-    steps, values = np.asarray(steps), np.asarray(values, dtype=float)
-    positive = values > 0
-    ax.plot(np.where(positive, steps, np.nan), np.where(positive, values, np.nan), **style)
-    if (values == 0).any():
-        edge = ax.get_xaxis_transform()  # x in data, y in axes units: y = 0 is the bottom edge
-        ax.plot(steps[values == 0], np.zeros(int((values == 0).sum())), "v", color=style.get("color"), transform=edge)
-
-
 def plot_gaps(
     per_step: pd.DataFrame,
     half_port: Sequence[float],
@@ -339,8 +329,8 @@ def plot_gaps(
     left.set_yscale("log")
     for k, (case, run) in enumerate(per_step.groupby("case", sort=False)):
         color = f"C{k}"
-        _log_line(left, run["step"], run["Keras 3 vs float64"], color=color, label=f"Yogi (Keras 3), {case}")
-        _log_line(
+        log_line(left, run["step"], run["Keras 3 vs float64"], color=color, label=f"Yogi (Keras 3), {case}")
+        log_line(
             left,
             run["step"],
             run["Keras 2 vs float64"],
@@ -351,7 +341,7 @@ def plot_gaps(
             markevery=max(1, len(run) // 20),
             label=f"Keras2Yogi (Keras 2), {case}",
         )
-    _log_line(
+    log_line(
         left,
         np.arange(1, len(half_port) + 1),
         half_port,
