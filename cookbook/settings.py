@@ -35,8 +35,8 @@ __all__ = [
     "DEFAULT_OUT",
     "OneLineErrorParser",
     "Settings",
-    "add_data_flags",
     "from_command_line",
+    "needs_fresh_process",
     "needs_tensorflow",
     "out_problem",
     "stop",
@@ -206,11 +206,11 @@ def _parser(doc, lesson, epochs, quick_epochs, steps, quick_steps, steps_help, d
         parser.add_argument(
             "--steps", type=int, help=f"{steps_help} (default: {steps}; {quick_steps or steps} with --quick)"
         )
-    add_data_flags(parser, data, table)
+    _add_data_flags(parser, data, table)
     return parser
 
 
-def add_data_flags(parser: argparse.ArgumentParser, data: str | None, table: bool) -> None:
+def _add_data_flags(parser: argparse.ArgumentParser, data: str | None, table: bool) -> None:
     """Add ``--csv PATH --target COLUMN`` for a lesson on bundled ``data``, and ``--missing``/``--drop`` for a table."""
     if data is None:
         return
