@@ -41,7 +41,7 @@ def recipes():
 
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
-    """``quick_run("04") -> (None, out_dir)``: each lesson's ``--quick`` run, once per test run.
+    """``quick_run("04") -> out_dir``: each lesson's ``--quick`` run, once per test run.
 
     The contract tests, the course page and each lesson's smoke test read the
     same run, so no lesson trains twice. Its results are the files in
@@ -66,6 +66,6 @@ def quick_run(tmp_path_factory):
                 keras.utils.set_random_seed(0)
                 curriculum.run(recipe, ["--quick", "--out", str(out)])
                 done.touch()
-        return None, out
+        return out
 
     return run

@@ -273,7 +273,7 @@ def test_the_figures_draw_tiny_runs():
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables(quick_run):
     """The quick run: each chosen rate is its grid's validation argmin, and the claims quote the summary table."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     grid = pd.read_csv(out / f"{LESSON}_grid.csv")
     summary = pd.read_csv(out / f"{LESSON}.csv").set_index("run")
     for name, rows in grid.groupby("optimizer"):

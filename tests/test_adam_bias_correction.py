@@ -186,7 +186,7 @@ def test_figures_draw_every_run_on_positive_log_axes():
 @pytest.mark.slow
 def test_quick_run_matches_the_float64_rules_and_its_claims_quote_its_tables(quick_run):
     """Keras's two Adams (the schedule undoes the correction) match float64 NumPy; the claims quote the CSVs."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     steps = pd.read_csv(out / f"{LESSON}.csv")
     sizes = pd.read_csv(out / f"{LESSON}_gradient_size.csv")
     t = steps["step"].to_numpy()

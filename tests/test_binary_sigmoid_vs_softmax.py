@@ -188,7 +188,7 @@ def test_plot_heads_draws_the_scatter_and_one_curve_per_run(losses, scale):
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables(quick_run):
     """The quick run holds its claims, and their numbers are the ones in its CSV tables."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert all(claim.verdict is Verdict.HOLDS for claim in found.values())
     table = pd.read_csv(out / f"{LESSON}.csv").set_index("run")

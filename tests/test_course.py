@@ -19,7 +19,7 @@ def page(quick_run, tmp_path_factory):
     recipes = curriculum.list_recipes()
     out = tmp_path_factory.mktemp("course")
     for recipe in recipes:
-        _, recipe_out = quick_run(recipe.name)
+        recipe_out = quick_run(recipe.name)
         for path in recipe_out.iterdir():
             shutil.copy(path, out / path.name)
     statuses = {recipe.name: "ok" for recipe in recipes}

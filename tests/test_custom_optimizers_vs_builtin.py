@@ -271,7 +271,7 @@ def test_plot_marks_exact_zeros_on_the_edge_instead_of_drawing_them_on_the_log_a
 @pytest.mark.slow
 def test_quick_run_claims_quote_its_tables(quick_run):
     """The claims' numbers are the grid's, the fit table's and the walk-through's; our Adam is the paper's rule."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert set(found) == {
         "twins_take_the_builtins_steps",

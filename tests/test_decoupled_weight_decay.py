@@ -281,7 +281,7 @@ def test_adamw_decays_first_and_adam_l2_feeds_the_penalty_into_m_and_v():
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables(quick_run):
     """The quick run's claims quote its CSVs; AdamW's never-inked weights keep exactly (1 - lr wd)^steps."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert len(found) == 4
     strengths = pd.read_csv(out / f"{LESSON}.csv")

@@ -281,7 +281,7 @@ def test_claims_turn_when_the_numbers_do(tmp_path):
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables_and_leave_no_worker(quick_run):
     """Two replicas and two worker processes: the claims hold as expected, their numbers are the CSVs'."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert {key: claim.verdict for key, claim in found.items()} == {
         "mirrored_fit_matches_one_device": Verdict.HOLDS,

@@ -275,7 +275,7 @@ def test_claims_say_partly_when_mini_batch_is_calmer_only_at_the_same_rate():
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables(quick_run):
     """The quick run's claims quote its tables: updates per epoch, the chosen rates, the stability means."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     progress = pd.read_csv(out / f"{LESSON}_progress.csv").set_index("batch_size")
     n = int(found["batch_size_picks_the_variant"].numbers["n_train"])

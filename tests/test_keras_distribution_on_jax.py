@@ -343,7 +343,7 @@ def test_the_figure_draws_one_bar_per_nonzero_gap_and_no_bar_for_an_exact_zero()
 @pytest.mark.slow
 def test_the_quick_run_fits_across_devices_and_processes_as_its_claims_say(quick_run):
     """Four claims; the devices and processes match one device within 1e-5, and the claims quote the CSV."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     table = pd.read_csv(out / f"{LESSON}.csv", keep_default_na=False, na_values=[""])
     assert found["fit_unchanged_under_data_parallel"].verdict is Verdict.HOLDS

@@ -209,7 +209,7 @@ def test_decay_claim_is_measured_only_on_the_decays_that_ran():
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables_and_fit_used_the_schedules(quick_run):
     """Step 1 moved weights by lr; the claims quote the summary; the warmup's rate was i / W of the peak."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     summary = pd.read_csv(out / f"{LESSON}.csv").set_index(["peak lr", "schedule"])
     assert found["adam_step_one_moves_every_weight_by_lr"].verdict is Verdict.HOLDS

@@ -235,7 +235,7 @@ def test_the_figures_draw_every_run():
 @pytest.mark.slow
 def test_quick_run_claims_match_its_tables(quick_run):
     """The quick run's claims count the rows of its endings table, and its recorded paths follow the float64 rule."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     table = pd.read_csv(out / f"{LESSON}.csv")
     sgd = table[table["momentum"] == 0]

@@ -173,7 +173,7 @@ def test_both_losses_train_a_tiny_model_alike():
 @pytest.mark.slow
 def test_quick_run_trains_alike_and_its_claims_match_its_tables(quick_run):
     """The quick run's claims hold, quote its results table, and its per-class table names every class."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     results = pd.read_csv(out / f"{LESSON}.csv")
     per_class = pd.read_csv(out / f"{LESSON}_per_class.csv")
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))

@@ -228,7 +228,7 @@ def test_plot_results_draws_two_panels_with_shares_within_zero_and_one():
 @pytest.mark.slow
 def test_quick_run_learns_the_labels_and_its_claims_match_its_table(quick_run):
     """The quick run's sigmoid head beats the baseline; Keras's BinaryAccuracy = the table's mean accuracy."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     table = pd.read_csv(out / f"{LESSON}.csv")
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert found["binary_crossentropy_needs_one_unit"].verdict is Verdict.FAILS

@@ -292,7 +292,7 @@ def test_the_figures_draw_every_path_and_mark_what_leaves_the_frame():
 @pytest.mark.slow
 def test_quick_run_keras_paths_match_the_float64_rule_and_its_claims_match_its_tables(quick_run):
     """Every Keras path settles when the float64 rule says; momentum 0.9 rings; the claims quote the CSVs."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     paths = pd.read_csv(out / f"{LESSON}_paths.csv")
     np.testing.assert_array_equal(paths[SETTLE].to_numpy(), paths[f"{SETTLE} (float64 NumPy)"].to_numpy())
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))

@@ -210,7 +210,7 @@ def test_plot_race_draws_every_curve_on_a_log_axis_with_the_control_dashed():
 @pytest.mark.slow
 def test_quick_run_claims_quote_its_table_and_every_run_shares_one_start(quick_run):
     """The claims' numbers are the table's (rows found by lr and momentum); all curves start at one epoch-0 loss."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     table = pd.read_csv(out / f"{LESSON}.csv")
     curves = pd.read_csv(out / f"{LESSON}_curves.csv")
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))

@@ -347,7 +347,7 @@ def test_the_port_table_quotes_both_files_verbatim():
 def test_quick_run_proves_the_port_and_its_tables_agree_with_its_claims(quick_run):
     """Quick run: Keras 2 = Keras 3 over >= 50 steps after real training, float64 within 1e-5, exact resume,
     every half-port broke it, Keras 3 dropped decay=; the CSVs hold the claims' numbers."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     assert {key: c.verdict for key, c in found.items()} == {
         "four_shortcuts_break_a_port": Verdict.HOLDS,

@@ -83,7 +83,7 @@ def test_lesson_has_its_evidence_module_and_tests(lesson):
 @pytest.mark.slow
 def test_lesson_quick_run_writes_tables_figures_and_claims(lesson, quick_run):
     """``--quick`` writes CSV, Markdown, PNG and 3-5 claim records, every file named after the lesson."""
-    _, out = quick_run(lesson.name)
+    out = quick_run(lesson.name)
     assert all(p.name.startswith(lesson.name) for p in out.iterdir()), "outputs are named after the lesson"
     assert {".csv", ".md", ".png", ".json"} <= {p.suffix for p in out.iterdir()}
     for png in out.glob("*.png"):

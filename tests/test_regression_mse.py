@@ -102,7 +102,7 @@ def test_restore_best_weights_keeps_the_epoch_with_the_lowest_validation_loss():
 @pytest.mark.slow
 def test_quick_run_beats_the_mean_and_its_claims_match_its_table(quick_run):
     """The quick run's model cuts the mean baseline's test MSE by a quarter; the claims quote the table."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     table = pd.read_csv(out / f"{LESSON}.csv").set_index(["model", "part"])
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     beats = found["mse_regression_beats_the_mean"]

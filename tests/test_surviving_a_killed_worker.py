@@ -198,7 +198,7 @@ def test_claims_fail_when_a_resume_drifts_and_hold_when_keras_refuses():
 @pytest.mark.slow
 def test_quick_run_resumes_every_run_and_the_killed_job(quick_run):
     """The quick run's claims hold as measured, and its table and launches agree with them."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     table = pd.read_csv(out / f"{LESSON}.csv")
     launches = pd.read_csv(out / f"{LESSON}_launches.csv")

@@ -220,7 +220,7 @@ def test_a_tiny_model_shows_the_two_silent_loss_numbers():
 @pytest.mark.slow
 def test_quick_run_counts_match_its_table_and_check_setup_sorts_every_case(quick_run):
     """The claims' counts are the table's: the NaN-label case is silent and counted; every mistake refused."""
-    _, out = quick_run(LESSON)
+    out = quick_run(LESSON)
     table = pd.read_csv(out / f"{LESSON}.csv").set_index("key")
     found = claims.by_key(claims.load(out / f"{LESSON}_claims.json"))
     mistakes = table[~table["correct"]]
