@@ -65,16 +65,24 @@ minimum = evidence.mse(X_train, y_train, *at_minimum)  # in float64
 #
 # ``Dense(1)`` with ``loss="mean_squared_error"`` and plain
 # ``keras.optimizers.SGD``. The update rule is the same for the three
-# variants (Keras's ``SGD`` with ``momentum=0``):
+# variants (Keras's ``SGD`` with ``momentum=0``), where lr is
+# ``learning_rate`` and $B$ the batch:
 #
-#     g = gradient of the mean squared error over the batch B
-#     w <- w - learning_rate * g
+# $$
+# \begin{aligned}
+# g &= \nabla_w \operatorname{MSE}_B(w)
+# \qquad \text{(the gradient of the mean squared error over the batch } B\text{)} \\
+# w &\leftarrow w - \text{lr}\, g
+# \end{aligned}
+# $$
 #
 # What changes is the batch ``fit`` cuts from the data:
 #
-#     model.fit(X, y, batch_size=len(X))  # batch GD: every row, the exact gradient, 1 update per epoch
-#     model.fit(X, y, batch_size=1)       # stochastic GD: one row, a noisy gradient, N updates per epoch
-#     model.fit(X, y, batch_size=32)      # mini-batch GD: 32 rows, ceil(N / 32) updates per epoch
+# ```python
+# model.fit(X, y, batch_size=len(X))  # batch GD: every row, the exact gradient, 1 update per epoch
+# model.fit(X, y, batch_size=1)       # stochastic GD: one row, a noisy gradient, N updates per epoch
+# model.fit(X, y, batch_size=32)      # mini-batch GD: 32 rows, ceil(N / 32) updates per epoch
+# ```
 #
 # One compiled model per batch size serves every run: plain SGD keeps no
 # state but its step counter, so putting back the weights, the rate and
@@ -221,7 +229,9 @@ show(evidence.orders_table(orders), f"Rows per epoch on {backend}")
 # ``numpy.random.default_rng(seed)`` in ``on_epoch_end``: a new order every
 # epoch, the same sequence in every run, on any backend:
 #
-#     model.fit(ReshuffledArrays(X, y, batch_size=32, seed=0), epochs=10, shuffle=False)
+# ```python
+# model.fit(ReshuffledArrays(X, y, batch_size=32, seed=0), epochs=10, shuffle=False)
+# ```
 #
 # (``shuffle=False``: ``fit`` would shuffle the batches' order once more.)
 # The class is short and imports only keras and numpy: copy `cookbook/shuffling.py` into your project.

@@ -153,25 +153,32 @@ print(f"{len(paths)} paths of {settings.steps} steps from {START}")
 # ## Compare
 #
 # The update rules of the optimizers drawn below, as Keras writes them
-# (``keras/src/optimizers/``), for a gradient ``g`` at step ``t``, entry
-# by entry:
+# (``keras/src/optimizers/``), for a gradient $g$ at step $t$, entry
+# by entry. lr is ``learning_rate`` and $\epsilon$ is ``epsilon``;
+# momentum, $\rho$, $\beta_1$ and $\beta_2$ are the arguments ``momentum``,
+# ``rho``, ``beta_1`` and ``beta_2``:
 #
-#     SGD       w <- w - lr * g
-#     Momentum  v <- momentum * v - lr * g                  (v starts at 0)
-#               w <- w + v
-#     Adagrad   G <- G + g^2                                (G starts at 0.1)
-#               w <- w - lr * g / sqrt(G + eps)
-#     RMSprop   s <- rho * s + (1 - rho) * g^2              (rho = 0.9, s starts at 0)
-#               w <- w - lr * g / sqrt(s + eps)
-#     Adam      m <- b1 * m + (1 - b1) * g;   s <- b2 * s + (1 - b2) * g^2
-#               w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(s) + eps)
+# $$
+# \begin{aligned}
+# \text{SGD:}\quad w &\leftarrow w - \text{lr}\, g \\
+# \text{Momentum:}\quad v &\leftarrow \text{momentum}\, v - \text{lr}\, g \qquad (v_0 = 0) \\
+# w &\leftarrow w + v \\
+# \text{Adagrad:}\quad G &\leftarrow G + g^2 \qquad (G_0 = 0.1) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{G + \epsilon}} \\
+# \text{RMSprop:}\quad s &\leftarrow \rho\, s + (1 - \rho)\, g^2 \qquad (\rho = 0.9,\ s_0 = 0) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{s + \epsilon}} \\
+# \text{Adam:}\quad m &\leftarrow \beta_1 m + (1 - \beta_1)\, g \\
+# s &\leftarrow \beta_2 s + (1 - \beta_2)\, g^2 \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{s} + \epsilon}
+# \end{aligned}
+# $$
 #
 # Where textbooks differ: Keras's velocity includes the learning rate
-# (PyTorch's ``v <- momentum * v + g; w <- w - lr * v`` takes the same path
+# (PyTorch's $v \leftarrow \text{momentum}\, v + g$, $w \leftarrow w - \text{lr}\, v$ takes the same path
 # at a constant rate); Adagrad's sum starts at 0.1, not 0; Adagrad and
-# RMSprop put ``eps = 1e-7`` inside the root; Adam folds both bias
-# corrections into the step size and adds ``eps`` to the uncorrected
-# ``sqrt(s)`` (the paper's "epsilon hat"; lesson 10).
+# RMSprop put $\epsilon = 10^{-7}$ inside the root; Adam folds both bias
+# corrections into the step size and adds $\epsilon$ to the uncorrected
+# $\sqrt{s}$ (the paper's "epsilon hat"; lesson 10).
 #
 # What to look for: SGD's y-step is ``lr * 2y``, so above ``lr = 0.5`` it
 # overshoots y = 0 on every step while x creeps: the zig-zag. Momentum adds
@@ -195,16 +202,24 @@ outputs.save_table(measured, settings, "paths")
 # ## The heavy-ball theory
 #
 # On a quadratic, SGD and Momentum are linear recurrences and can be
-# solved. Along a direction of curvature ``h``, ``w_{t+1} = (1 + momentum
-# - lr h) w_t - momentum w_{t-1}``: the position is a mix of ``z1^t`` and
-# ``z2^t``, the roots of ``z^2 - (1 + momentum - lr h) z + momentum = 0``. The roots multiply to ``momentum``, so the larger is at
-# least ``sqrt(momentum)``: **no learning rate makes momentum 0.9 converge
-# faster than sqrt(0.9) = 0.949 per step**, and complex roots make it
-# swing. Plain SGD's best is ``(k - 1) / (k + 1) = 0.905``. The best
-# momentum balances the slow x and the swinging (Polyak 1964):
+# solved. Along a direction of curvature $h$,
+# $w_{t+1} = (1 + \text{momentum} - \text{lr}\, h)\, w_t - \text{momentum}\, w_{t-1}$:
+# the position is a mix of $z_1^t$ and $z_2^t$, the roots of
+# $z^2 - (1 + \text{momentum} - \text{lr}\, h)\, z + \text{momentum} = 0$. The roots multiply
+# to momentum, so the larger is at least $\sqrt{\text{momentum}}$: **no learning rate makes
+# momentum 0.9 converge faster than $\sqrt{0.9} = 0.949$ per step**, and complex roots make it
+# swing. Plain SGD's best is $(k - 1) / (k + 1) = 0.905$. The best
+# momentum balances the slow x and the swinging (Polyak 1964), where $\mu$ and $L$
+# are the smallest and largest curvature (0.1 and 2 here):
 #
-#     momentum* = ((sqrt(k) - 1) / (sqrt(k) + 1))^2      lr* = 4 / (sqrt(mu) + sqrt(L))^2
-#     rate      = sqrt(momentum*)                        with k = L / mu, the condition number
+# $$
+# \begin{aligned}
+# \text{momentum}^\star &= \left(\frac{\sqrt{k} - 1}{\sqrt{k} + 1}\right)^2
+# \qquad \text{with } k = L / \mu \text{, the condition number} \\
+# \text{lr}^\star &= \frac{4}{\left(\sqrt{\mu} + \sqrt{L}\right)^2} \\
+# \text{rate} &= \sqrt{\text{momentum}^\star}
+# \end{aligned}
+# $$
 
 # %%
 outputs.save_table(

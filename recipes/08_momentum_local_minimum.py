@@ -138,13 +138,19 @@ show(compared["outcome"].value_counts().rename_axis("momentum vs SGD").reset_ind
 # %% [markdown]
 # ### The update rules and the paths
 #
-# For the gradient ``g`` of ``f`` at ``w``, as ``keras.optimizers.SGD``
-# writes them (``momentum`` is the keyword, ``v`` starts at 0):
+# For the gradient $g$ of $f$ at $w$, as ``keras.optimizers.SGD``
+# writes them (lr is ``learning_rate``, momentum is the keyword
+# ``momentum``, $v$ starts at 0):
 #
-#     SGD (momentum=0)   w <- w - lr * g
-#     Momentum (Keras)   v <- momentum * v - lr * g;   w <- w + v
-#     Momentum (textbook, PyTorch)
-#                        v <- momentum * v + g;        w <- w - lr * v
+# $$
+# \begin{aligned}
+# \text{SGD (momentum = 0):}\quad w &\leftarrow w - \text{lr}\, g \\
+# \text{Momentum (Keras):}\quad v &\leftarrow \text{momentum}\, v - \text{lr}\, g \\
+# w &\leftarrow w + v \\
+# \text{Momentum (textbook, PyTorch):}\quad v &\leftarrow \text{momentum}\, v + g \\
+# w &\leftarrow w - \text{lr}\, v
+# \end{aligned}
+# $$
 #
 # Keras's velocity includes the learning rate; the textbook's does not.
 # With a constant ``lr`` the two give the same path (Keras's ``v`` is

@@ -221,26 +221,30 @@ for run in chosen.values():
 # %% [markdown]
 # ## Compare
 #
-# The update rules, for one weight ``w`` with gradient ``g``, as Keras 3
-# writes them (``keras/src/optimizers/adagrad.py``, ``rmsprop.py``):
+# The update rules, for one weight $w$ with gradient $g$, as Keras 3
+# writes them (``keras/src/optimizers/adagrad.py``, ``rmsprop.py``), where
+# lr is ``learning_rate``, $\rho$ is ``rho``, $\epsilon$ is ``epsilon``, and
+# Adagrad's $s$ starts at ``initial_accumulator_value``:
 #
-# ```
-# Adagrad:  s <- s + g^2                       s starts at initial_accumulator_value (0.1)
-#           w <- w - lr * g / sqrt(s + eps)     eps = 1e-7
-# RMSprop:  s <- rho * s + (1 - rho) * g^2     s starts at 0, rho = 0.9
-#           w <- w - lr * g / sqrt(s + eps)     eps = 1e-7
-# ```
+# $$
+# \begin{aligned}
+# \text{Adagrad:}\quad s &\leftarrow s + g^2 \qquad (s_0 = 0.1) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{s + \epsilon}} \qquad (\epsilon = 10^{-7}) \\
+# \text{RMSprop:}\quad s &\leftarrow \rho\, s + (1 - \rho)\, g^2 \qquad (s_0 = 0,\ \rho = 0.9) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{s + \epsilon}} \qquad (\epsilon = 10^{-7})
+# \end{aligned}
+# $$
 #
 # The textbooks (Duchi, Hazan and Singer 2011; Hinton 2012) start Adagrad's
-# sum at 0 and put eps outside the root, ``lr * g / (sqrt(s) + eps)``; the
-# two agree once ``s`` is far above eps. In both, ``lr / sqrt(s + eps)`` is
-# the weight's *effective rate*. Adagrad's ``s`` is a sum, so its rate can
+# sum at 0 and put $\epsilon$ outside the root, $\text{lr}\, g / (\sqrt{s} + \epsilon)$; the
+# two agree once $s$ is far above $\epsilon$. In both, $\text{lr} / \sqrt{s + \epsilon}$ is
+# the weight's *effective rate*. Adagrad's $s$ is a sum, so its rate can
 # only fall; if every gradient kept its size, it would fall like
-# ``1/sqrt(step)``, toward 0 (the grey band on the left). RMSprop's ``s``
-# forgets within about 10 steps, so its rate is ``lr`` over the size of the
+# $1/\sqrt{\text{step}}$, toward 0 (the grey band on the left). RMSprop's $s$
+# forgets within about 10 steps, so its rate is lr over the size of the
 # *recent* gradients. A flat line at the top is a weight with no gradient
-# yet, at its ceiling ``lr / sqrt(start + eps)``; such a rate is never
-# applied in full, because ``s`` takes in ``g^2`` before the division (one
+# yet, at its ceiling $\text{lr} / \sqrt{\text{start} + \epsilon}$; such a rate is never
+# applied in full, because $s$ takes in $g^2$ before the division (one
 # Adagrad step is at most ``lr``). On the left, compare each Adagrad line
 # with the grey band; on the right, whether Adagrad's loss stops falling in
 # the second half.

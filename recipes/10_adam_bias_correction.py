@@ -51,17 +51,23 @@ START = 1.0  # w at step 0 on the curved loss
 # ## Two Adams: Keras's, and the same without the correction
 #
 # Keras's ``Adam`` (``keras/src/optimizers/adam.py``) writes the bias
-# correction as one factor on the learning rate, at step ``t``:
+# correction as one factor on the learning rate, at step $t$, for a
+# gradient $g$; lr is ``learning_rate``, $\beta_1$ and $\beta_2$ are
+# ``beta_1`` and ``beta_2``, and $\epsilon$ is ``epsilon``:
 #
-#     m     <- b1 m + (1 - b1) g                 (m and v start at 0)
-#     v     <- b2 v + (1 - b2) g^2
-#     alpha  = lr * sqrt(1 - b2^t) / (1 - b1^t)  (the bias correction)
-#     w     <- w - alpha * m / (sqrt(v) + eps)     (eps on the uncorrected sqrt(v))
+# $$
+# \begin{aligned}
+# m &\leftarrow \beta_1 m + (1 - \beta_1)\, g \qquad (m_0 = v_0 = 0) \\
+# v &\leftarrow \beta_2 v + (1 - \beta_2)\, g^2 \\
+# \alpha &= \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \qquad \text{(the bias correction)} \\
+# w &\leftarrow w - \alpha\, \frac{m}{\sqrt{v} + \epsilon} \qquad (\epsilon\ \text{on the uncorrected}\ \sqrt{v})
+# \end{aligned}
+# $$
 #
-# So a ``LearningRateSchedule`` that multiplies ``lr`` by the inverse factor
-# ``(1 - b1^t) / sqrt(1 - b2^t)`` cancels the correction and leaves
-# ``w <- w - lr * m / (sqrt(v) + eps)``: the uncorrected Adam, from the same
-# class. ``optimizer.iterations`` is 0 at the first update, so ``t = step + 1``.
+# So a ``LearningRateSchedule`` that multiplies lr by the inverse factor
+# $(1 - \beta_1^t) / \sqrt{1 - \beta_2^t}$ cancels the correction and leaves
+# $w \leftarrow w - \text{lr}\, m / (\sqrt{v} + \epsilon)$: the uncorrected Adam, from the same
+# class. ``optimizer.iterations`` is 0 at the first update, so $t = \text{step} + 1$.
 
 
 # %%
@@ -127,12 +133,12 @@ curved = {
 # %% [markdown]
 # ## Compare: the first steps
 #
-# Each run's step in units of ``lr``, and the ratio uncorrected / corrected
+# Each run's step in units of lr, and the ratio uncorrected / corrected
 # next to its closed form for a constant gradient. That gradient gives
-# ``m = (1 - b1^t) g`` and ``sqrt(v) = sqrt(1 - b2^t) |g|`` exactly, so the
-# corrected step is ``lr`` and the uncorrected one ``lr (1 - b1^t) / sqrt(1 - b2^t)``
-# (when ``|g|`` is far above ``eps``). At step 1, ``m`` holds 10% of ``g``
-# but ``sqrt(v)`` only 3.2% of ``|g|``: the denominator is shrunk more, so
+# $m = (1 - \beta_1^t)\, g$ and $\sqrt{v} = \sqrt{1 - \beta_2^t}\, |g|$ exactly, so the
+# corrected step is lr and the uncorrected one $\text{lr}\, (1 - \beta_1^t) / \sqrt{1 - \beta_2^t}$
+# (when $|g|$ is far above $\epsilon$). At step 1, $m$ holds 10% of $g$
+# but $\sqrt{v}$ only 3.2% of $|g|$: the denominator is shrunk more, so
 # the uncorrected step is **larger**. The last two columns correct one
 # moment only (float64 NumPy): both go wrong, in opposite directions.
 
@@ -142,16 +148,23 @@ outputs.save_table(show(steps, f"Adam's first {settings.steps} steps, in units o
 
 # %% [markdown]
 # In the figure, left: a constant gradient's steps (log scale); middle: the
-# ratio, which reaches 1 only after a few thousand steps with ``b2 = 0.999``;
+# ratio, which reaches 1 only after a few thousand steps with $\beta_2 = 0.999$;
 # right: the curved loss, where the uncorrected run overshoots the minimum,
 # then sees smaller and reversed gradients, and its ratio leaves the formula
 # after step 1. The four rules drawn on the left, in Keras's convention
-# (``m``, ``v`` as above):
+# ($m$, $v$ as above):
 #
-#     Keras Adam       w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
-#     uncorrected      w <- w - lr * m / (sqrt(v) + eps)
-#     only m corrected w <- w - lr / (1 - b1^t) * m / (sqrt(v) + eps)
-#     only v corrected w <- w - lr * sqrt(1 - b2^t) * m / (sqrt(v) + eps)
+# $$
+# \begin{aligned}
+# \text{Keras Adam:}\quad w &\leftarrow w
+# - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon} \\
+# \text{uncorrected:}\quad w &\leftarrow w - \text{lr}\, \frac{m}{\sqrt{v} + \epsilon} \\
+# \text{only } m \text{ corrected:}\quad w &\leftarrow w
+# - \frac{\text{lr}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon} \\
+# \text{only } v \text{ corrected:}\quad w &\leftarrow w
+# - \text{lr}\, \sqrt{1 - \beta_2^t} \cdot \frac{m}{\sqrt{v} + \epsilon}
+# \end{aligned}
+# $$
 
 # %%
 outputs.save_figure(evidence.plot_steps(steps, curved, GRADIENT_SIZES[-1], LEARNING_RATE), settings, "steps")
@@ -159,19 +172,23 @@ outputs.save_figure(evidence.plot_steps(steps, curved, GRADIENT_SIZES[-1], LEARN
 # %% [markdown]
 # ## Compare: where epsilon takes over
 #
-# The paper (Kingma and Ba, Algorithm 1), and PyTorch with it, add ``eps``
+# The paper (Kingma and Ba, Algorithm 1), and PyTorch with it, add $\epsilon$
 # to the **corrected** root:
 #
-#     m_hat = m / (1 - b1^t),   v_hat = v / (1 - b2^t)
-#     w    <- w - lr * m_hat / (sqrt(v_hat) + eps)
+# $$
+# \begin{aligned}
+# \hat m &= \frac{m}{1 - \beta_1^t}, \qquad \hat v = \frac{v}{1 - \beta_2^t} \\
+# w &\leftarrow w - \text{lr}\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
+# \end{aligned}
+# $$
 #
-# Keras adds it to the uncorrected ``sqrt(v)`` (its docstring: the paper's
-# "epsilon hat"). The two are one update when Keras's ``eps`` equals the
-# paper's ``eps * sqrt(1 - b2^t)``: Keras's 1e-7 acts like the paper's
+# Keras adds it to the uncorrected $\sqrt{v}$ (its docstring: the paper's
+# "epsilon hat"). The two are one update when Keras's $\epsilon$ equals the
+# paper's $\epsilon \sqrt{1 - \beta_2^t}$: Keras's 1e-7 acts like the paper's
 # 3.16e-6 at step 1. Below, step 1 of Keras's two Adams for each gradient
 # size, next to the paper's corrected step (float64 NumPy). Because Keras's
-# correction is a factor on ``lr`` and ``eps`` sits outside it, Keras's
-# ratio cannot depend on ``g``; the paper's can.
+# correction is a factor on lr and $\epsilon$ sits outside it, Keras's
+# ratio cannot depend on $g$; the paper's can.
 #
 # If your gradients are that small (a loss in tiny units), the fix is one
 # argument: a smaller ``epsilon``. The last column is step 1 of Keras's

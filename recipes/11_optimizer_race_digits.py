@@ -115,7 +115,7 @@ optimizers = {
 # %% [markdown]
 # Momentum's larger step, seen in Keras: feed one weight a constant
 # gradient of 1. Plain SGD would move it by ``lr`` every step; SGD with
-# momentum 0.9 starts at ``lr`` and builds up toward ``lr / (1 - 0.9)``.
+# momentum 0.9 starts at ``lr`` and builds up toward $\text{lr} / (1 - 0.9)$.
 
 # %%
 w = keras.Variable(0.0)
@@ -166,25 +166,34 @@ curves = evidence.curves_table(before, histories)
 outputs.save_table(curves, settings, "curves")
 
 # %% [markdown]
-# The update rules behind the curves, for one weight ``w`` with mini-batch
-# gradient ``g``, in Keras's convention (``keras/src/optimizers/``;
-# ``eps = 1e-7``, ``t`` = the step number):
+# The update rules behind the curves, for one weight $w$ with mini-batch
+# gradient $g$, in Keras's convention (``keras/src/optimizers/``): lr is the
+# optimizer's ``learning_rate``, $\epsilon$ its ``epsilon`` ($\epsilon = 10^{-7}$),
+# $t$ the step number, and the 0.9s and 0.999 are the ``momentum``, ``rho``,
+# ``beta_1`` and ``beta_2`` set above:
 #
-# ```
-# SGD       w <- w - lr * g                   ("SGD, lr 0.1": the same rule, lr = 0.1)
-# Momentum  u <- 0.9 * u - lr * g             w <- w + u
-# Adagrad   G <- G + g**2                     w <- w - lr * g / sqrt(G + eps)   (G starts at 0.1)
-# RMSprop   v <- 0.9 * v + 0.1 * g**2         w <- w - lr * g / sqrt(v + eps)   (v starts at 0)
-# Adam      m <- 0.9 * m + 0.1 * g            v <- 0.999 * v + 0.001 * g**2
-#           w <- w - lr * sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (sqrt(v) + eps)
-# ```
+# $$
+# \begin{aligned}
+# \text{SGD:}\quad w &\leftarrow w - \text{lr}\, g
+# \qquad \text{("SGD, lr 0.1": the same rule, lr = 0.1)} \\
+# \text{Momentum:}\quad u &\leftarrow 0.9\, u - \text{lr}\, g \\
+# w &\leftarrow w + u \\
+# \text{Adagrad:}\quad G &\leftarrow G + g^2 \qquad (G_0 = 0.1) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{G + \epsilon}} \\
+# \text{RMSprop:}\quad v &\leftarrow 0.9\, v + 0.1\, g^2 \qquad (v_0 = 0) \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{v + \epsilon}} \\
+# \text{Adam:}\quad m &\leftarrow 0.9\, m + 0.1\, g \\
+# v &\leftarrow 0.999\, v + 0.001\, g^2 \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - 0.999^t}}{1 - 0.9^t} \cdot \frac{m}{\sqrt{v} + \epsilon}
+# \end{aligned}
+# $$
 #
-# Where textbooks differ: Momentum is often written ``v <- 0.9 v + g``,
-# ``w <- w - lr v`` (the same path at a constant ``lr``); Adagrad's ``G``
-# starts at 0, and Adagrad's and RMSprop's ``eps`` sits outside the root;
-# Adam corrects ``m`` and ``v`` separately and adds ``eps`` to
-# ``sqrt(v_hat)``, where Keras folds both corrections into the step size
-# and adds ``eps`` to ``sqrt(v)``. In
+# Where textbooks differ: Momentum is often written $v \leftarrow 0.9\, v + g$,
+# $w \leftarrow w - \text{lr}\, v$ (the same path at a constant ``lr``); Adagrad's $G$
+# starts at 0, and Adagrad's and RMSprop's $\epsilon$ sits outside the root;
+# Adam corrects $m$ and $v$ separately and adds $\epsilon$ to
+# $\sqrt{\hat v}$, where Keras folds both corrections into the step size
+# and adds $\epsilon$ to $\sqrt{v}$. In
 # SGD's and Momentum's rules the step scales with the gradient; in
 # RMSprop's and Adam's it is about ``lr`` per weight whatever the
 # gradient's size, so their ``lr`` is not the same kind of number.

@@ -234,8 +234,9 @@ outputs.save_table(
 # A ``LambdaCallback`` records every weight after every step; the gap is the
 # largest entry-wise difference. (It reads the callback's ``model``, not a
 # model captured from outside: on JAX, ``fit`` keeps the weights out of the
-# model during an epoch, and the callback's ``model`` writes them back first.) The same pair under Adam, and SGD with ``wd = l2`` (Keras's
-# factor 2 forgotten), show what a real difference looks like.
+# model during an epoch, and the callback's ``model`` writes them back first.)
+# The same pair under Adam, and SGD with ``wd = l2`` (Keras's factor 2
+# forgotten), show what a real difference looks like.
 
 
 # %%
@@ -271,22 +272,30 @@ outputs.save_table(equivalence, settings, "equivalence")
 # %% [markdown]
 # ## The two update rules, next to the picture
 #
-# For one kernel weight ``w`` with data gradient ``g`` (``m``, ``v`` start at
-# 0, ``t`` counts steps; from ``keras/src/optimizers/adam.py`` and
-# ``base_optimizer.py``):
+# For one kernel weight $w$ with data gradient $g$ ($m$, $v$ start at
+# 0, $t$ counts steps; from ``keras/src/optimizers/adam.py`` and
+# ``base_optimizer.py``, whose ``_apply_weight_decay`` does AdamW's first
+# line). lr is ``learning_rate``, wd is AdamW's ``weight_decay``, l2 is the
+# factor of ``L2(l2)``, and $\beta_1$, $\beta_2$, $\epsilon$ are ``beta_1``,
+# ``beta_2``, ``epsilon``:
 #
-#     Adam + L2  g' = g + 2 l2 w                       # the penalty is part of the gradient
-#                m <- m + (1 - b1) (g' - m)     v <- v + (1 - b2) (g'^2 - v)
-#                w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
-#     AdamW      w <- w - lr wd w                      # first, on w itself (_apply_weight_decay)
-#                m, v from g alone (computed at the old w), then Adam's step
+# $$
+# \begin{aligned}
+# \text{Adam + L2:}\quad g' &= g + 2\, \text{l2}\, w \qquad \text{(the penalty is part of the gradient)} \\
+# m &\leftarrow m + (1 - \beta_1)(g' - m) \\
+# v &\leftarrow v + (1 - \beta_2)(g'^2 - v) \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon} \\
+# \text{AdamW:}\quad w &\leftarrow w - \text{lr}\, \text{wd}\, w \qquad \text{(first, on } w \text{ itself)} \\
+# & \text{then Adam's step, with } m, v \text{ from } g \text{ alone (computed at the old } w\text{)}
+# \end{aligned}
+# $$
 #
-# Keras adds ``eps`` to ``sqrt(v)``, not to the bias-corrected
-# ``sqrt(v_hat)`` of the textbook (a difference only while ``v`` is tiny).
+# Keras adds $\epsilon$ to $\sqrt{v}$, not to the bias-corrected
+# $\sqrt{\hat v}$ of the textbook (a difference only while $v$ is tiny).
 # Loshchilov and Hutter's AdamW ("Decoupled Weight Decay Regularization",
-# 2019) writes the decay as ``eta_t * lambda * w`` with a schedule multiplier
-# ``eta_t``; Keras ties it to the learning rate, ``lr * wd``. Decaying before
-# or with the step is the same here, since ``g`` is taken at the old ``w``.
+# 2019) writes the decay as $\eta_t \lambda w$ with a schedule multiplier
+# $\eta_t$; Keras ties it to the learning rate, $\text{lr} \cdot \text{wd}$. Decaying before
+# or with the step is the same here, since $g$ is taken at the old $w$.
 #
 # In the figure: (a) the validation choice; (b) what each run left of the
 # weights per pixel group (AdamW's lines are flat, L2's fall on the rare

@@ -190,16 +190,25 @@ outputs.save_table(curves, settings, "curves")
 # %% [markdown]
 # ## Compare
 #
-# The schedules as ``fit`` used them, at the high rate. ``i`` is the
+# The schedules as ``fit`` used them, at the high rate. $i$ is the
 # optimizer's step counter ``optimizer.iterations``, 0 at the first update
-# (step ``t = i + 1``); ``lr`` the peak, ``W`` the warmup steps, ``D =
-# decay_steps`` (read from Keras's ``learning_rate_schedule.py``):
+# (step $t = i + 1$); lr is the peak (``initial_learning_rate``, or
+# ``warmup_target`` with a warmup), $\text{lr}_{\text{init}}$ the warmup's
+# ``initial_learning_rate``, $W$ is ``warmup_steps``, $D$ is ``decay_steps``,
+# $\gamma$ is ``decay_rate`` and $\alpha$ is ``alpha`` (read from Keras's
+# ``learning_rate_schedule.py``):
 #
-#     constant                 lr_i = lr
-#     ExponentialDecay         lr_i = lr * decay_rate^(i / D)                  (staircase=False)
-#     CosineDecay              lr_i = lr * ((1 - alpha) * (1 + cos(pi * min(i, D) / D)) / 2 + alpha)
-#     CosineDecay + warmup     lr_i = init + (warmup_target - init) * i / W    while i < W
-#                              lr_i = the cosine above from warmup_target, on min(i, W + D) - W
+# $$
+# \begin{aligned}
+# \text{constant:}\quad \text{lr}_i &= \text{lr} \\
+# \text{ExponentialDecay:}\quad \text{lr}_i &= \text{lr}\, \gamma^{i / D} \qquad \text{(staircase=False)} \\
+# \text{CosineDecay:}\quad \text{lr}_i &= \text{lr}
+# \left( (1 - \alpha)\, \frac{1 + \cos(\pi \min(i, D) / D)}{2} + \alpha \right) \\
+# \text{CosineDecay + warmup:}\quad \text{lr}_i &= \text{lr}_{\text{init}}
+# + (\text{lr} - \text{lr}_{\text{init}})\, \frac{i}{W} \qquad \text{while } i < W \\
+# \text{lr}_i &= \text{the cosine above from lr, on } \min(i, W + D) - W \qquad (i \ge W)
+# \end{aligned}
+# $$
 #
 # With ``initial_learning_rate=0`` the warmup's step 1 uses rate 0 and
 # moves no weight (Adam's ``m`` and ``v`` still take in its gradient).
@@ -208,16 +217,23 @@ outputs.save_table(curves, settings, "curves")
 outputs.save_figure(evidence.plot_schedules(curves, HIGH_LR, WARMUP_STEPS, steps_per_epoch), settings, "schedules")
 
 # %% [markdown]
-# Adam's update, with the schedule's rate ``lr_t`` at step ``t``, as
-# ``keras/src/optimizers/adam.py`` writes it:
+# Adam's update, with the schedule's rate $\text{lr}_t$ at step $t$ and
+# gradient $g$, as ``keras/src/optimizers/adam.py`` writes it ($\beta_1$,
+# $\beta_2$ and $\epsilon$ are ``beta_1``, ``beta_2`` and ``epsilon``):
 #
-#     m <- m + (1 - beta_1) * (g - m)            v <- v + (1 - beta_2) * (g^2 - v)
-#     w <- w - lr_t * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
+# $$
+# \begin{aligned}
+# m &\leftarrow m + (1 - \beta_1)(g - m) \\
+# v &\leftarrow v + (1 - \beta_2)(g^2 - v) \\
+# w &\leftarrow w - \text{lr}_t\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon}
+# \end{aligned}
+# $$
 #
-# The textbook writes ``lr_t * m_hat / (sqrt(v_hat) + eps)``; Keras adds
-# ``epsilon`` to the uncorrected ``sqrt(v)``, which is the textbook's rule
-# with ``eps = epsilon / sqrt(1 - beta_2^t)``, 32x larger at step 1. At step 1, ``m = (1 - beta_1) g`` and ``sqrt(v) = sqrt(1 -
-# beta_2) |g|``: the step is ``lr_1 * g / |g|``, so **every weight with a
+# The textbook writes $\text{lr}_t\, \hat m / (\sqrt{\hat v} + \tilde\epsilon)$; Keras adds
+# $\epsilon$ to the uncorrected $\sqrt{v}$, which is the textbook's rule
+# with $\tilde\epsilon = \epsilon / \sqrt{1 - \beta_2^t}$, 32x larger at step 1. At step 1,
+# $m = (1 - \beta_1)\, g$ and $\sqrt{v} = \sqrt{1 - \beta_2}\, |g|$: the step is
+# $\text{lr}_1\, g / |g|$, so **every weight with a
 # gradient moves by the full rate at once**, however small its gradient. In
 # the figure: solid lines are the median weight's move, dotted lines the
 # rate used, both in units of the peak rate.

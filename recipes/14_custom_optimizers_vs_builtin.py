@@ -196,30 +196,40 @@ outputs.save_table(per_step, settings, "per_step")
 outputs.save_table(walk, settings, "paper_adam")
 
 # %% [markdown]
-# The rules compared, for a weight ``w`` with gradient ``g``, in Keras's
+# The rules compared, for a weight $w$ with gradient $g$, in Keras's
 # convention (``keras/src/optimizers/``; buffers start at 0 unless said,
-# ``t`` = 1, 2, ... is the step):
+# $t = 1, 2, \ldots$ is the step). lr is ``learning_rate``, $\mu$ is ``momentum``,
+# $\rho$ is ``rho``, $\beta_1$ and $\beta_2$ are ``beta_1`` and ``beta_2``,
+# $\epsilon$ is ``epsilon`` and wd is ``weight_decay``:
 #
-# ```
-# SGD        w <- w - lr*g                      momentum: v <- mu*v - lr*g;  w <- w + v
-# Adagrad    G <- G + g^2  (G starts at 0.1)    w <- w - lr*g / sqrt(G + eps)
-# RMSprop    v <- rho*v + (1-rho)*g^2           w <- w - lr*g / sqrt(v + eps)
-# Adam       m <- b1*m + (1-b1)*g               v <- b2*v + (1-b2)*g^2
-#            w <- w - lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
-# PaperAdam  m, v as Adam                       w <- w - lr * m_hat / (sqrt(v_hat) + eps)
-#            m_hat = m/(1-b1^t), v_hat = v/(1-b2^t)
-# AdamW      w <- w - lr*wd*w, then Adam
-# Nadam      u_t = b1*(1 - 0.5*0.96^t);  m, v as Adam;  w <- w - lr*m_hat / (sqrt(v_hat) + eps)
-#            m_hat = u_{t+1}*m/(1 - u_1...u_{t+1}) + (1-u_t)*g/(1 - u_1...u_t)
-# Lion       w <- w - lr*sign(b1*m + (1-b1)*g);   m <- b2*m + (1-b2)*g
-# ```
+# $$
+# \begin{aligned}
+# \text{SGD:}\quad w &\leftarrow w - \text{lr}\, g \\
+# \text{with momentum:}\quad v &\leftarrow \mu v - \text{lr}\, g, \quad w \leftarrow w + v \\
+# \text{Adagrad:}\quad G &\leftarrow G + g^2 \qquad (G_0 = 0.1) \\
+# w &\leftarrow w - \text{lr}\, g / \sqrt{G + \epsilon} \\
+# \text{RMSprop:}\quad v &\leftarrow \rho v + (1 - \rho)\, g^2 \\
+# w &\leftarrow w - \text{lr}\, g / \sqrt{v + \epsilon} \\
+# \text{Adam:}\quad m &\leftarrow \beta_1 m + (1 - \beta_1)\, g, \quad v \leftarrow \beta_2 v + (1 - \beta_2)\, g^2 \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon} \\
+# \text{PaperAdam:}\quad m, v &\ \text{as Adam}, \quad \hat m = \frac{m}{1 - \beta_1^t},
+# \quad \hat v = \frac{v}{1 - \beta_2^t} \\
+# w &\leftarrow w - \text{lr}\, \frac{\hat m}{\sqrt{\hat v} + \epsilon} \\
+# \text{AdamW:}\quad w &\leftarrow w - \text{lr}\, \text{wd}\, w, \ \text{then Adam} \\
+# \text{Nadam:}\quad u_t &= \beta_1 (1 - 0.5 \cdot 0.96^t); \quad m, v \ \text{as Adam} \\
+# \hat m &= \frac{u_{t+1}\, m}{1 - u_1 \cdots u_{t+1}} + \frac{(1 - u_t)\, g}{1 - u_1 \cdots u_t} \\
+# w &\leftarrow w - \text{lr}\, \frac{\hat m}{\sqrt{\hat v} + \epsilon} \\
+# \text{Lion:}\quad w &\leftarrow w - \text{lr} \operatorname{sign}(\beta_1 m + (1 - \beta_1)\, g),
+# \quad m \leftarrow \beta_2 m + (1 - \beta_2)\, g
+# \end{aligned}
+# $$
 #
-# Where textbooks differ: momentum is often ``v <- mu v + g``, ``w <- w - lr
-# v`` (the same path at a constant rate); Adagrad's ``G`` starts at 0 and
-# its ``eps`` (and RMSprop's, in PyTorch) sits outside the root. Adam is the
-# case the walk-through measured: rewrite Keras's line with ``m_hat`` and
-# ``v_hat`` and its ``eps`` becomes ``eps / sqrt(1 - b2^t)``, the paper's
-# "epsilon hat", 31.6 times ``eps`` at step 1.
+# Where textbooks differ: momentum is often $v \leftarrow \mu v + g$, $w \leftarrow w - \text{lr}\, v$
+# (the same path at a constant rate); Adagrad's $G$ starts at 0 and
+# its $\epsilon$ (and RMSprop's, in PyTorch) sits outside the root. Adam is the
+# case the walk-through measured: rewrite Keras's line with $\hat m$ and
+# $\hat v$ and its $\epsilon$ becomes $\epsilon / \sqrt{1 - \beta_2^t}$, the paper's
+# "epsilon hat", 31.6 times $\epsilon$ at step 1.
 #
 # Left: each setting's largest distance from float64, for the twin (dot)
 # and the built-in (ring); where a dot sits in its ring, the two took the

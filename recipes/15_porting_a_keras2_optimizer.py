@@ -288,19 +288,26 @@ print("Keras 3 on decay=:", " / ".join(str(w.message).split(".")[0] for w in dec
 # %% [markdown]
 # ## Compare
 #
-# Yogi's update, as ``yogi.py`` writes it in Keras's convention (``g`` the
-# gradient, ``t = iterations + 1``, ``m`` starts at 0, ``v`` at
-# ``initial_accumulator_value``):
+# Yogi's update, as ``yogi.py`` writes it in Keras's convention ($g$ the
+# gradient, $t$ = ``iterations + 1``, $m$ starts at 0, $v$ at
+# ``initial_accumulator_value``). lr is ``learning_rate`` (``lr`` in the
+# code), $\beta_1$ and $\beta_2$ are ``beta_1`` and ``beta_2`` (``b1``,
+# ``b2``), and $\epsilon$ is ``epsilon``:
 #
-#     m <- b1 * m + (1 - b1) * g
-#     v <- v + (1 - b2) * sign(g^2 - v) * g^2          Adam: v <- v + (1 - b2) * (g^2 - v)
-#     w <- w - lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+# $$
+# \begin{aligned}
+# m &\leftarrow \beta_1 m + (1 - \beta_1)\, g \\
+# v &\leftarrow v + (1 - \beta_2) \operatorname{sign}(g^2 - v)\, g^2
+# \qquad \text{Adam: } v \leftarrow v + (1 - \beta_2)(g^2 - v) \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon}
+# \end{aligned}
+# $$
 #
-# Yogi moves ``v`` by at most ``(1 - b2) g^2`` a step, where Adam can halve
-# it after a burst of large gradients. As in Keras's Adam, ``eps`` is added
-# to the uncorrected ``sqrt(v)``; the textbook's bias-corrected form adds it
-# to ``sqrt(v / (1 - b2^t))``. On a sparse gradient only the touched rows
-# change ``v`` and ``w``; every row of ``m`` decays.
+# Yogi moves $v$ by at most $(1 - \beta_2)\, g^2$ a step, where Adam can halve
+# it after a burst of large gradients. As in Keras's Adam, $\epsilon$ is added
+# to the uncorrected $\sqrt{v}$; the textbook's bias-corrected form adds it
+# to $\sqrt{v / (1 - \beta_2^t)}$. On a sparse gradient only the touched rows
+# change $v$ and $w$; every row of $m$ decays.
 #
 # Left: float32 rounding grows slowly and stays far under the tolerance;
 # the Keras 2 markers lie on the Keras 3 lines because the weights are the

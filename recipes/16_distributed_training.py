@@ -136,11 +136,13 @@ start = build_model().get_weights()
 # folder with the model above (a ``.keras`` file: architecture and starting
 # weights), the odd rows and the settings. The worker's key lines:
 #
-#     strategy = tf.distribute.MultiWorkerMirroredStrategy()  # joins the cluster TF_CONFIG names
-#     with strategy.scope():
-#         model = keras.models.load_model(job / "model.keras", compile=False)
-#         optimizer = keras.optimizers.Adam(learning_rate=0.01)
-#     train_in_lockstep([(model, optimizer)], X, y, batch_size=32, strategy=strategy)
+# ```python
+# strategy = tf.distribute.MultiWorkerMirroredStrategy()  # joins the cluster TF_CONFIG names
+# with strategy.scope():
+#     model = keras.models.load_model(job / "model.keras", compile=False)
+#     optimizer = keras.optimizers.Adam(learning_rate=0.01)
+# train_in_lockstep([(model, optimizer)], X, y, batch_size=32, strategy=strategy)
+# ```
 
 # %%
 workers, job = evidence.start_workers(

@@ -148,8 +148,10 @@ def fit_data_parallel(model_file, X, y, *, batch_size, epochs, learning_rate, au
 # "127.0.0.1:PORT")``, two lines (CPUs need gloo, a collectives library,
 # named; GPUs and TPUs do not):
 #
-#     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-#     keras.distribution.initialize(job_addresses=coordinator_address, num_processes=num_processes, process_id=process_id)
+# ```python
+# jax.config.update("jax_cpu_collectives_implementation", "gloo")
+# keras.distribution.initialize(job_addresses=coordinator_address, num_processes=num_processes, process_id=process_id)
+# ```
 #
 # After that ``list_devices()`` names the devices of both processes, and
 # ``fit_data_parallel`` gives each its own rows: every second one. Does

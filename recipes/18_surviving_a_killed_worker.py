@@ -291,20 +291,30 @@ outputs.save_table(launch_table, settings, "launches")
 # again after the restart, from the same weights and optimizer state, on the
 # same batches, so they compute the same numbers: the crosses sit on the
 # lines. What each optimizer's backup must carry, in Keras's update rules
-# (gradient ``g``, rate ``lr``; ``keras/src/optimizers/``):
+# (gradient $g$, rate lr, the ``learning_rate``; ``keras/src/optimizers/``;
+# momentum, $\rho$, $\beta_1$, $\beta_2$ and $\epsilon$ are the arguments
+# ``momentum``, ``rho``, ``beta_1``, ``beta_2`` and ``epsilon``):
 #
-#     SGD       w <- w - lr * g                                   state: the step count
-#     Momentum  v <- momentum * v - lr * g;  w <- w + v           state: v per weight
-#     Adagrad   G <- G + g^2;  w <- w - lr * g / sqrt(G + eps)    state: G per weight (starts at 0.1)
-#     RMSprop   s <- rho * s + (1 - rho) * g^2
-#               w <- w - lr * g / sqrt(s + eps)                   state: s per weight
-#     Adam      m <- m + (1 - beta_1) * (g - m);  v <- v + (1 - beta_2) * (g^2 - v)
-#               w <- w - lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + eps)
-#                                                                 state: m, v per weight, and t
+# $$
+# \begin{aligned}
+# \text{SGD:}\quad w &\leftarrow w - \text{lr}\, g \qquad \text{(state: the step count)} \\
+# \text{Momentum:}\quad v &\leftarrow \text{momentum}\, v - \text{lr}\, g
+# \qquad \text{(state: } v \text{ per weight)} \\
+# w &\leftarrow w + v \\
+# \text{Adagrad:}\quad G &\leftarrow G + g^2 \qquad \text{(state: } G \text{ per weight, starts at 0.1)} \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{G + \epsilon}} \\
+# \text{RMSprop:}\quad s &\leftarrow \rho s + (1 - \rho)\, g^2 \qquad \text{(state: } s \text{ per weight)} \\
+# w &\leftarrow w - \text{lr}\, \frac{g}{\sqrt{s + \epsilon}} \\
+# \text{Adam:}\quad m &\leftarrow m + (1 - \beta_1)(g - m)
+# \qquad \text{(state: } m, v \text{ per weight, and } t\text{)} \\
+# v &\leftarrow v + (1 - \beta_2)(g^2 - v) \\
+# w &\leftarrow w - \text{lr}\, \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \cdot \frac{m}{\sqrt{v} + \epsilon}
+# \end{aligned}
+# $$
 #
-# The textbook's momentum adds ``lr * v`` with ``v`` a running gradient, and
-# the textbook's Adam puts ``eps`` outside the bias correction. A resume that
-# lost ``v`` would restart Momentum at rest; one that lost ``t`` would apply
+# The textbook's momentum adds $\text{lr}\, v$ with $v$ a running gradient, and
+# the textbook's Adam puts $\epsilon$ outside the bias correction. A resume that
+# lost $v$ would restart Momentum at rest; one that lost $t$ would apply
 # step 1's bias correction again.
 
 # %%

@@ -100,7 +100,7 @@ def test_the_lesson_quotes_join_processes_verbatim():
     code = [line.strip() for line in inspect.getsource(keras_distribution.join_processes).splitlines()]
     lesson = (ROOT / "recipes" / f"{LESSON}.py").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lesson) if 'jax.config.update("jax_cpu_collectives_implementation"' in line)
-    quote = [line[len("#     ") :] for line in lesson[start : start + 2]]
+    quote = [line.removeprefix("# ") for line in lesson[start : start + 2]]  # a ```python fence in the prose
     assert quote[1].startswith("keras.distribution.initialize(")
     for line in quote:
         assert line in code, f"lesson 17 quotes a line join_processes does not have: {line!r}"
