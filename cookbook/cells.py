@@ -5,7 +5,7 @@ then top-level ``# %%`` code cells and ``# %% [markdown]`` prose cells. Its
 cells are the header (as markdown, part ``"header"``) and then every cell in
 file order (part ``"lesson"``); the ``if __name__ == "__main__"`` guard, if
 any, is left out. ``cookbook.notebooks`` writes these cells as a Jupyter notebook and
-``cookbook.course`` as a section of the course page.
+``cookbook.recorder`` runs them one at a time for the course site.
 """
 
 import ast
@@ -27,11 +27,14 @@ class Cell:
         kind: ``"markdown"`` or ``"code"``.
         text: markdown without its ``# `` prefixes, or Python source.
         part: ``"header"`` (the docstring) or ``"lesson"`` (every cell after it).
+        line: the file's line number (1-based) of the text's first line, so a
+            cell run on its own reports its errors at the file's lines.
     """
 
     kind: str
     text: str
     part: str
+    line: int = 1
 
 
 def lesson_cells(source, name="recipe"):
@@ -54,31 +57,34 @@ def lesson_cells(source, name="recipe"):
     lines = source.splitlines()
     cells = [Cell("markdown", doc.strip(), "header")]
     module_start = tree.body[0].end_lineno  # the docstring's last line
-    lesson = _split(lines[module_start:], "lesson")
+    lesson = _split(lines[module_start:], "lesson", first_line=module_start + 1)
     if not any(c.kind == "markdown" for c in lesson):
         raise LessonFormatError(f"{name} has no '# %% [markdown]' cells; a lesson's prose is in markdown cells")
     return cells + lesson
 
 
-def _split(lines, part):
+def _split(lines, part, first_line=1):
     """Split lines at ``# %%`` markers into cells; text before the first marker is a code cell if not blank."""
     cells: list[Cell] = []
     buffer: list[str] = []
     kind = "code"
+    start = first_line  # the file's line number of buffer[0]
 
     def flush():
+        blank = next((i for i, line in enumerate(buffer) if line.strip()), len(buffer))  # leading blank lines
         text = "\n".join(buffer).strip("\n")
         if kind == "markdown":
             text = "\n".join(_uncomment(line) for line in text.splitlines()).strip()
         if text.strip():
-            cells.append(Cell(kind, text, part))
+            cells.append(Cell(kind, text, part, start + blank))
 
-    for line in lines:
+    for number, line in enumerate(lines, first_line):
         match = _MARKER.match(line)
         if match and not match.group(1):
             flush()
             kind = "markdown" if "[markdown]" in match.group(2) else "code"
             buffer = []
+            start = number + 1
         elif line.startswith("if __name__ == "):
             break
         else:

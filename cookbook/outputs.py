@@ -1,11 +1,12 @@
 """Where a lesson's results go: ``<out>/<lesson>[_name].csv``, ``.md`` and ``.png``.
 
 Each file is named after the lesson (``Settings.lesson``), so one ``--out``
-folder holds a whole tour and the course page finds each lesson's files.
+folder holds a whole tour and the course site finds each lesson's files.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import pathlib
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:  # hints only: a lesson that draws nothing never imports matplotlib
     from matplotlib.figure import Figure
 
-__all__ = ["output_path", "save_figure", "save_table"]
+__all__ = ["figure_caption", "output_path", "save_figure", "save_table"]
 
 
 def output_path(settings: Settings, name: str | None, suffix: str) -> pathlib.Path:
@@ -54,4 +55,34 @@ def save_figure(fig: Figure, settings: Settings, name: str) -> pathlib.Path:
         from IPython.display import display as show_inline
 
         show_inline(Image(filename=str(path)))
+    elif display._publish is not None:  # recorded for the course site: the PNG beside the page, captioned
+        caption = figure_caption(fig, name)
+        display._publish(
+            {"text/html": _figure_html(path.name, caption)},
+            f"[figure: {caption} -> {path}]\n",
+            {"cookbook": {"figure": path.name}},
+        )
     return path
+
+
+def figure_caption(fig: Figure, name: str) -> str:
+    """What a figure shows, in words: its ``suptitle``, else its panels' titles, else its file name's words."""
+    suptitle = fig.get_suptitle().strip()  # matplotlib >= 3.8
+    if suptitle:
+        return suptitle
+    titles = [ax.get_title().strip() for ax in fig.axes if ax.get_title().strip()]
+    if len(titles) == 1:
+        return titles[0]
+    if titles:
+        return "; ".join(f"({chr(ord('a') + i)}) {t}" for i, t in enumerate(titles))
+    return name.replace("_", " ").capitalize()
+
+
+def _figure_html(filename, caption):
+    """A figure as the site shows it: the PNG (a link to itself at full size) over its caption."""
+    src, text = html.escape(filename, quote=True), html.escape(caption)
+    return (
+        f'<figure class="cookbook-figure"><a href="{src}" title="Open the figure at full size">'
+        f'<img src="{src}" alt="{html.escape(caption, quote=True)}" loading="lazy"></a>'
+        f'<figcaption>{text} <a class="full-size" href="{src}">Open full size</a></figcaption></figure>'
+    )

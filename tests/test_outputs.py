@@ -22,3 +22,18 @@ def test_tables_and_figures_are_named_after_the_lesson(tmp_path):
     fig.subplots().plot([0, 1], [1, 0])
     png = outputs.save_figure(fig, settings, "curve")
     assert png.name == "01_lesson_curve.png" and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_figures_caption_is_its_title_in_words():
+    """suptitle first, else the panels' titles (lettered when several), else the file name's words."""
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    left, right = figure.subplots(1, 2)
+    assert outputs.figure_caption(figure, "loss_curve") == "Loss curve"
+    left.set_title("Loss")
+    assert outputs.figure_caption(figure, "x") == "Loss"
+    right.set_title("Rate")
+    assert outputs.figure_caption(figure, "x") == "(a) Loss; (b) Rate"
+    figure.suptitle("Two optimizers")
+    assert outputs.figure_caption(figure, "x") == "Two optimizers"
