@@ -5,7 +5,7 @@ statement checked (often the study note's own words), the numbers the run
 measured, a verdict from a small set, and the conclusion a learner takes
 away, in words first and then the number. ``remember`` shows them and writes
 them as ``<out>/<lesson>_claims.json`` (for tests and tools) and
-``<lesson>_remember.md`` (for the course page)::
+``<lesson>_remember.md``::
 
     claims = [
         Claim(

@@ -4,13 +4,14 @@
 
     python -m cookbook list                      # the curriculum
     python -m cookbook run 3 --quick             # one recipe, with its own flags
-    python -m cookbook tour [--quick] [--out DIR] [--jobs N]  # every recipe, and DIR/index.html
+    python -m cookbook tour [--quick] [--out DIR] [--jobs N]  # every recipe, and the site: DIR/index.html
+    python -m cookbook site [--out DIR]          # the site again, from the tour's run in DIR (no training)
     python -m cookbook notebooks --out DIR [--execute] [--quick]  # one .ipynb per recipe
     python -m cookbook --version
 
 Errors the user can fix end with one line on stderr and exit status 2. A
 lesson that fails in the tour or in a notebook is reported with its cause and
-the fix (``cookbook.failures``), in the summary and on the course page.
+the fix (``cookbook.failures``), in the summary and on the course site.
 A recipe whose lesson is TensorFlow code (its ``NEEDS_TENSORFLOW``) is
 marked in the list; under another Keras backend ``run`` refuses it (exit
 status 2) and ``tour`` skips it, saying why.
@@ -24,7 +25,7 @@ import sys
 import time
 
 import cookbook
-from cookbook import course, curriculum, failures
+from cookbook import curriculum, failures, site
 from cookbook.display import print_table, to_markdown
 from cookbook.errors import CookbookError
 from cookbook.settings import DEFAULT_OUT, OneLineErrorParser, out_problem
@@ -82,8 +83,17 @@ def _parser():
         metavar="N",
         help=f"lessons run at once, each in a Python process of its own (default: {DEFAULT_JOBS})",
     )
+    rebuild = commands.add_parser(
+        "site", help="build the course site again from the tour's run in --out (runs no lesson)"
+    )
+    rebuild.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path(DEFAULT_OUT),
+        help=f"the folder a tour wrote (default: {DEFAULT_OUT})",
+    )
     notebooks = commands.add_parser(
-        "notebooks", help="write each recipe as a Jupyter notebook (needs the notebooks extra)"
+        "notebooks", help="write each recipe as a Jupyter notebook (its first cell installs the cookbook)"
     )
     notebooks.add_argument("--out", type=pathlib.Path, required=True, help="folder for the .ipynb files")
     notebooks.add_argument(
@@ -109,6 +119,8 @@ def main(argv=None):
             return 0
         if args.command == "notebooks":
             return _notebooks(recipes, args)
+        if args.command == "site":
+            return _site(recipes, args.out, site.read_tour(args.out))
         return _tour(recipes, args)
     except CookbookError as exc:
         print(f"cookbook: error: {exc}", file=sys.stderr)
@@ -182,7 +194,7 @@ def _tour(recipes, args):
             reason = curriculum.skip_reason(recipe)
             if reason:  # a TensorFlow lesson under another backend: say why, and go on
                 print(f"[{i}/{len(recipes)}] skipped {recipe.name}: {reason}", flush=True)
-                statuses[recipe.name] = f"skipped: {reason}"  # the course page says why; the table, in short
+                statuses[recipe.name] = f"skipped: {reason}"  # the site says why; the table, in short
                 by_name[recipe.name] = _tour_row(recipe, args.out, 0.0, f"skipped: {reason.partition(' (')[0]}")
                 continue
             running[pool.submit(_run_in_tour, recipe, argv, args)] = i, recipe
@@ -214,27 +226,45 @@ def _tour(recipes, args):
     saved = summary.assign(fix=[failed[name].fix if name in failed else "" for name in summary["recipe"]])
     saved.to_csv(args.out / "tour_summary.csv", index=False)
     (args.out / "tour_summary.md").write_text(to_markdown(saved) + "\n", encoding="utf-8")
-    page = course.write_course_page(
-        args.out,
-        recipes,
-        statuses,
-        course.default_settings(args.quick, args.seed),
-        failures=failed,
-    )
-    print(f"\nThe course page: {page} (open it in a browser; it needs no network)")
+    lessons = [
+        {
+            "recipe": row["recipe"],
+            "status": statuses[row["recipe"]],
+            "cause": failed[row["recipe"]].cause if row["recipe"] in failed else "",
+            "fix": failed[row["recipe"]].fix if row["recipe"] in failed else "",
+            "seconds": row["seconds"],
+            "argv": argv,
+        }
+        for row in rows
+    ]
+    site.write_tour(args.out, site.tour_settings(args.quick, args.seed), lessons)
+    status = _site(recipes, args.out, site.read_tour(args.out))
     if failed:
         print(f"cookbook: error: {len(failed)} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
         return 1
+    return status
+
+
+def _site(recipes, out, tour):
+    """Build the course site from the tour's run in ``out``; say where it is and how long it took."""
+    print("Building the course site ...", flush=True)
+    built = site.build_site(out, recipes, tour)
+    warned = f"; {len(built.warnings)} warning(s) in {out / 'site.log'}" if built.warnings else ""
+    print(
+        f"The course site: {built.index} ({len(recipes)} lesson pages, built in {built.seconds:.1f} s{warned}); "
+        "open it in a browser, it needs no network"
+    )
     return 0
 
 
 def _run_in_tour(recipe, argv, args):
     """Run one lesson as a child process, its output to ``OUT/NN_topic.log``: (seconds, None or its Failure)."""
     tick = time.perf_counter()
-    log_path = args.out / f"{recipe.name}.log"
+    log_path, notebook = args.out / f"{recipe.name}.log", args.out / f"{recipe.name}.ipynb"
+    notebook.unlink(missing_ok=True)  # an earlier run's record must not stand in for a lesson killed this time
     try:
         with open(log_path, "w", encoding="utf-8") as log:
-            curriculum.run(recipe, argv, log=log, fresh_process=True)
+            curriculum.run(recipe, argv, log=log, fresh_process=True, notebook=notebook)
     except (Exception, SystemExit) as exc:  # one broken lesson must not stop the tour
         rerun = failures.rerun_command(recipe.number, args.quick)
         return time.perf_counter() - tick, failures.describe(exc, printed=_read(log_path), rerun=rerun)

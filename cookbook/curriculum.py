@@ -16,7 +16,6 @@ import dataclasses
 import os
 import pathlib
 import re
-import runpy
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -132,14 +131,24 @@ def skip_reason(recipe: Recipe) -> str | None:
     return None
 
 
-def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None, *, fresh_process: bool = False) -> None:
+def run(
+    recipe: Recipe,
+    argv: Iterable[str],
+    log: TextIO | None = None,
+    *,
+    fresh_process: bool = False,
+    notebook: str | os.PathLike[str] | None = None,
+) -> None:
     """Run a lesson as ``python recipes/NN_topic.py ARGV`` would, in this process or a child.
 
-    The lesson runs as a script (``runpy``, ``__name__ == "__main__"``,
-    ``sys.argv`` set to the file and ``argv``); its results are the files it
-    writes under its ``--out``. With ``fresh_process=True`` (what ``cookbook
-    tour`` asks for, so lessons run side by side and none inherits another's
-    state) it runs as a child process instead.
+    The lesson runs as a script (``__name__ == "__main__"``, ``sys.argv`` set
+    to the file and ``argv``), one cell at a time (``cookbook.recorder``); its
+    results are the files it writes under its ``--out``. With ``notebook`` (a
+    path), what each cell printed, showed and drew is also written there as
+    the run's notebook, which the course site is built from. With
+    ``fresh_process=True`` (what ``cookbook tour`` asks for, so lessons run
+    side by side and none inherits another's state) it runs as a child
+    process instead.
 
     With ``log`` (an open text file), the lesson's printed output goes there
     instead of the terminal. Keras's global state (graph, dtype policy) is
@@ -156,33 +165,33 @@ def run(recipe: Recipe, argv: Iterable[str], log: TextIO | None = None, *, fresh
     if skip_reason(recipe):
         raise WrongBackendError.needs_tensorflow(recipe.name, str(recipe.needs_tensorflow), backend())
     if fresh_process or recipe.needs_fresh_process:
-        _run_in_a_fresh_process(recipe, argv, log)
+        _run_in_a_fresh_process(recipe, argv, log, notebook)
         return
+    from cookbook import recorder
+
     redirect = (contextlib.redirect_stdout(log), contextlib.redirect_stderr(log)) if log else ()
-    saved_argv = sys.argv
     try:
         with contextlib.ExitStack() as stack:
             for context in redirect:
                 stack.enter_context(context)
-            sys.argv = [str(recipe.path), *argv]
-            runpy.run_path(str(recipe.path), run_name="__main__")
+            recorder.run_lesson(recipe.path, argv, notebook)
     finally:
-        sys.argv = saved_argv
         keras.backend.clear_session()
         keras.mixed_precision.set_global_policy("float32")
 
 
-def _run_in_a_fresh_process(recipe, argv, log):
-    """``python recipes/NN_topic.py ARGV`` as a child, its output to ``log`` (else this process's own)."""
+def _run_in_a_fresh_process(recipe, argv, log, notebook):
+    """``python recipes/NN_topic.py ARGV`` as a child (recorded if ``notebook``), its output to ``log``."""
     from cookbook import processes
 
     # The child imports this very package, wherever the parent found it (a checkout run without install too).
     package_root = str(pathlib.Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    script = [str(recipe.path)] if notebook is None else ["-m", "cookbook.recorder", str(notebook), str(recipe.path)]
     sys.stdout.flush()
     sys.stderr.flush()
     returncode = subprocess.run(
-        [sys.executable, str(recipe.path), *argv],
+        [sys.executable, *script, *argv],
         env=processes.child_env({"PYTHONPATH": path}),
         stdout=log,
         stderr=log,

@@ -57,6 +57,10 @@ class NotebookError(CookbookError):
     """A notebook could not be written or executed (missing extra, failing cell)."""
 
 
+class SiteError(CookbookError):
+    """The course site cannot be built from a folder: no tour ran there, or Sphinx stopped with an error."""
+
+
 class WrongBackendError(CookbookError):
     """TensorFlow code (a recipe's ``NEEDS_TENSORFLOW``, a tf.GradientTape helper) asked to run on another backend."""
 

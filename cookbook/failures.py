@@ -1,6 +1,6 @@
 """What went wrong in a lesson, in one line, and the one thing to do about it.
 
-The tour's summary, the course page and ``cookbook notebooks`` report a
+The tour's summary, the course site and ``cookbook notebooks`` report a
 failed lesson the same way: its cause (the exception's type and message, or
 the one line a recipe printed before it stopped) and its fix (the pip
 command for a missing module, or the command that shows the whole

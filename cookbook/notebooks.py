@@ -12,8 +12,8 @@ shows the data, the model cell the model summary and the training cell
 trains and draws, as in a keras-io notebook. The script itself is
 unchanged: ``python recipes/NN_x.py`` reads its command line instead.
 
-Needs the ``notebooks`` extra (``pip install -e ".[notebooks]"``): nbformat
-writes the files, nbclient and ipykernel execute them.
+nbformat writes the files, nbclient and ipykernel execute them (all three
+are core dependencies: the course site is built from notebooks too).
 """
 
 from __future__ import annotations
@@ -29,24 +29,32 @@ from cookbook import failures
 from cookbook.cells import lesson_cells
 from cookbook.errors import CookbookError, NotebookError
 
-if TYPE_CHECKING:  # hints only: nbformat is an optional extra, and curriculum imports Keras
+if TYPE_CHECKING:  # hints only: curriculum imports Keras
     from cookbook.curriculum import Recipe
 
     from nbformat import NotebookNode
 
-__all__ = ["NotebookError", "execute_notebook", "recipe_notebook", "with_settings", "write_notebooks"]
+__all__ = [
+    "NotebookError",
+    "download_notebook",
+    "execute_notebook",
+    "install_cell",
+    "recipe_notebook",
+    "with_settings",
+    "write_notebooks",
+]
 
 LESSON_OUT = "cookbook-out"  # where an executed notebook's lesson writes its tables and figures
 CELL_TIMEOUT = 600  # seconds one cell may run before nbclient stops it
+# What the install cell of a downloaded notebook gives to pip: set it when building notebooks for a place
+# that knows where the cookbook lives (a git URL of the project, a wheel's address). The project is not
+# on PyPI, so by default the cell asks the reader for it rather than guessing a name someone else may own.
+INSTALL_ENV = "COOKBOOK_PIP"
 
 
 def _nbformat():
-    try:
-        import nbformat
-    except ImportError:
-        raise NotebookError(
-            'writing notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"'
-        ) from None
+    import nbformat  # a core dependency, imported on first use so the CLI starts without it
+
     return nbformat
 
 
@@ -81,6 +89,36 @@ def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> No
     notebook = v4.new_notebook(cells=notebook_cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def install_cell(spec: str | None = None) -> str:
+    """The first cell of a downloaded notebook: installs the cookbook where it is missing (Colab, a new venv).
+
+    Args:
+        spec: what pip installs (a git URL or a wheel); defaults to ``$COOKBOOK_PIP``, else empty, and
+            then the cell stops with a line saying what to set.
+    """
+    spec = os.environ.get(INSTALL_ENV, "") if spec is None else spec
+    return (
+        "# Colab, or any Python without the cookbook: this cell installs it (a minute); elsewhere it does\n"
+        "# nothing. COOKBOOK_PIP is what pip installs: a git URL of keras-cookbook, or the path of its wheel\n"
+        "# uploaded to this session's files. If pip upgraded TensorFlow, restart the session, then go on.\n"
+        f"COOKBOOK_PIP = {spec!r}\n"
+        "import importlib.util, subprocess, sys\n"
+        "\n"
+        'if importlib.util.find_spec("cookbook") is None:\n'
+        "    if not COOKBOOK_PIP:\n"
+        '        raise SystemExit("set COOKBOOK_PIP in this cell to where keras-cookbook is, then run it again")\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COOKBOOK_PIP], check=True)'
+    )
+
+
+def download_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0, spec: str | None = None) -> NotebookNode:
+    """The notebook a reader downloads: ``recipe_notebook``, with a first code cell that installs the cookbook
+    where it is missing (``install_cell(spec)``), as Colab needs."""
+    notebook = recipe_notebook(recipe, quick=quick, seed=seed)
+    notebook.cells.insert(1, _nbformat().v4.new_code_cell(install_cell(spec)))
     return notebook
 
 
@@ -137,13 +175,9 @@ def execute_notebook(
             stderr before it stopped). The notebook keeps the outputs up to and
             including the failing cell.
     """
-    try:
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError
-    except ImportError:
-        raise NotebookError(
-            'running notebooks needs the notebooks extra: python -m pip install -e ".[notebooks]"'
-        ) from None
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     )
@@ -201,7 +235,7 @@ def write_notebooks(
         status, fix = "written", ""
         rerun = failures.rerun_command(recipe.number, quick)
         try:
-            notebook = recipe_notebook(recipe, quick=quick, seed=seed)
+            notebook = download_notebook(recipe, quick=quick, seed=seed)
         except CookbookError as exc:  # one recipe not in the lesson shape must not stop the others
             rows.append({"recipe": recipe.name, "path": "", "seconds": 0.0, "status": f"failed: {exc}", "fix": rerun})
             continue

@@ -1,4 +1,4 @@
-"""The course's parts: which lessons belong together, in order (read by the course page and the README)."""
+"""The course's parts: which lessons belong together, in order (read by the course site and the README)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Open a page in headless Chromium (Debian's ``chromium``, driven by playwright) and report what a reader sees."""
+"""Open pages in headless Chromium (Debian's ``chromium``, driven by playwright) and report what a reader sees."""
 
 import dataclasses
 import os
@@ -6,14 +6,22 @@ import shutil
 
 import pytest
 
+DESKTOP = (1280, 900)
+PHONE = (390, 844)  # an iPhone 12-15's CSS width
+
 
 @dataclasses.dataclass
 class PageView:
-    """What the browser saw: each image's natural width, each lesson's images and tables, console errors."""
+    """What the browser saw of one page at one width."""
 
-    images: list  # (src, naturalWidth)
-    lessons: list  # dicts: id, images, tables, failed
-    errors: list
+    url: str
+    width: int
+    errors: list  # console errors and uncaught exceptions
+    requests: list  # every URL asked for that is not file: or data: (the network)
+    images: list  # (src, naturalWidth) of every <img>, after each one decoded (or failed to)
+    scroll_width: int  # the document's width: more than the window means the page scrolls sideways
+    text: str  # document.body.innerText: what a reader can read
+    math: int  # <math> elements (formulas rendered as MathML)
     screenshot: bytes
 
 
@@ -33,26 +41,52 @@ def chromium_or_skip():
     return path
 
 
-def view(url, executable, width=1200, height=900):
-    """Load ``url``, wait for every image to decode, and collect what the page shows."""
+def view_pages(urls, executable, sizes=(DESKTOP, PHONE)):
+    """Load every URL at every size in one browser; returns a ``PageView`` for each (url, size), in order."""
     from playwright.sync_api import sync_playwright
 
+    views = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        # The flags keep Chromium's own background traffic (updates, sync) off: only the page's requests remain.
+        browser = p.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            errors = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(url, wait_until="load", timeout=60_000)
-            page.evaluate("() => Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
-            images = page.evaluate(
-                "() => Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])"
-            )
-            lessons = page.evaluate("""() => Array.from(document.querySelectorAll('section.lesson')).map(s => ({
-                id: s.id, images: s.querySelectorAll('img').length, tables: s.querySelectorAll('table').length,
-                failed: s.querySelector('.failed') !== null}))""")
-            shot = page.screenshot(full_page=False)
+            for width, height in sizes:
+                page = browser.new_page(viewport={"width": width, "height": height})
+                for url in urls:
+                    views.append(_view(page, url, width))
+                page.close()
         finally:
             browser.close()
-    return PageView(images, lessons, errors, shot)
+    return views
+
+
+def _view(page, url, width):
+    errors, requests = [], []
+    on_console = lambda message: errors.append(message.text) if message.type == "error" else None  # noqa: E731
+    on_error = lambda error: errors.append(str(error))  # noqa: E731
+    on_request = lambda request: (  # noqa: E731
+        requests.append(request.url) if not request.url.startswith(("file:", "data:")) else None
+    )
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    page.on("request", on_request)
+    try:
+        page.goto(url, wait_until="load", timeout=60_000)
+        # Lazy images below the fold would never load (decode() would wait forever): load them all now, and
+        # give up on any image after 20 s, which leaves its naturalWidth at 0 for the test to report.
+        page.evaluate("""() => Promise.race([
+            Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; return i.decode().catch(() => null); })),
+            new Promise(resolve => setTimeout(resolve, 20000))])""")
+        images = page.evaluate("() => Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
+        scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+        text = page.evaluate("() => document.body.innerText")
+        math = page.evaluate("() => document.querySelectorAll('math').length")
+        shot = page.screenshot(full_page=False)
+    finally:
+        page.remove_listener("console", on_console)
+        page.remove_listener("pageerror", on_error)
+        page.remove_listener("request", on_request)
+    return PageView(url, width, errors, requests, images, scroll_width, text, math, shot)

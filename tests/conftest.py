@@ -43,9 +43,10 @@ def recipes():
 def quick_run(tmp_path_factory):
     """``quick_run("04") -> out_dir``: each lesson's ``--quick`` run, once per test run.
 
-    The contract tests, the course page and each lesson's smoke test read the
+    The contract tests, the course site and each lesson's smoke test read the
     same run, so no lesson trains twice. Its results are the files in
-    ``out_dir`` (read its claims with ``cookbook.claims.load``). Under
+    ``out_dir`` (read its claims with ``cookbook.claims.load``), with the
+    run's notebook ``<lesson>.ipynb`` as the tour records it. Under
     pytest-xdist the workers share the runs: the first worker to need a lesson
     runs it while holding a file lock, and the others wait for it and read its
     folder (the pattern pytest-xdist documents for once-only session fixtures).
@@ -64,7 +65,7 @@ def quick_run(tmp_path_factory):
                 shutil.rmtree(out, ignore_errors=True)  # what a failed attempt left
                 out.mkdir()
                 keras.utils.set_random_seed(0)
-                curriculum.run(recipe, ["--quick", "--out", str(out)])
+                curriculum.run(recipe, ["--quick", "--out", str(out)], notebook=out / f"{recipe.name}.ipynb")
                 done.touch()
         return out
 

@@ -3,17 +3,29 @@
 import concurrent.futures
 import html
 import pathlib
+import re
 import shutil
 import sys
 import threading
 
 import cookbook
-from cookbook import cli, curriculum, processes
+from cookbook import cli, curriculum, processes, site
 
 import pandas as pd
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def no_site_build(monkeypatch):
+    """The tour's last step, the Sphinx build (seconds, tested in test_site.py), replaced by a stub page."""
+
+    def build(out, recipes, tour):
+        (out / "index.html").write_text("<p>stub</p>", encoding="utf-8")
+        return site.Site(out / "index.html", 0.0, [])
+
+    monkeypatch.setattr(site, "build_site", build)
 
 
 def test_list_prints_every_recipe_with_its_title(capsys, recipes):
@@ -55,30 +67,33 @@ def test_run_passes_flags_to_the_recipe(tmp_path, capsys):
     assert (tmp_path / "10_adam_bias_correction.csv").exists()
 
 
-def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recipes, monkeypatch):
+def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recipes, monkeypatch, no_site_build):
     """`cookbook tour --quick` prints [i/n] progress, writes each recipe's files and a summary table."""
     ran = []
 
-    def fake_run(recipe, argv, log=None, fresh_process=False):
+    def fake_run(recipe, argv, log=None, fresh_process=False, notebook=None):
         ran.append((recipe.name, argv, fresh_process))
 
     monkeypatch.setattr(curriculum, "run", fake_run)
+    stale = tmp_path / f"{recipes[0].name}.ipynb"  # an earlier tour's record of a lesson
+    stale.write_text("{}", encoding="utf-8")
     assert cli.main(["tour", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert not stale.exists(), "a lesson that records nothing this time shows nothing of an earlier run"
     assert sorted(name for name, _, _ in ran) == sorted(r.name for r in recipes)
     assert all("--quick" in argv and str(tmp_path) in argv and fresh for _, argv, fresh in ran)
     assert f"[1/{len(recipes)}] {recipes[0].name} done in" in out
     summary = pd.read_csv(tmp_path / "tour_summary.csv")
     assert summary["recipe"].tolist() == [r.name for r in recipes]
-    assert (tmp_path / "index.html").exists() and "The course page:" in out
+    assert (tmp_path / "index.html").exists() and "The course site:" in out
 
 
-def test_tour_runs_two_lessons_at_once_by_default(tmp_path, recipes, monkeypatch):
+def test_tour_runs_two_lessons_at_once_by_default(tmp_path, recipes, monkeypatch, no_site_build):
     """Two lessons run side by side: each waits at a barrier for the other (it would time out one at a time)."""
     both_running = threading.Barrier(2, timeout=30)
     monkeypatch.setattr(cli, "DEFAULT_JOBS", 2)  # what a machine with two cores or more gets
 
-    def fake_run(recipe, argv, log=None, fresh_process=False):
+    def fake_run(recipe, argv, log=None, fresh_process=False, notebook=None):
         if recipe in recipes[:2]:
             both_running.wait()  # raises BrokenBarrierError if the other lesson never starts
 
@@ -101,7 +116,7 @@ def test_ctrl_c_stops_the_tour_without_starting_the_lessons_still_queued(tmp_pat
         cancelled.set()
         shutdown(pool, wait=wait)
 
-    def fake_run(recipe, argv, log=None, fresh_process=False):
+    def fake_run(recipe, argv, log=None, fresh_process=False, notebook=None):
         ran.append(recipe.name)
         if recipe == recipes[0]:
             raise KeyboardInterrupt
@@ -124,10 +139,10 @@ def test_tour_refuses_a_jobs_count_below_one(jobs, capsys):
     assert err.count("\n") == 1 and "--jobs" in err and "at least 1" in err
 
 
-def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, monkeypatch):
+def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, monkeypatch, no_site_build):
     """A recipe that raises is marked failed, the others still run, and the exit status is 1."""
 
-    def fake_run(recipe, argv, log=None, fresh_process=False):
+    def fake_run(recipe, argv, log=None, fresh_process=False, notebook=None):
         if recipe == recipes[0]:
             raise RuntimeError("boom")
 
@@ -136,8 +151,9 @@ def test_tour_reports_a_failing_recipe_and_goes_on(tmp_path, capsys, recipes, mo
     summary = pd.read_csv(tmp_path / "tour_summary.csv")
     assert summary["status"].iloc[0].startswith("failed: RuntimeError: boom")
     assert len(summary) == len(recipes)
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert page.count("This lesson failed during the tour") == 1 and "RuntimeError: boom" in page
+    lessons = {lesson["recipe"]: lesson for lesson in site.read_tour(tmp_path)["lessons"]}
+    assert lessons[recipes[0].name]["cause"] == "RuntimeError: boom" and lessons[recipes[0].name]["fix"]
+    assert [lesson["status"] for lesson in lessons.values()].count("ok") == len(recipes) - 1
 
 
 BREAKING_RECIPE = """\
@@ -170,8 +186,8 @@ out = pathlib.Path(sys.argv[sys.argv.index("--out") + 1])
 """
 
 
-def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(tmp_path, capsys):
-    """A real recipe failing on a missing module: summary line, fix line, the page's banner and contents mark."""
+def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_its_page(tmp_path, capsys):
+    """A real recipe failing on a missing module: summary line, fix line, its page's notice, the index's mark."""
     folder, out = tmp_path / "recipes", tmp_path / "out"
     folder.mkdir()
     (folder / "01_breaks.py").write_text(BREAKING_RECIPE, encoding="utf-8")
@@ -186,13 +202,13 @@ def test_a_failed_lesson_shows_its_cause_and_fix_in_the_summary_and_on_the_page(
     assert summary.loc["01_breaks", "status"] == f"failed: {cause}"
     assert summary.loc["01_breaks", "fix"] == fix
     assert summary.loc["02_fine", ["status", "fix"]].tolist() == ["ok", ""]
-    page = (out / "index.html").read_text(encoding="utf-8")
-    assert page.count("This lesson failed during the tour") == 1
-    assert html.escape(cause) in page and f"Fix: <code>{fix}</code>" in page
-    assert '<li class="toc-failed"><a href="#lesson-01">' in page and '<span class="mark">failed</span>' in page
-    assert '<li class="toc-ok"><a href="#lesson-02">' in page
-    assert "measured before the failure: loss 0.5" in page  # what it printed, folded under the banner
-    assert "01_breaks_measured.csv" in page  # and the table it wrote
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", "", (out / "01_breaks.html").read_text(encoding="utf-8"))).split())
+    assert f"This lesson failed during the tour: {cause}" in page and f"Fix: {fix}" in page
+    assert "measured before the failure: loss 0.5" in page  # what it printed, under the cell that printed it
+    assert "ModuleNotFoundError" in page.split("measured before the failure", 2)[2]  # the error under its cell
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<a class="lesson-card" href="01_breaks.html">' in index and '<span class="mark">failed</span>' in index
+    assert index.count('<span class="mark">') == 1, "the lesson that passed is not marked"
 
 
 def test_version_flag_prints_the_version(capsys):
@@ -238,11 +254,13 @@ def on_jax(monkeypatch):
 
 
 def test_tour_skips_tensorflow_lessons_under_another_backend_and_says_why(
-    tmp_path, capsys, recipes, monkeypatch, on_jax
+    tmp_path, capsys, recipes, monkeypatch, on_jax, no_site_build
 ):
     """Each skipped lesson gets one line with its reason and a "skipped" row; the rest run; exit status 0."""
     ran = []
-    monkeypatch.setattr(curriculum, "run", lambda recipe, argv, log=None, fresh_process=False: ran.append(recipe.name))
+    monkeypatch.setattr(
+        curriculum, "run", lambda recipe, argv, log=None, fresh_process=False, notebook=None: ran.append(recipe.name)
+    )
     assert cli.main(["tour", "--quick", "--jobs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     needs = [r for r in recipes if r.needs_tensorflow]
@@ -252,8 +270,8 @@ def test_tour_skips_tensorflow_lessons_under_another_backend_and_says_why(
     summary = pd.read_csv(tmp_path / "tour_summary.csv").set_index("recipe")
     assert (summary.loc[[r.name for r in needs], "status"] == "skipped: needs TensorFlow").all()
     assert (summary.loc[ran, "status"] == "ok").all()
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert page.count("This lesson was skipped") == len(needs) and "failed during the tour" not in page
+    statuses = {lesson["recipe"]: lesson["status"] for lesson in site.read_tour(tmp_path)["lessons"]}
+    assert all(statuses[r.name] == f"skipped: needs TensorFlow ({r.needs_tensorflow})" for r in needs)
 
 
 def test_run_refuses_a_tensorflow_lesson_under_another_backend(capsys, recipes, on_jax):
@@ -307,4 +325,7 @@ def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
     assert (summary.loc[[r.name for r in skipped], "status"] == "skipped: needs TensorFlow").all()
     assert (summary.loc[[r.name for r in ran], "status"] == "ok").all()
     assert (summary.loc[[r.name for r in ran], ["tables", "figures"]] >= 1).all(axis=None)
-    assert {p.name[:2] for p in out.glob("[0-9][0-9]_*")} == {quickest.name[:2]}, "the skipped lessons wrote nothing"
+    written = {p.name[:2] for p in out.glob("[0-9][0-9]_*") if p.suffix != ".html"}  # .html: the site's pages
+    assert written == {quickest.name[:2]}, "the skipped lessons wrote nothing"
+    for recipe in skipped:
+        assert "The tour skipped this lesson" in (out / f"{recipe.name}.html").read_text(encoding="utf-8")
