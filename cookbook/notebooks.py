@@ -179,7 +179,13 @@ def execute_notebook(
     from nbclient.exceptions import CellExecutionError
 
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
+        # The kernel's own log (ipykernel 7 warns on every start that its local TCP sockets are unencrypted)
+        # goes to this terminal, between the progress lines; what the cells print is in the notebook.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     try:
         client.execute()

@@ -88,11 +88,12 @@ def test_a_notebook_that_stops_itself_is_described_by_the_line_it_printed(tmp_pa
 
 
 @pytest.mark.slow  # starts a kernel
-def test_a_notebook_missing_a_module_reports_it_without_colour_codes(tmp_path):
-    """IPython colours the traceback; the NotebookError is its last line, plain."""
+def test_a_notebook_missing_a_module_reports_it_without_colour_codes(tmp_path, capfd):
+    """IPython colours the traceback; the NotebookError is its last line, plain; the kernel's log stays quiet."""
     with pytest.raises(notebooks.NotebookError) as failed:
         notebooks.execute_notebook(_notebook("import cookbook_module_nobody_has"), tmp_path, timeout=120)
     assert str(failed.value) == "ModuleNotFoundError: No module named 'cookbook_module_nobody_has'"
+    assert "IPKernelApp" not in capfd.readouterr().err
 
 
 def test_the_notebooks_summary_gives_a_failed_notebooks_cause_and_fix(tmp_path, capsys, monkeypatch):
