@@ -50,16 +50,15 @@ def show(table: pd.DataFrame, title: str | None = None) -> pd.DataFrame:
 
 def show_markdown(text: str, title: str | None = None) -> None:
     """Show Markdown: rendered in a notebook, printed as it is (under an underlined title) in a terminal."""
+    markdown = (f"**{title}**\n\n" if title else "") + text
     if in_notebook():
         from IPython.display import Markdown, display
 
-        display(Markdown((f"**{title}**\n\n" if title else "") + text))
+        display(Markdown(markdown))
     elif _publish is not None:
-        _publish({"text/markdown": (f"**{title}**\n\n" if title else "") + text}, _markdown_text(text, title))
+        _publish({"text/markdown": markdown}, _heading(title) + text + "\n")
     else:
-        if title:
-            print(f"\n{title}\n{'-' * len(title)}")
-        print(text)
+        print(_heading(title) + text)
 
 
 def print_table(table: pd.DataFrame, title: str | None = None) -> None:
@@ -67,17 +66,17 @@ def print_table(table: pd.DataFrame, title: str | None = None) -> None:
     print(_table_text(table, title), end="")
 
 
+def _heading(title):
+    """A title as a terminal shows it: after a blank line, underlined."""
+    return f"\n{title}\n{'-' * len(title)}\n" if title else ""
+
+
 def _table_text(table, title):
-    head = f"\n{title}\n{'-' * len(title)}\n" if title else ""
     # to_string ignores display.width: line_width makes a wide table wrap into column blocks
     # that fit the terminal, instead of lines the terminal breaks mid-cell.
     width = max(shutil.get_terminal_size((120, 24)).columns, 80)
     with pd.option_context("display.float_format", "{:.5g}".format):
-        return head + table.to_string(index=False, line_width=width) + "\n"
-
-
-def _markdown_text(text, title):
-    return (f"\n{title}\n{'-' * len(title)}\n" if title else "") + text + "\n"
+        return _heading(title) + table.to_string(index=False, line_width=width) + "\n"
 
 
 def table_html(table: pd.DataFrame, title: str | None = None) -> str:

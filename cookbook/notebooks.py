@@ -39,6 +39,7 @@ __all__ = [
     "download_notebook",
     "execute_notebook",
     "install_cell",
+    "new_notebook",
     "recipe_notebook",
     "with_settings",
     "write_notebooks",
@@ -86,7 +87,12 @@ def recipe_notebook(recipe: Recipe, *, quick: bool = False, seed: int = 0) -> No
         # A cell whose last statement is a call (show, save_figure, claims.remember) displays what it shows
         # itself; its return value would only repeat it, or print a path.
         notebook_cells.append(v4.new_code_cell(_quiet_last_call(text)))
-    notebook = v4.new_notebook(cells=notebook_cells)
+    return new_notebook(notebook_cells)
+
+
+def new_notebook(cells: list) -> NotebookNode:
+    """An nbformat 4 notebook of ``cells``, with the kernel metadata Jupyter and Colab read."""
+    notebook = _nbformat().v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
     return notebook

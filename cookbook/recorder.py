@@ -39,8 +39,6 @@ from cookbook.cells import Cell, LessonFormatError, lesson_cells
 
 __all__ = ["run_lesson"]
 
-NOTEBOOK_FORMAT = (4, 5)  # nbformat 4.5: cells carry ids
-
 
 class _Tee(io.TextIOBase):
     """A text stream that writes through to ``target`` and into the recorder's current cell."""
@@ -167,6 +165,8 @@ def run_lesson(
 
 
 def _write(notebook_path, lesson_path, argv, header, ran):
+    from cookbook import notebooks
+
     import nbformat
 
     v4 = nbformat.v4
@@ -180,9 +180,7 @@ def _write(notebook_path, lesson_path, argv, header, ran):
         if seconds is not None:
             code.metadata["cookbook"] = {"seconds": round(seconds, 3)}
         cells.append(code)
-    book = v4.new_notebook(cells=cells)
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    book.metadata["language_info"] = {"name": "python"}
+    book = notebooks.new_notebook(cells)
     book.metadata["cookbook"] = {"lesson": lesson_path.name, "argv": argv}
     notebook_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(book, notebook_path)
