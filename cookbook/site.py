@@ -122,9 +122,11 @@ def build_site(out: str | os.PathLike[str], recipes: Sequence[Recipe], tour: Map
     with tempfile.TemporaryDirectory(prefix="cookbook-site-") as scratch:
         source, doctrees = pathlib.Path(scratch, "source"), pathlib.Path(scratch, "doctrees")
         (source / "downloads").mkdir(parents=True)
-        for recipe in recipes:
-            _write_lesson_page(source, out, recipe, lessons.get(recipe.name, {}))
-        (source / "index.md").write_text(_index(out, recipes, lessons, tour.get("settings", {})), encoding="utf-8")
+        figures = {
+            recipe.name: _write_lesson_page(source, out, recipe, lessons.get(recipe.name, {})) for recipe in recipes
+        }
+        index = _index(out, recipes, lessons, figures, tour.get("settings", {}))
+        (source / "index.md").write_text(index, encoding="utf-8")
         warnings = io.StringIO()
         try:
             app = Sphinx(
@@ -181,7 +183,8 @@ def _config() -> dict[str, Any]:
 
 
 def _write_lesson_page(source, out, recipe, lesson):
-    """``<source>/<lesson>.ipynb`` (the page) and its downloads: the script, and the notebook if it is a lesson."""
+    """Write ``<source>/<lesson>.ipynb`` (the page) and its downloads: the script, and the notebook if it is a
+    lesson. Returns the file name of the first figure the run drew (the index's thumbnail), or None."""
     from cookbook import notebooks
 
     import nbformat
@@ -205,6 +208,7 @@ def _write_lesson_page(source, out, recipe, lesson):
     notices = _notices(recipe, lesson, status, ran, has_notebook)
     page.cells[0] = nbformat.v4.new_markdown_cell(f"# {_title(recipe)}\n\n{notices}{summary}")
     nbformat.write(page, source / f"{recipe.name}.ipynb")
+    return _first_figure(page) if ran else None
 
 
 def _title(recipe):
@@ -248,7 +252,7 @@ def _notices(recipe, lesson, status, ran, has_notebook):
     return f"{downloads}{ran_line}\n\n{notice}"
 
 
-def _index(out, recipes, lessons, settings):
+def _index(out, recipes, lessons, figures, settings):
     """``index.md``: the course's parts, each a grid of lesson cards, and the (hidden) table of contents."""
     settings_text = " · ".join(f"{k}: {v}" for k, v in settings.items())
     lines = [
@@ -269,17 +273,17 @@ def _index(out, recipes, lessons, settings):
         groups[-1][1].append(recipe)
     for title, members in groups:
         lines += [f"## {title}", "", '<div class="lesson-cards">']
-        lines += [_card(out, recipe, lessons.get(recipe.name, {})) for recipe in members]
+        lines += [_card(out, recipe, lessons.get(recipe.name, {}), figures.get(recipe.name)) for recipe in members]
         lines += ["</div>", "", "```{toctree}", ":hidden:", f":caption: {title}", ""]
         lines += [recipe.name for recipe in members]
         lines += ["```", ""]
     return "\n".join(lines)
 
 
-def _card(out, recipe, lesson):
+def _card(out, recipe, lesson, figure):
     status = lesson.get("status", "not run")
     mark = "" if status == "ok" else f'<span class="mark">{html.escape(status.partition(":")[0])}</span>'
-    thumbnail = _thumbnail(out, recipe)
+    thumbnail = _thumbnail(out, recipe, figure)
     picture = (
         f'<img src="{THUMBNAILS}/{thumbnail.name}" alt="" loading="lazy">'
         if thumbnail
@@ -291,9 +295,8 @@ def _card(out, recipe, lesson):
     )
 
 
-def _thumbnail(out, recipe):
-    """A small copy of the lesson's first figure (the first PNG its notebook shows), or None."""
-    figure = _first_figure(out / f"{recipe.name}.ipynb")
+def _thumbnail(out, recipe, figure):
+    """A small copy of the lesson's first figure (``figure``, a PNG in ``out``), or None."""
     if figure is None or not (out / figure).exists():
         return None
     from PIL import Image
@@ -306,12 +309,9 @@ def _thumbnail(out, recipe):
     return target
 
 
-def _first_figure(notebook):
-    try:
-        data = json.loads(notebook.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    for cell in data.get("cells", []):
+def _first_figure(page):
+    """The file name of the first figure a recorded notebook shows (``cookbook.outputs.save_figure``), or None."""
+    for cell in page.cells:
         for output in cell.get("outputs", []):
             figure = output.get("metadata", {}).get("cookbook", {}).get("figure")
             if figure:

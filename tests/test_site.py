@@ -89,6 +89,8 @@ def small(tmp_path_factory):
     curriculum.run(recipes[0], ["--out", str(out)], notebook=out / f"{recipes[0].name}.ipynb")
     with pytest.raises(RuntimeError, match="boom"):
         curriculum.run(recipes[1], ["--out", str(out)], notebook=out / f"{recipes[1].name}.ipynb")
+    # The skipped lesson finds a notebook an earlier tour left: neither its page nor its card may show it.
+    shutil.copy(out / f"{recipes[0].name}.ipynb", out / f"{recipes[2].name}.ipynb")
     tour = _tour(out, recipes, ["ok", "failed: RuntimeError: boom", "skipped: needs TensorFlow (tf.distribute)"])
     return out, recipes, site.build_site(out, recipes, tour)
 
@@ -139,6 +141,8 @@ def test_a_skipped_lesson_gets_a_page_of_its_cells_saying_why(small):
     text = " ".join(_visible(out / f"{recipes[2].name}.html").split())
     assert "The tour skipped this lesson: needs TensorFlow (tf.distribute)" in text
     assert "show(pd.DataFrame(" in text and text.count("a line this lesson printed") == 1, "in its code only"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f"{site.THUMBNAILS}/{recipes[2].name}.png" not in index, "no thumbnail from an earlier run"
 
 
 def test_each_page_links_its_script_and_a_notebook_that_installs_the_cookbook_first(small):
