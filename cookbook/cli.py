@@ -237,8 +237,8 @@ def _tour(recipes, args):
         }
         for row in rows
     ]
-    site.write_tour(args.out, site.tour_settings(args.quick, args.seed), lessons)
-    status = _site(recipes, args.out, site.read_tour(args.out))
+    tour = site.write_tour(args.out, site.tour_settings(args.quick, args.seed), lessons)
+    status = _site(recipes, args.out, tour)
     if failed:
         print(f"cookbook: error: {len(failed)} recipe(s) failed; their logs are in {args.out}/", file=sys.stderr)
         return 1

@@ -78,10 +78,14 @@ def tour_settings(quick: bool, seed: int) -> dict[str, object]:
     return settings
 
 
-def write_tour(out: str | os.PathLike[str], settings: Mapping[str, object], lessons: Sequence[Mapping]) -> None:
-    """Write ``<out>/tour.json``: the run's settings and one ``{recipe, status, cause, fix, seconds}`` per lesson."""
-    data = {"settings": dict(settings), "lessons": [dict(lesson) for lesson in lessons]}
-    (pathlib.Path(out) / TOUR_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+def write_tour(
+    out: str | os.PathLike[str], settings: Mapping[str, object], lessons: Sequence[Mapping]
+) -> dict[str, Any]:
+    """Write ``<out>/tour.json``: the run's settings and one ``{recipe, status, cause, fix, seconds, argv}`` per
+    lesson. Returns what ``read_tour`` will read back from it."""
+    text = json.dumps({"settings": dict(settings), "lessons": [dict(lesson) for lesson in lessons]}, indent=2)
+    (pathlib.Path(out) / TOUR_FILE).write_text(text + "\n", encoding="utf-8")
+    return json.loads(text)
 
 
 def read_tour(out: str | os.PathLike[str]) -> dict[str, Any]:

@@ -272,8 +272,12 @@ def test_every_page_reads_well_in_chromium_on_a_desktop_and_a_phone(course):
 
 def test_tour_json_round_trips(tmp_path):
     """What write_tour writes, read_tour reads back."""
-    site.write_tour(tmp_path, {"seed": 1}, [{"recipe": "01_x", "status": "ok"}])
-    assert site.read_tour(tmp_path) == {"settings": {"seed": 1}, "lessons": [{"recipe": "01_x", "status": "ok"}]}
+    written = site.write_tour(tmp_path, {"seed": 1}, [{"recipe": "01_x", "status": "ok"}])
+    assert (
+        site.read_tour(tmp_path)
+        == written
+        == {"settings": {"seed": 1}, "lessons": [{"recipe": "01_x", "status": "ok"}]}
+    )
     (tmp_path / site.TOUR_FILE).write_text("{", encoding="utf-8")
     with pytest.raises(site.SiteError, match="cannot be read"):
         site.read_tour(tmp_path)
