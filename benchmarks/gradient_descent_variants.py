@@ -1,4 +1,4 @@
-"""Time and memory of batch, stochastic and mini-batch gradient descent in ``model.fit`` (lesson 06).
+"""Time and memory of batch, stochastic and mini-batch gradient descent in ``model.fit`` (lesson 07).
 
 The same linear regression (``Dense(1)``, ``keras.optimizers.SGD``, 5
 features) on the same rows, side by side in one run, at ``batch_size``

@@ -28,7 +28,7 @@ code is the same in 3.10) by ``tests/test_backup.py``:
   survivor that ran ahead (JAX dispatches steps without waiting for them)
   opens its backup file at the end of the epoch, then waits in the write for
   values that need the dead peer until it is killed, leaving a 96-byte file
-  (lesson 18 shows it).
+  (lesson 19 shows it).
 
 ``cookbook.BackupAndRestore`` takes the same arguments and keeps Keras's own
 saving and loading; around them it:

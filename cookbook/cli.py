@@ -34,7 +34,7 @@ import pandas as pd
 
 # Two lessons at a time: most of a lesson's time is one busy core (Python around small models), so two
 # side by side take about half as long on two cores, and more would crowd the lessons that start child
-# processes of their own (16, 17, 18).
+# processes of their own (17, 18, 19).
 DEFAULT_JOBS = min(2, os.cpu_count() or 1)
 
 

@@ -5,7 +5,7 @@ top-level cells (``cookbook.cells`` reads them), and its notebook is those
 cells in reading order, with the values of its settings cell's
 ``quick=``/``seed=``/``out=`` edited in place (``with_settings``)::
 
-    settings = from_command_line(__doc__, "06_gradient_descent_variants", quick=True, seed=0, out="cookbook-out")
+    settings = from_command_line(__doc__, "07_gradient_descent_variants", quick=True, seed=0, out="cookbook-out")
 
 A notebook kernel has no command line of its own to read, so the data cell
 shows the data, the model cell the model summary and the training cell

@@ -11,7 +11,7 @@ Adagrad's 0.1 initial accumulator, Adam's "epsilon hat", Nadam's ``0.96^t``
 momentum schedule); AdamW is ``adam`` with the decoupled decay that
 ``ReferenceOptimizer`` applies for every rule. ``adagrad_textbook``, ``rmsprop_textbook``
 and ``adam_textbook`` are the forms the docstrings compare them with.
-``yogi`` is the optimizer ported from Keras 2 in lesson 15 (``rows=`` makes
+``yogi`` is the optimizer ported from Keras 2 in lesson 16 (``rows=`` makes
 its step sparse, as on an ``Embedding``). ``ReferenceOptimizer`` adds what ``keras.optimizers.Optimizer`` does around
 the rule (gradient clipping, decoupled weight decay) and follows an
 optimizer's ``get_config()``:

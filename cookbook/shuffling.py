@@ -2,7 +2,7 @@
 
 With the TensorFlow backend, ``keras.utils.set_random_seed(s)`` followed by
 ``fit(shuffle=True)`` visits the rows in the same order every epoch (lesson
-06 measures it; JAX reshuffles). ``ReshuffledArrays`` keeps its own NumPy
+07 measures it; JAX reshuffles). ``ReshuffledArrays`` keeps its own NumPy
 generator, so it draws a new order each epoch and the same sequence of orders
 in every run. The file imports only keras, numpy and the standard library, so
 it can be copied into a project alone.

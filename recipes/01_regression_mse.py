@@ -131,7 +131,7 @@ model.summary()
 #
 # One caveat for every seeded lesson: with the TensorFlow backend,
 # ``keras.utils.set_random_seed`` makes ``fit(shuffle=True)`` visit the rows
-# in the **same order every epoch** (lesson 06 measures it and shows a fix).
+# in the **same order every epoch** (lesson 07 measures it and shows a fix).
 # The runs here are reproducible, and their batches repeat epoch to epoch.
 
 # %%

@@ -108,7 +108,7 @@ build_model().summary()
 # between the curves then comes from the losses alone. One caveat for every
 # seeded lesson: with the TensorFlow backend, ``set_random_seed`` also makes
 # ``fit(shuffle=True)`` visit the rows in the **same order every epoch**
-# (lesson 06 measures it and shows a fix), so the batches here repeat epoch
+# (lesson 07 measures it and shows a fix), so the batches here repeat epoch
 # to epoch.
 #
 # One-hot labels go with ``loss="categorical_crossentropy"``. The metric

@@ -144,7 +144,7 @@ models = {"A": model_a, "B": model_b, "C": model_c, "A, 2x lr": model_a2}
 # Each model fits its own labels. The seed is reset before each ``fit``,
 # so every run sees the same batches in the same order and the curves can
 # be compared epoch by epoch. (On the TensorFlow backend a seeded
-# ``fit(shuffle=True)`` also repeats that order in every epoch; lesson 06
+# ``fit(shuffle=True)`` also repeats that order in every epoch; lesson 07
 # measures it and shows a fix.)
 #
 # Why "A, 2x lr"? B's loss depends on ``z1 - z0`` only. The gradient on
@@ -153,7 +153,7 @@ models = {"A": model_a, "B": model_b, "C": model_c, "A, 2x lr": model_a2}
 # and opposite steps, and their difference, the part that predicts, moves
 # twice as far per step as A's ``w``. That holds for plain SGD and for
 # Adam (its step flips sign with the gradient and ignores its scale;
-# lesson 10 looks inside Adam). Without a hidden layer, B at ``lr`` should
+# lesson 11 looks inside Adam). Without a hidden layer, B at ``lr`` should
 # follow A at ``2 lr`` step for step.
 
 # %%

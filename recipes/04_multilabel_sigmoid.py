@@ -123,7 +123,7 @@ refused = evidence.check_each(models, y_train)
 # Both heads, same starting seed, same batches, same epochs. One caveat for
 # every seeded lesson: with the TensorFlow backend,
 # ``keras.utils.set_random_seed`` makes ``fit(shuffle=True)`` visit the rows
-# in the **same order every epoch** (lesson 06 measures it and shows a fix);
+# in the **same order every epoch** (lesson 07 measures it and shows a fix);
 # the runs here are reproducible, and their batches repeat epoch to epoch.
 
 # %%

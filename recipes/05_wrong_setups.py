@@ -143,7 +143,7 @@ CASES = [
 # training. Then plain ``model.fit``: it may train, warn, or raise, and every
 # warning and error is recorded. Each fit is one full batch per epoch with
 # ``shuffle=False``, the seed reset so all cases start from the same weights
-# (so the repeated batch order of seeded fits, lesson 06, does not arise).
+# (so the repeated batch order of seeded fits, lesson 07, does not arise).
 # With a few steps per model, fixed costs dominate: ``run_eagerly=True`` skips
 # tracing a graph for each of the 18 models, and ``predict_on_batch`` scores the
 # whole test set in one call (the same numbers, several times faster here).

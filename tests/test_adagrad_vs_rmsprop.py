@@ -1,4 +1,4 @@
-"""Lesson 09 (Adagrad vs RMSprop): its evidence on tiny inputs, the update rules against Keras, one quick run."""
+"""Lesson 10 (Adagrad vs RMSprop): its evidence on tiny inputs, the update rules against Keras, one quick run."""
 
 import math
 
@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "09_adagrad_vs_rmsprop"
+LESSON = "10_adagrad_vs_rmsprop"
 PAPER, DEFAULT, RMS = "ada0", "ada01", "rms"  # the tests' own run names
 
 RULES = [  # (optimizer, float64 update of the squared-gradient state, its start, the state variable's suffix)

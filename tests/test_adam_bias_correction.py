@@ -1,4 +1,4 @@
-"""Lesson 10 (Adam's bias correction): its evidence on tiny inputs, and its claims from one quick run."""
+"""Lesson 11 (Adam's bias correction): its evidence on tiny inputs, and its claims from one quick run."""
 
 from cookbook import claims, reference
 from cookbook.claims import Verdict
@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "10_adam_bias_correction"
+LESSON = "11_adam_bias_correction"
 LR, B1, B2, EPS = 0.05, 0.9, 0.999, 1e-7
 C, U = evidence.CORRECTED, evidence.UNCORRECTED
 SIZES = 10.0 ** np.arange(-9.0, 0.25, 0.5)  # the lesson's gradient sizes

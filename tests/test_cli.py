@@ -62,9 +62,9 @@ def test_missing_recipes_folder_says_how_to_fix(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_run_passes_flags_to_the_recipe(tmp_path, capsys):
-    """`cookbook run 09 --quick --out DIR` runs recipe 10 (the quickest lesson) with those flags."""
-    assert cli.main(["run", "10", "--quick", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "10_adam_bias_correction.csv").exists()
+    """`cookbook run 11 --quick --out DIR` runs recipe 11 (the quickest lesson) with those flags."""
+    assert cli.main(["run", "11", "--quick", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "11_adam_bias_correction.csv").exists()
 
 
 def test_tour_runs_each_recipe_with_progress_and_summary(tmp_path, capsys, recipes, monkeypatch, no_site_build):
@@ -126,7 +126,7 @@ def test_ctrl_c_stops_the_tour_without_starting_the_lessons_still_queued(tmp_pat
     monkeypatch.setattr(curriculum, "run", fake_run)
     with pytest.raises(KeyboardInterrupt):
         cli.main(["tour", "--quick", "--jobs", "1", "--out", str(tmp_path)])
-    assert ran in ([recipes[0].name], [recipes[0].name, recipes[1].name])  # the queue's other 16 never started
+    assert ran in ([recipes[0].name], [recipes[0].name, recipes[1].name])  # the queue's others never started
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1", "two"])
@@ -297,7 +297,7 @@ def test_list_marks_the_tensorflow_lessons(capsys, recipes, on_jax):
 def test_tour_on_jax_runs_what_it_can_and_skips_the_rest(tmp_path, recipes):
     """A real `KERAS_BACKEND=jax cookbook tour --quick` of 10 and the TensorFlow lessons: 10 runs, they are skipped.
 
-    The whole tour on JAX takes minutes; lesson 10, the quickest, runs its optimizers on JAX in a child process
+    The whole tour on JAX takes minutes; lesson 11, the quickest, runs its optimizers on JAX in a child process
     of the tour, and the lessons that declare they need TensorFlow are skipped without being imported. (The
     lessons' evidence, and the twins against the built-ins, run under JAX in .ci/run's backend-agnostic step.)
     """

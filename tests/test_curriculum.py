@@ -157,7 +157,7 @@ def test_a_lesson_that_needs_a_fresh_process_runs_as_a_child(folder, tmp_path):
     """NEEDS_FRESH_PROCESS (read with ast) runs ``python file.py ARGV`` in a child; its exit status is kept.
 
     The child here is plain Python (no Keras: it starts in a fraction of a second); the declaration's call
-    form, ``needs_fresh_process("...")``, is read the same way as lesson 16's.
+    form, ``needs_fresh_process("...")``, is read the same way as lesson 17's.
     """
     (folder / "07_fresh.py").write_text(
         textwrap.dedent(
@@ -253,15 +253,15 @@ def test_needs_tensorflow_is_read_from_the_source_without_importing(tf_folder):
 
 
 def test_the_checkout_declares_its_tensorflow_lessons(recipes):
-    """15 (Keras 2's tf_keras) and 16 (tf.distribute) teach TensorFlow code and say which; the rest run anywhere.
+    """16 (Keras 2's tf_keras) and 17 (tf.distribute) teach TensorFlow code and say which; the rest run anywhere.
 
-    Lessons 06-13 write their gradients with keras.ops or by hand and feed apply_gradients, so they run on
+    Lessons 07-14 write their gradients with keras.ops or by hand and feed apply_gradients, so they run on
     any backend.
     """
     by_number = {r.number: r.needs_tensorflow for r in recipes}
-    for number in (15, 16):
+    for number in (16, 17):
         assert by_number[number], f"lesson {number:02d} says which TensorFlow API it teaches"
-    assert [r.name for r in recipes if r.needs_tensorflow and r.number not in (15, 16)] == []
+    assert [r.name for r in recipes if r.needs_tensorflow and r.number not in (16, 17)] == []
 
 
 @pytest.mark.parametrize("backend, skipped", [("tensorflow", False), ("jax", True), ("torch", True)])

@@ -1,4 +1,4 @@
-"""Lesson 14 (writing a Keras 3 optimizer): its evidence on tiny inputs, its claims from one quick run.
+"""Lesson 15 (writing a Keras 3 optimizer): its evidence on tiny inputs, its claims from one quick run.
 
 That every cookbook optimizer equals its Keras built-in, setting by setting and under ``fit``, is proved in
 ``tests/test_optimizers.py``; here are the lesson's own measures and claims.
@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "14_custom_optimizers_vs_builtin"
+LESSON = "15_custom_optimizers_vs_builtin"
 TWIN, OURS, BUILTIN = "cookbook Adam", "our Adam", "keras Adam"
 
 

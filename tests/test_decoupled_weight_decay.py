@@ -1,4 +1,4 @@
-"""Lesson 12 (L2 in the loss vs decoupled weight decay): its evidence on tiny inputs, the update rules it states
+"""Lesson 13 (L2 in the loss vs decoupled weight decay): its evidence on tiny inputs, the update rules it states
 replayed in float64 NumPy, and its claims from one quick run."""
 
 from cookbook import claims, reference
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-LESSON = "12_decoupled_weight_decay"
+LESSON = "13_decoupled_weight_decay"
 CE = "sparse_categorical_crossentropy"
 
 

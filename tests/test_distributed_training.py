@@ -1,4 +1,4 @@
-"""Lesson 16 (tf.distribute): its evidence on tiny inputs, in this process, and its claims from one quick run.
+"""Lesson 17 (tf.distribute): its evidence on tiny inputs, in this process, and its claims from one quick run.
 
 Everything but the last test runs here, on a one-device ``MirroredStrategy``
 (TensorFlow's runtime already started inside pytest, too late for two
@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 from _processes import _running_workers
 
-LESSON = "16_distributed_training"
+LESSON = "17_distributed_training"
 
 
 # --- batch arithmetic ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Lesson 06 (batch, stochastic and mini-batch GD): its evidence on tiny inputs, and its claims from one quick run.
+"""Lesson 07 (batch, stochastic and mini-batch GD): its evidence on tiny inputs, and its claims from one quick run.
 
 References are independent of Keras: float64 NumPy for the updates and the
 loss, ``numpy.linalg.lstsq`` for the minimum, closed-form Hessian
@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "06_gradient_descent_variants"
+LESSON = "07_gradient_descent_variants"
 SMALL_N = 40  # not a multiple of 16: the mini-batch epoch ends with a partial batch of 8
 SGD, MINI = "stochastic GD", "mini-batch GD"
 
@@ -169,7 +169,7 @@ def _orders(fit_data, epochs=3, n_rows=8):
 def test_seeded_fit_repeats_its_order_every_epoch_on_tensorflow():
     """After set_random_seed, fit(shuffle=True) on TensorFlow visits one order every epoch (issue 26).
 
-    If this fails, Keras now reshuffles under a seed: lesson 06's claim
+    If this fails, Keras now reshuffles under a seed: lesson 07's claim
     ``seeded_fit_reshuffles_every_epoch`` then holds, and its prose must say so.
     """
     keras.utils.set_random_seed(0)

@@ -1,4 +1,4 @@
-"""Lesson 17 (keras.distribution on JAX): its JAX-process helpers and evidence on tiny inputs, its claims from one quick run.
+"""Lesson 18 (keras.distribution on JAX): its JAX-process helpers and evidence on tiny inputs, its claims from one quick run.
 
 Only the quick run starts JAX child processes: the job folder, the worker's
 loop over runs, the comparison table, the figure and every verdict branch
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-LESSON = "17_keras_distribution_on_jax"
+LESSON = "18_keras_distribution_on_jax"
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-5
 
@@ -40,7 +40,7 @@ def refuses(model_file, X, y, *, batch_size):
     raise ValueError(f"refused: set distribution.auto_shard_dataset = False (batch {batch_size})")
 
 
-# --- the child's environment and its place in a job (shared with lesson 18) ------------------------
+# --- the child's environment and its place in a job (shared with lesson 19) ------------------------
 
 
 def test_jax_env_sets_the_backend_and_the_device_count(monkeypatch):
@@ -96,14 +96,14 @@ def test_worker_command_runs_the_jax_worker_with_the_job_and_its_place_in_it():
 
 
 def test_the_lesson_quotes_join_processes_verbatim():
-    """The two lines lesson 17 shows for joining processes are join_processes' own lines."""
+    """The two lines lesson 18 shows for joining processes are join_processes' own lines."""
     code = [line.strip() for line in inspect.getsource(keras_distribution.join_processes).splitlines()]
     lesson = (ROOT / "recipes" / f"{LESSON}.py").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lesson) if 'jax.config.update("jax_cpu_collectives_implementation"' in line)
     quote = [line.removeprefix("# ") for line in lesson[start : start + 2]]  # a ```python fence in the prose
     assert quote[1].startswith("keras.distribution.initialize(")
     for line in quote:
-        assert line in code, f"lesson 17 quotes a line join_processes does not have: {line!r}"
+        assert line in code, f"lesson 18 quotes a line join_processes does not have: {line!r}"
 
 
 class _Ended(Exception):

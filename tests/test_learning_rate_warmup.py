@@ -1,4 +1,4 @@
-"""Lesson 13 (learning-rate schedules and warmup): its evidence on tiny inputs, and its claims from one quick run."""
+"""Lesson 14 (learning-rate schedules and warmup): its evidence on tiny inputs, and its claims from one quick run."""
 
 from cookbook import claims
 from cookbook.claims import Verdict
@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "13_learning_rate_warmup"
+LESSON = "14_learning_rate_warmup"
 HIGH, LOW, W = 0.05, 0.001, 2
 C, WU, COS, WCOS = "constant", "warmup", "cosine", "warmup + cosine"
 

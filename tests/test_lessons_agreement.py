@@ -1,4 +1,4 @@
-"""cookbook.lessons.agreement: the largest gap between two lists of weights, the measure of lessons 16-15."""
+"""cookbook.lessons.agreement: the largest gap between two lists of weights, the measure of lessons 13-19."""
 
 import cookbook  # noqa: F401  (imports Keras quietly first)
 from cookbook.errors import LessonError

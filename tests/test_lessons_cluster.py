@@ -1,10 +1,10 @@
-"""cookbook.lessons.cluster: lesson 16's workers on 127.0.0.1 (ports, TF_CONFIG, the job folder, the launch).
+"""cookbook.lessons.cluster: lesson 17's workers on 127.0.0.1 (ports, TF_CONFIG, the job folder, the launch).
 
 The supervision itself (deadline, the failing child named, every process
 reaped) is ``cookbook.processes``'s and is tested in ``test_processes.py``;
 here the cluster's own parts: free ports, one ``TF_CONFIG`` per worker, and
 ONE run of real TensorFlow workers in which a worker kills itself (recipe
-16's claims, from its quick run, are in ``test_12_distributed_training.py``).
+17's claims, from its quick run, are in ``test_distributed_training.py``).
 """
 
 import json

@@ -1,7 +1,7 @@
 """The ``slow`` marker stays true: ``python -m pytest -m "not slow"`` never runs a recipe.
 
 A recipe's ``--quick`` run (the ``quick_run`` fixture in ``conftest.py``) costs
-seconds (recipe 16 about 20 s); every test that needs one is marked ``slow``. A new
+seconds (recipe 17 about 20 s); every test that needs one is marked ``slow``. A new
 test that uses it unmarked would quietly make the fast selection slow again.
 """
 

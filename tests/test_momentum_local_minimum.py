@@ -1,4 +1,4 @@
-"""Lesson 08 (momentum and a local minimum): its evidence on hand-made paths, and its claims from one quick run."""
+"""Lesson 09 (momentum and a local minimum): its evidence on hand-made paths, and its claims from one quick run."""
 
 from cookbook import claims, reference
 from cookbook.claims import Verdict
@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "08_momentum_local_minimum"
+LESSON = "09_momentum_local_minimum"
 WELL = evidence.Well.with_tilt(0.2)
 S, D, X, M = evidence.SHALLOW, evidence.DEEP, evidence.DIVERGED, evidence.MOVING
 

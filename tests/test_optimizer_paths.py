@@ -1,4 +1,4 @@
-"""Lesson 07 (optimizer paths on a stretched bowl): its evidence on tiny inputs, and its claims from one quick run."""
+"""Lesson 08 (optimizer paths on a stretched bowl): its evidence on tiny inputs, and its claims from one quick run."""
 
 from cookbook import claims
 from cookbook.claims import Verdict
@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "07_optimizer_paths"
+LESSON = "08_optimizer_paths"
 START = (-7.0, 2.0)
 CURVATURES = np.array([0.1, 2.0])  # of x**2/20 + y**2, written out here rather than imported
 SETTLE = "steps to settle"

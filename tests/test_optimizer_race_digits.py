@@ -1,4 +1,4 @@
-"""Lesson 11 (the optimizer race on Digits): its evidence on tiny inputs, its claims from one quick run."""
+"""Lesson 12 (the optimizer race on Digits): its evidence on tiny inputs, its claims from one quick run."""
 
 import math
 import re
@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
-LESSON = "11_optimizer_race_digits"
+LESSON = "12_optimizer_race_digits"
 TARGET = 0.3
 EPOCHS_COLUMN = "epochs to train loss < 0.3"
 

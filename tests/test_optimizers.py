@@ -594,7 +594,7 @@ def test_impossible_hyperparameter_is_refused_with_its_legal_range(name, config,
 
 
 def test_builtins_reach_nan_or_skip_clipping_on_impossible_settings():
-    """Recipe 14's claim: Keras's Adam(beta_1=1), RMSprop(rho=1) reach NaN; clipnorm=0 does not clip."""
+    """Recipe 15's claim: Keras's Adam(beta_1=1), RMSprop(rho=1) reach NaN; clipnorm=0 does not clip."""
     for name, config in (
         ("Adam", {"learning_rate": 0.01, "beta_1": 1.0}),
         ("RMSprop", {"learning_rate": 0.01, "rho": 1.0}),

@@ -84,7 +84,7 @@ def test_the_keras_we_test_with_is_inside_the_declared_range():
 
 @pytest.mark.parametrize("name", ["jax", "tf_keras"])
 def test_what_the_lessons_run_is_a_core_dependency_that_allows_the_installed_version(name):
-    """Lessons 16 and 18 run JAX children and lesson 15 runs Keras 2: the README's first command installs both."""
+    """Lessons 17 and 19 run JAX children and lesson 16 runs Keras 2: the README's first command installs both."""
     (line,) = [line for line in _pyproject()["project"]["dependencies"] if Requirement(line).name == name]
     assert Version(importlib.metadata.version(name)) in Requirement(line).specifier
 

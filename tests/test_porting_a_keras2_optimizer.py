@@ -1,4 +1,4 @@
-"""Lesson 15 (porting a Keras 2 optimizer): its evidence on tiny inputs, its claims from one quick run.
+"""Lesson 16 (porting a Keras 2 optimizer): its evidence on tiny inputs, its claims from one quick run.
 
 The port itself (``cookbook/porting/``: Yogi, its Keras 2 original, the half-ports) is tested in
 ``tests/test_porting.py``; here: the lesson's measures, tables, figure and claim records.
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-LESSON = "15_porting_a_keras2_optimizer"
+LESSON = "16_porting_a_keras2_optimizer"
 TOLERANCE, RELATIVE_TOLERANCE = 1e-6, 1e-5
 QUOTED = {"Keras 2": "cookbook/porting/keras2_yogi.py", "Keras 3": "cookbook/porting/yogi.py"}
 

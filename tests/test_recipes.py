@@ -24,7 +24,7 @@ LESSONS = RECIPES  # every lesson is a script of top-level cells
 MIN_POINTS, MAX_POINTS = 3, 5  # points to remember a lesson ends with
 PRIVATE_ATTRIBUTE = re.compile(r"_[A-Za-z]")  # obj._name: Keras internals a copied recipe must not touch
 # ... except how update_step finds a weight's slots: every Keras 3 optimizer calls it, there is no public
-# equivalent, and the variable update_step receives is not the keras.Variable on every backend (lesson 14).
+# equivalent, and the variable update_step receives is not the keras.Variable on every backend (lesson 15).
 ALLOWED_PRIVATE = {"_get_variable_index"}
 
 
@@ -155,7 +155,7 @@ def test_every_markdown_cell_has_prose(recipe):
 def test_recipe_touches_no_private_attribute(recipe):
     """A copied recipe reads as public Keras: no ``obj._private`` access in its code.
 
-    Read from the syntax tree, so a markdown cell may quote Keras 2 code (lesson 15 quotes
+    Read from the syntax tree, so a markdown cell may quote Keras 2 code (lesson 16 quotes
     ``self._set_hyper``) while the code itself never reaches past the public API.
     """
     tree = ast.parse(recipe.path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Lesson 18's evidence: the job folder, the fault, what a backup folder holds, the resume table and the claims.
+"""Lesson 19's evidence: the job folder, the fault, what a backup folder holds, the resume table and the claims.
 
 The real kill (two JAX processes, worker 1 SIGKILLed, the job relaunched) runs
 once, in the lesson's ``--quick`` run, read by the last test; everything else
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-LESSON = "18_surviving_a_killed_worker"
+LESSON = "19_surviving_a_killed_worker"
 TWINS = {"Adam": ("Adam", {"learning_rate": 0.01})}
 TOLERANCE = 1e-6
 

@@ -17,43 +17,43 @@ module                                lesson   what it does
 ``multilabel_sigmoid``                04       labels derived from Digits, per-label and exact-match
                                                results, what a softmax over labels can reach, claims
 ``wrong_setups``                      05       the cases, what Keras and check_setup do, claims
-``gradient_descent_variants``         06       synthetic linear data, least squares, update recorder,
+``gradient_descent_variants``         07       synthetic linear data, least squares, update recorder,
                                                the rate grid's validation noise, stability from the
                                                minimum, the rows a seeded fit visits
-``optimizer_paths``                   07       learning-rate grids walked in float64, path measures,
+``optimizer_paths``                   08       learning-rate grids walked in float64, path measures,
                                                heavy-ball theory, the figures, claims
-``momentum_local_minimum``            08       where each double-well run ended, hump crossings,
+``momentum_local_minimum``            09       where each double-well run ended, hump crossings,
                                                momentum vs SGD at its effective rate, claims
-``landscapes``                        07, 08   2-D test functions and optimizer paths on them
-``adagrad_vs_rmsprop``                09       inputs grouped by activity, the rate choice on
+``landscapes``                        08, 09   2-D test functions and optimizer paths on them
+``adagrad_vs_rmsprop``                10       inputs grouped by activity, the rate choice on
                                                validation, per-weight rates over steps, claims
-``adam_bias_correction``              10       Adam's steps with and without the correction, the
+``adam_bias_correction``              11       Adam's steps with and without the correction, the
                                                gradient-size sweep (Keras's eps vs the paper's), claims
-``optimizer_race_digits``             11       the race table with SGD at momentum's effective rate,
+``optimizer_race_digits``             12       the race table with SGD at momentum's effective rate,
                                                steps under a constant gradient, claims
-``decoupled_weight_decay``            12       pixels grouped by ink, weight RMS per group, Adam's
+``decoupled_weight_decay``            13       pixels grouped by ink, weight RMS per group, Adam's
                                                ``sqrt(v_hat)``, strengths chosen on validation, claims
-``learning_rate_warmup``              13       step sizes from weight snapshots, loss-curve landmarks,
+``learning_rate_warmup``              14       step sizes from weight snapshots, loss-curve landmarks,
                                                the schedules, claims
-``custom_optimizers_vs_builtin``      14       the noisy bowl, the walk of the paper's Adam next to
+``custom_optimizers_vs_builtin``      15       the noisy bowl, the walk of the paper's Adam next to
                                                Keras's, the twins' grid, the fit and impossible-setting
                                                tables, the agreement figure, claims
-``porting_a_keras2_optimizer``        15       Digits as ink tokens, Keras 2 (``tf_keras``) on
+``porting_a_keras2_optimizer``        16       Digits as ink tokens, Keras 2 (``tf_keras``) on
                                                demand, a float64 Yogi fed a run's gradients, the
                                                half-ports table, the rates ``decay=`` gives, claims
-``agreement``                         12-18    the largest gap between two lists of weights (twin
+``agreement``                         13-19    the largest gap between two lists of weights (twin
                                                vs built-in, mirrored vs one device, resumed vs
                                                never stopped, Keras 2 vs Keras 3)
-``distributed_training``              16       batch arithmetic, scope checks, the lockstep step,
+``distributed_training``              17       batch arithmetic, scope checks, the lockstep step,
                                                the workers' job, tables, figure, claims
-``cluster``                           16       a MultiWorkerMirroredStrategy job on 127.0.0.1
-``worker``                            16       its worker program (``python -m cookbook.lessons.worker``)
-``keras_distribution_on_jax``         17       the JAX job folder holding the lesson's fit functions,
+``cluster``                           17       a MultiWorkerMirroredStrategy job on 127.0.0.1
+``worker``                            17       its worker program (``python -m cookbook.lessons.worker``)
+``keras_distribution_on_jax``         18       the JAX job folder holding the lesson's fit functions,
                                                starting the children, the comparison, figure, claims
-``jax_worker``                        17       its JAX child program (``python -m cookbook.lessons.jax_worker``)
-``keras_distribution``                17, 18   a JAX child's environment, joining processes with
+``jax_worker``                        18       its JAX child program (``python -m cookbook.lessons.jax_worker``)
+``keras_distribution``                18, 19   a JAX child's environment, joining processes with
                                                ``keras.distribution.initialize``, failing fast
-``surviving_a_killed_worker``         18       runs stopped or killed in mid-epoch and resumed: the
+``surviving_a_killed_worker``         19       runs stopped or killed in mid-epoch and resumed: the
                                                two-worker job (``python -m
                                                cookbook.lessons.surviving_a_killed_worker``), the
                                                guard's outcomes, the figure, claims

@@ -1,4 +1,4 @@
-"""Evidence for lesson 09 (Adagrad vs RMSprop): input groups, the rate choice, per-weight rates, figures, claims.
+"""Evidence for lesson 10 (Adagrad vs RMSprop): input groups, the rate choice, per-weight rates, figures, claims.
 
 The lesson trains and records, at chosen optimizer steps, every first-layer
 weight's effective rate ``lr / sqrt(s + eps)`` (``s`` the optimizer's

@@ -1,4 +1,4 @@
-"""Evidence for lesson 10 (Adam's bias correction): step sizes, the gradient-size sweep, figures, claims.
+"""Evidence for lesson 11 (Adam's bias correction): step sizes, the gradient-size sweep, figures, claims.
 
 The lesson runs Keras's ``Adam`` with and without its bias correction and
 records the weights after each step; this module turns those paths into
@@ -407,7 +407,7 @@ def claims(
             numbers={"corrected": on, "uncorrected": off, "only_m_corrected": only_m, "only_v_corrected": only_v},
             conclusion=(
                 f"Use keras.optimizers.Adam as it is: its bias correction is always on. If you write Adam yourself "
-                f"(lesson 14), correct both moments: without the correction step 1 was {off / on:.3g}x the "
+                f"(lesson 15), correct both moments: without the correction step 1 was {off / on:.3g}x the "
                 f"corrected step, correcting only m made it {only_m / on:.3g}x and correcting only v {only_v / on:.2g}x."
                 if both_worse
                 else f"Here the half corrections did not order as expected (step 1 / lr: corrected {on:.3g}, "

@@ -1,4 +1,4 @@
-"""How far apart two runs ended: the one measure lessons 16 to 15 share.
+"""How far apart two runs ended: the one measure lessons 17 to 16 share.
 
 ``max_difference(a, b)`` is the largest entry-wise ``|a - b|`` over two lists
 of weights, in float64: twin against built-in, mirrored against one device,

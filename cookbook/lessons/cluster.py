@@ -1,4 +1,4 @@
-"""Lesson 16's cluster: worker processes of a ``MultiWorkerMirroredStrategy`` job on 127.0.0.1.
+"""Lesson 17's cluster: worker processes of a ``MultiWorkerMirroredStrategy`` job on 127.0.0.1.
 
 ``launch_workers`` starts a cluster of worker processes on 127.0.0.1 (ports
 picked free at run time, one ``TF_CONFIG`` each) under the supervision of

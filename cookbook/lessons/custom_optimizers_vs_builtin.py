@@ -1,4 +1,4 @@
-"""Evidence for lesson 14 (writing a Keras 3 optimizer and checking it against the built-in).
+"""Evidence for lesson 15 (writing a Keras 3 optimizer and checking it against the built-in).
 
 The lesson writes an optimizer, steps it next to Keras's own and a float64
 NumPy reference, fits with it and hands the built-ins impossible settings;

@@ -1,4 +1,4 @@
-"""Evidence for lesson 12 (L2 in the loss vs decoupled weight decay): pixel groups, Adam's state, tables, claims.
+"""Evidence for lesson 13 (L2 in the loss vs decoupled weight decay): pixel groups, Adam's state, tables, claims.
 
 The lesson trains Adam, Adam + ``keras.regularizers.L2`` and
 ``keras.optimizers.AdamW`` on Digits; this module measures what they did:

@@ -1,4 +1,4 @@
-"""Evidence for lesson 16 (tf.distribute): the batch arithmetic, scope checks, the tables, the figure, the claims.
+"""Evidence for lesson 17 (tf.distribute): the batch arithmetic, scope checks, the tables, the figure, the claims.
 
 The lesson trains under ``MirroredStrategy`` and starts two
 ``MultiWorkerMirroredStrategy`` workers; this module holds what is not the
@@ -440,7 +440,7 @@ def start_workers(
     Returns:
         ``(workers, job)``: wait with ``workers.wait()``, read with ``workers_table``.
     """
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-16-"))
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-17-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     job = cluster.save_job(
         folder,
@@ -714,11 +714,11 @@ def claims(
         ),
     )
 
-    # 4. Lesson 14's twins under the strategy.
+    # 4. Lesson 15's twins under the strategy.
     worst, moved = float(twins["twin vs built-in"].max()), float(twins["weights moved"].min())
     fourth = Claim(
         key="twins_match_builtins_under_the_strategy",
-        claim="optimizers written with self.assign* (lesson 14) train under MirroredStrategy as the built-ins do",
+        claim="optimizers written with self.assign* (lesson 15) train under MirroredStrategy as the built-ins do",
         verdict=Verdict.NOT_MEASURED if moved < MOVED else verdict_of(worst <= twin_tolerance),
         numbers={"optimizers": len(twins), "largest_twin_gap": worst, "smallest_move": moved},
         conclusion=(

@@ -1,4 +1,4 @@
-"""Evidence for lesson 06 (batch, stochastic and mini-batch gradient descent): data, records, verdicts, figures.
+"""Evidence for lesson 07 (batch, stochastic and mini-batch gradient descent): data, records, verdicts, figures.
 
 In Keras the optimizer is only the update rule; how many rows feed one
 update is ``batch_size`` in ``model.fit``::

@@ -1,4 +1,4 @@
-"""Lesson 17's JAX child: ``python -m cookbook.lessons.jax_worker JOB CHILD`` runs the lesson's Keras functions on JAX.
+"""Lesson 18's JAX child: ``python -m cookbook.lessons.jax_worker JOB CHILD`` runs the lesson's Keras functions on JAX.
 
 ``JOB`` is a folder written by ``keras_distribution_on_jax.save_job``: the
 model with its starting weights, the rows, the source of the lesson's

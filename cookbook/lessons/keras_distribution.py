@@ -4,8 +4,8 @@ Keras 3's own API for several devices and hosts (``keras.distribution``)
 runs ``model.fit`` on the JAX backend. A process's backend is fixed when
 Keras is first imported, and JAX's device count when JAX starts, so a lesson
 that runs on TensorFlow starts its JAX code in child processes with the
-environment ``jax_env`` gives (lesson 17 fits under ``DataParallel`` there;
-lesson 18 kills such a process and resumes the job):
+environment ``jax_env`` gives (lesson 18 fits under ``DataParallel`` there;
+lesson 19 kills such a process and resumes the job):
 
 - several *devices* in one process: ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
   makes JAX show N virtual CPU devices;

@@ -1,4 +1,4 @@
-"""Evidence for lesson 17 (``keras.distribution`` on JAX): the job its JAX children run, the tables, the figure, the claims.
+"""Evidence for lesson 18 (``keras.distribution`` on JAX): the job its JAX children run, the tables, the figure, the claims.
 
 The lesson runs on whatever backend the tour uses (TensorFlow), and a
 process's Keras backend is fixed when Keras is first imported; so the
@@ -134,7 +134,7 @@ def save_job(
     except (OSError, TypeError) as error:
         raise LessonError(f"cannot read the source of {names}: define them in a file or a notebook cell") from error
     if folder is None:
-        folder = tempfile.mkdtemp(prefix="cookbook-17-")
+        folder = tempfile.mkdtemp(prefix="cookbook-18-")
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -499,7 +499,7 @@ def _batch_size_claim(rows: pd.DataFrame, steps: int, tolerance: float, batch: i
     taken = int(rows["steps"].max()) if len(rows) else 0
     numbers = {"steps": taken, "steps_one_device": steps, "vs_one_device": gap, "tolerance": tolerance}
     key = "batch_size_counts_own_rows"
-    statement = f"fit(batch_size={batch}) takes global batches of {batch} rows, as under tf.distribute (lesson 16)"
+    statement = f"fit(batch_size={batch}) takes global batches of {batch} rows, as under tf.distribute (lesson 17)"
     if taken == steps and gap <= tolerance:
         conclusion = (
             f"Here fit(batch_size={batch}) in each of {count} processes took the {steps} steps of one device "

@@ -18,7 +18,7 @@ standing in for those your own ``apply_gradients`` loop records:
 >>> landscapes.steps_to_tolerance(path, 1e-3), landscapes.sign_changes(path, axis=1)  # y zig-zags every step
 (70, 99)
 
-The lessons (recipes 07 and 08) write that loop themselves. ``run_paths``
+The lessons (recipes 08 and 09) write that loop themselves. ``run_paths``
 walks many optimizers at once in one compiled step, for grid searches over
 hyperparameters where only the measures matter; ``heavy_ball_roots`` is the
 theory of SGD and Momentum on a quadratic, to compare with those measures.

@@ -1,4 +1,4 @@
-"""Evidence for lesson 13 (learning-rate schedules and warmup): step sizes, loss curves, figures, the claims.
+"""Evidence for lesson 14 (learning-rate schedules and warmup): step sizes, loss curves, figures, the claims.
 
 The lesson builds the schedules, compiles Adam with each and records every
 step with a callback; this module measures what it recorded: how far each
@@ -401,7 +401,7 @@ def claims(
         ),
         Claim(
             key="adam_step_one_moves_every_weight_by_lr",
-            claim="Adam's first step moves every weight with a gradient by lr, however small the gradient (lesson 10)",
+            claim="Adam's first step moves every weight with a gradient by lr, however small the gradient (lesson 11)",
             verdict=verdict_of(bool(one_lr)),
             numbers={
                 "median_step_1_over_lr": step1["median |dw| / peak lr"],

@@ -1,4 +1,4 @@
-"""Evidence for lesson 08 (momentum and a local minimum): where each run ended, the figures, the claims.
+"""Evidence for lesson 09 (momentum and a local minimum): where each run ended, the figures, the claims.
 
 The lesson runs ``keras.optimizers.SGD``, with and without momentum, down the
 tilted double well ``f(x) = x**4/4 - x**2/2 - 0.2 x`` from several starts and

@@ -1,4 +1,4 @@
-"""Evidence for lesson 07 (optimizer paths on a stretched bowl): grids, path measures, theory, figures, claims.
+"""Evidence for lesson 08 (optimizer paths on a stretched bowl): grids, path measures, theory, figures, claims.
 
 The lesson walks Keras optimizers down ``f(x, y) = x**2 / 20 + y**2`` in its
 own ``apply_gradients`` loop and hands the recorded positions here. The
@@ -702,7 +702,7 @@ def claims(
     fixed_claim = Claim(
         key="fixed_rate_momentum_wins",
         claim=(
-            "at one fixed, untuned learning rate momentum 0.9 is ahead of plain SGD (as lesson 11 finds on Digits), "
+            "at one fixed, untuned learning rate momentum 0.9 is ahead of plain SGD (as lesson 12 finds on Digits), "
             "and plain SGD at lr / (1 - momentum) is as good"
         ),
         verdict=verdict_of(momentum_ahead and matched, partly=momentum_ahead),
@@ -718,13 +718,13 @@ def claims(
             f"Both lessons are right, because they ask different questions. At one fixed, untuned rate momentum "
             f"0.9 is far ahead here too ({fast}: final |grad f| {final[fast]:.2g}, {_steps(settle[fast])}; {slow}: "
             f"{final[slow]:.2g}, {_steps(settle[slow])}), because its steps are about 1 / (1 - 0.9) = 10 times "
-            f"larger: {effective} does as well ({final[effective]:.2g}, {_steps(settle[effective])}). Lesson 11 "
+            f"larger: {effective} does as well ({final[effective]:.2g}, {_steps(settle[effective])}). Lesson 12 "
             "compares optimizers at a fixed rate on noisy mini-batch gradients of a real network and finds momentum "
             "0.9 ahead on Digits (and measures how much of that is the larger effective step); this lesson tunes "
             "each rate on a noise-free quadratic, where 0.9 rings."
             if momentum_ahead
             else f"At the fixed rate momentum 0.9 was not ahead here ({fast}: final |grad f| {final[fast]:.2g}; "
-            f"{slow}: {final[slow]:.2g}), unlike lesson 11 on Digits."
+            f"{slow}: {final[slow]:.2g}), unlike lesson 12 on Digits."
         ),
     )
     return [tune_claim, ring_claim, heavy_claim, adaptive_claim, fixed_claim]

@@ -1,4 +1,4 @@
-"""Evidence for lesson 11 (the optimizer race on Digits): labels, tables, the figure, the claims.
+"""Evidence for lesson 12 (the optimizer race on Digits): labels, tables, the figure, the claims.
 
 The lesson builds the model, compiles it with each optimizer, fits and
 evaluates; this module reads what came back: each optimizer's settings from
@@ -251,7 +251,7 @@ def claims(
             else "; the rest is what momentum adds beyond the step size on this problem."
         )
 
-    # 2. The classic headline, momentum vs SGD at the same lr, and lesson 07's bowl where momentum 0.9 lost.
+    # 2. The classic headline, momentum vs SGD at the same lr, and lesson 08's bowl where momentum 0.9 lost.
     lower, first = bool(loss[momentum] < loss[sgd]), _faster(_reached(reach[momentum]), _reached(reach[sgd]))
     when = {name: _reached(reach[name]) for name in (sgd, momentum)}
     if when[sgd] is None and when[momentum] is None:
@@ -262,7 +262,7 @@ def claims(
         )
     tolerated = effective_finite and bool(loss[sgd_at_effective_rate] < loss[sgd])
     why = (
-        f"Both are true: lesson 07's SGD already took the largest step its noise-free bowl allowed, so momentum's "
+        f"Both are true: lesson 08's SGD already took the largest step its noise-free bowl allowed, so momentum's "
         f"{1 / (1 - beta):.3g}x step could only overshoot and ring; "
         + (
             f"here SGD at lr {lr:g} is far below what Digits tolerates (SGD at {lr_effective:g} trains too), so "
@@ -273,11 +273,11 @@ def claims(
     )
     same_rate_words = (
         f"Momentum {beta:g} beat plain SGD at the same lr {lr:g} here (train loss {loss[momentum]:.3g} vs "
-        f"{loss[sgd]:.3g}; {race_words}), while lesson 07 found momentum {beta:g} slower than SGD on a noise-free "
+        f"{loss[sgd]:.3g}; {race_words}), while lesson 08 found momentum {beta:g} slower than SGD on a noise-free "
         f"bowl. {why}"
         if lower
         else f"Momentum {beta:g} did not beat plain SGD at the same lr {lr:g} here (train loss {loss[momentum]:.3g} vs "
-        f"{loss[sgd]:.3g}), as on lesson 07's noise-free bowl; the race's headline does not hold in this run."
+        f"{loss[sgd]:.3g}), as on lesson 08's noise-free bowl; the race's headline does not hold in this run."
     )
 
     # 3. Test cross-entropy next to accuracy: do they crown the same optimizer?
@@ -339,7 +339,7 @@ def claims(
         ),
         Claim(
             key="momentum_beats_sgd_at_the_same_rate",
-            claim=f"momentum {beta:g} trains faster than plain SGD at the same lr (lesson 07: slower on a noise-free bowl)",
+            claim=f"momentum {beta:g} trains faster than plain SGD at the same lr (lesson 08: slower on a noise-free bowl)",
             verdict=verdict_of(lower and first, partly=lower),
             numbers={
                 "train_loss_sgd": float(loss[sgd]),

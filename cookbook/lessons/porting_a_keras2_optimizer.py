@@ -1,4 +1,4 @@
-"""Evidence for lesson 15 (porting a Keras 2 optimizer): a float64 Yogi beside the run, the tables, the figure, claims.
+"""Evidence for lesson 16 (porting a Keras 2 optimizer): a float64 Yogi beside the run, the tables, the figure, claims.
 
 The lesson trains the Keras 2 original and the Keras 3 port side by side,
 saves and reloads the port, and runs the four half-ports of

@@ -1,4 +1,4 @@
-"""Lesson 18's evidence: runs crashed or killed in mid-epoch, resumed from a backup, against runs never stopped.
+"""Lesson 19's evidence: runs crashed or killed in mid-epoch, resumed from a backup, against runs never stopped.
 
 Two kinds of run, both compared with a run never stopped:
 
@@ -123,7 +123,7 @@ def folder_table(folder: str | os.PathLike[str], epoch: int) -> dict[str, Any]:
 
 def scratch_folder() -> pathlib.Path:
     """A new temporary folder for backups and jobs, removed when the process exits."""
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-18-"))
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-19-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
@@ -177,7 +177,7 @@ def try_resume(
     optimizer's state) and ``folder unchanged`` (`None` when ``fit``
     finished and deleted it).
     """
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-18-resume-"))
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="cookbook-19-resume-"))
     folder = scratch / "backup"
     shutil.copytree(written, folder)
     before = _digest(folder)
@@ -625,7 +625,7 @@ def claims(
                 f" ({reshuffled:.3g}). "
                 + (
                     "The exact one is exact only because a seeded shuffle on TensorFlow repeats one order every "
-                    "epoch (lesson 06); a shuffle that really reshuffles starts its sequence of orders afresh in "
+                    "epoch (lesson 07); a shuffle that really reshuffles starts its sequence of orders afresh in "
                     "the new process. "
                     if plain <= tolerance
                     else ""

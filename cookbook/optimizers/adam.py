@@ -82,7 +82,7 @@ class Adam(keras.optimizers.Optimizer):
             ``keras.optimizers.Optimizer``. Defaults to Keras's.
         bias_correction: keyword only, not in Keras's Adam: undo the zero
             start of ``m`` and ``v``; ``False`` gives the uncorrected rule of
-            the bias-correction lesson (recipe 10). ``get_config`` writes it
+            the bias-correction lesson (recipe 11). ``get_config`` writes it
             only when `False`, so a default twin's config loads into
             ``keras.optimizers.Adam``. Defaults to `True`.
 

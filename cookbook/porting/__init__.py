@@ -1,4 +1,4 @@
-"""Porting a Keras 2 optimizer to Keras 3 (lesson 15).
+"""Porting a Keras 2 optimizer to Keras 3 (lesson 16).
 
 ``yogi.Yogi`` is the Keras 3 optimizer (keras and the standard library only,
 copy it alone). ``keras2_yogi.Keras2Yogi`` is the Keras 2 original it was

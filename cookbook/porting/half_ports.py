@@ -1,7 +1,7 @@
 """Four half-ports of ``Yogi``: the common mistakes of a Keras 2 to Keras 3 port.
 
 Each class is ``cookbook.porting.yogi.Yogi`` with one method changed the way a
-hurried port writes it; lesson 15 measures what each breaks and
+hurried port writes it; lesson 16 measures what each breaks and
 ``tests/test_porting.py`` shows each fails where ``Yogi`` passes:
 
 - ``SlotsOutsideBuild``: slots are plain ``keras.Variable`` objects made on

@@ -12,7 +12,7 @@ subclass of ``tf_keras.optimizers.legacy.Optimizer`` (Keras 2's
 ``tf.IndexedSlices`` gradient of an ``Embedding``. Its update rule is Yogi's
 as TensorFlow Addons shipped it (lazy on sparse rows, proximal l1/l2 step).
 
-``cookbook.porting.yogi.Yogi`` is the same optimizer for Keras 3; lesson 15
+``cookbook.porting.yogi.Yogi`` is the same optimizer for Keras 3; lesson 16
 puts the two side by side and tests prove they take the same steps.
 """
 

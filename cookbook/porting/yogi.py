@@ -4,7 +4,7 @@
 """Yogi for Keras 3, ported from the Keras 2 optimizer in ``keras2_yogi.py``.
 
 This file imports only ``keras`` and the standard library: copy it alone into
-a project (TensorFlow, JAX or PyTorch backend). It is the "after" of lesson 15,
+a project (TensorFlow, JAX or PyTorch backend). It is the "after" of lesson 16,
 which ports it step by step from Keras 2's ``OptimizerV2``; the tests prove
 both take the same steps, dense and sparse, with a schedule.
 """

@@ -6,9 +6,9 @@ unchanged. This lesson fits one small classifier on one device, under
 ``DataParallel`` on two virtual CPUs, and in two processes joined with
 ``keras.distribution.initialize``, and compares the weights: what changes in
 your code, what ``batch_size`` means per process, and what Keras refuses.
-Lesson 16 does the same with ``tf.distribute`` on TensorFlow.
+Lesson 17 does the same with ``tf.distribute`` on TensorFlow.
 
-Run it: ``python recipes/17_keras_distribution_on_jax.py`` (``--quick`` for
+Run it: ``python recipes/18_keras_distribution_on_jax.py`` (``--quick`` for
 one epoch; both take seconds: three short JAX processes). What this lesson
 measures lives in ``cookbook/lessons/keras_distribution_on_jax.py``.
 """
@@ -31,7 +31,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "17_keras_distribution_on_jax",
+    "18_keras_distribution_on_jax",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -90,7 +90,7 @@ model.summary()
 # The reference: load, compile, ``fit``. ``shuffle=False``, so every run
 # sees the same rows in the same order (a comparison of weights needs
 # that; with ``shuffle=True`` a seeded ``fit`` on TensorFlow would also
-# repeat one row order every epoch, as lesson 06 shows).
+# repeat one row order every epoch, as lesson 07 shows).
 
 
 # %%
@@ -156,7 +156,7 @@ def fit_data_parallel(model_file, X, y, *, batch_size, epochs, learning_rate, au
 # After that ``list_devices()`` names the devices of both processes, and
 # ``fit_data_parallel`` gives each its own rows: every second one. Does
 # ``fit``'s ``batch_size`` then count this process's rows or the job's?
-# Under ``tf.distribute`` (lesson 16) it is the global batch. The job fits
+# Under ``tf.distribute`` (lesson 17) it is the global batch. The job fits
 # both ways: ``batch_size=16`` in each process (32 rows a step if it
 # counts per process) and ``batch_size=32`` in each, the habit carried
 # over; then once with ``auto_shard_dataset=True``. The children start
@@ -228,7 +228,7 @@ print("\n".join(evidence.host_commands("processes", PROCESSES)))
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``17_keras_distribution_on_jax_claims.json``.
+# records are written to ``18_keras_distribution_on_jax_claims.json``.
 
 # %%
 claims.remember(

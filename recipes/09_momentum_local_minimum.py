@@ -7,7 +7,7 @@ with and without momentum. Plain SGD on the exact gradient is batch gradient
 descent: it stops in the first minimum it meets. Momentum keeps its speed
 and can cross the hump, out of the shallow well and out of the deep one.
 
-Run it: ``python recipes/08_momentum_local_minimum.py`` (``--quick`` for a
+Run it: ``python recipes/09_momentum_local_minimum.py`` (``--quick`` for a
 few-second look with two learning rates and two momenta). What this lesson
 measures lives in ``cookbook/lessons/momentum_local_minimum.py``.
 """
@@ -32,7 +32,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "08_momentum_local_minimum",
+    "09_momentum_local_minimum",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -181,7 +181,7 @@ outputs.save_figure(evidence.plot_endings(table, well, settings.steps), settings
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``08_momentum_local_minimum_claims.json``.
+# records are written to ``09_momentum_local_minimum_claims.json``.
 
 # %%
 claims.remember(evidence.claims(table, velocity, well, DRAWN_LEARNING_RATE), settings)

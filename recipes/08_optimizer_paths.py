@@ -8,7 +8,7 @@ the contours, next to each update rule and to the "heavy-ball" theory of
 momentum on a quadratic, which predicts both the best momentum and why the
 customary 0.9 swings back and forth here.
 
-Run it: ``python recipes/07_optimizer_paths.py`` (``--quick`` for a
+Run it: ``python recipes/08_optimizer_paths.py`` (``--quick`` for a
 coarser grid and 160 steps, ``--steps N`` for another budget). What this
 lesson measures lives in ``cookbook/lessons/optimizer_paths.py``.
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 settings = from_command_line(
     __doc__,
-    "07_optimizer_paths",
+    "08_optimizer_paths",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -47,7 +47,7 @@ PER_DECADE = 8 if settings.quick else 16
 RATES = np.geomspace(0.01, 100, 4 * PER_DECADE + 1)  # the learning rates every optimizer is tried at
 KNOB_VALUES = np.round(np.arange(0.0, 0.91, 0.1 if settings.quick else 0.05), 2)  # momentum, beta_1 or rho
 MOMENTUM = 0.9  # the customary value (Keras's default beta_1 for Adam, the rho of RMSprop)
-UNTUNED_LR = 0.05  # one fixed rate nobody tuned, as lesson 11 races on Digits
+UNTUNED_LR = 0.05  # one fixed rate nobody tuned, as lesson 12 races on Digits
 
 # %% [markdown]
 # ## Data
@@ -59,7 +59,7 @@ UNTUNED_LR = 0.05  # one fixed rate nobody tuned, as lesson 11 races on Digits
 # samples, no noise. So ``SGD`` here is plain (batch) gradient descent.
 # Keras optimizers take a gradient from anywhere, so this lesson runs on
 # any backend; ``model.fit`` would get the same numbers from automatic
-# differentiation (lesson 06's ``tf.GradientTape`` loop).
+# differentiation (lesson 07's ``tf.GradientTape`` loop).
 
 # %%
 CURVATURES = keras.ops.convert_to_tensor(evidence.CURVATURES, "float32")  # f's second derivatives along x, y
@@ -127,7 +127,7 @@ outputs.save_figure(evidence.plot_tuning(grid, theory, settings.steps), settings
 # Now the runs we draw, each a fresh Keras optimizer at its best cell:
 # ``get_config()`` and ``from_config`` copy an optimizer's settings, here
 # with the tuned learning rate put in. A second set runs at one fixed,
-# untuned rate, the way lesson 11 races optimizers on Digits: plain SGD,
+# untuned rate, the way lesson 12 races optimizers on Digits: plain SGD,
 # SGD with momentum 0.9, and plain SGD at ``lr / (1 - 0.9)``, the step
 # momentum's velocity grows to on a steady slope.
 
@@ -178,7 +178,7 @@ print(f"{len(paths)} paths of {settings.steps} steps from {START}")
 # at a constant rate); Adagrad's sum starts at 0.1, not 0; Adagrad and
 # RMSprop put $\epsilon = 10^{-7}$ inside the root; Adam folds both bias
 # corrections into the step size and adds $\epsilon$ to the uncorrected
-# $\sqrt{s}$ (the paper's "epsilon hat"; lesson 10).
+# $\sqrt{s}$ (the paper's "epsilon hat"; lesson 11).
 #
 # What to look for: SGD's y-step is ``lr * 2y``, so above ``lr = 0.5`` it
 # overshoots y = 0 on every step while x creeps: the zig-zag. Momentum adds
@@ -234,10 +234,10 @@ panels = {
 outputs.save_figure(evidence.plot_rates(paths, optimizers, panels), settings, "rates")
 
 # %% [markdown]
-# The right panel is why lesson 11 can find momentum 0.9 ahead on Digits
+# The right panel is why lesson 12 can find momentum 0.9 ahead on Digits
 # while it loses here. At one fixed rate nobody tuned, momentum's velocity
 # grows to ``1 / (1 - 0.9) = 10`` times plain SGD's step on a steady slope,
-# and plain SGD given that larger rate does as well. Lesson 11 also has
+# and plain SGD given that larger rate does as well. Lesson 12 also has
 # what this bowl lacks, noisy mini-batch gradients of a real network, and
 # measures there how much of momentum's lead is just the larger step. Here
 # every rate is tuned and the gradient is exact, so only the swinging is
@@ -247,7 +247,7 @@ outputs.save_figure(evidence.plot_rates(paths, optimizers, panels), settings, "r
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``07_optimizer_paths_claims.json``.
+# records are written to ``08_optimizer_paths_claims.json``.
 
 # %%
 claims.remember(

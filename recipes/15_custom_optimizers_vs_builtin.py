@@ -8,7 +8,7 @@ reference, checks the cookbook's eight optimizers the same way, trains a
 model with ``compile(optimizer=...)`` and hands the built-ins settings no
 optimizer can use.
 
-Run it: ``python recipes/14_custom_optimizers_vs_builtin.py`` (``--quick``
+Run it: ``python recipes/15_custom_optimizers_vs_builtin.py`` (``--quick``
 for a few-second look, ``--steps 300`` for longer comparisons). What this
 lesson measures lives in ``cookbook/lessons/custom_optimizers_vs_builtin.py``.
 """
@@ -35,7 +35,7 @@ from keras import ops
 
 settings = from_command_line(
     __doc__,
-    "14_custom_optimizers_vs_builtin",
+    "15_custom_optimizers_vs_builtin",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -248,7 +248,7 @@ outputs.save_figure(evidence.plot_agreement(table, walk), settings, "agreement")
 # ``PaperAdam``. ``fit`` calls ``apply_gradients`` once per batch, so the
 # twin should end on Keras's weights exactly. The seed is reset before each
 # ``fit`` so all three see the same batches; on TensorFlow a seeded
-# ``fit(shuffle=True)`` repeats one row order every epoch (lesson 06
+# ``fit(shuffle=True)`` repeats one row order every epoch (lesson 07
 # measures it and shows a fix).
 
 # %%
@@ -328,7 +328,7 @@ outputs.save_table(impossible, settings, "impossible_settings")
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``14_custom_optimizers_vs_builtin_claims.json``.
+# records are written to ``15_custom_optimizers_vs_builtin_claims.json``.
 
 # %%
 claims.remember(

@@ -10,7 +10,7 @@ next to the paper's 0.0, and put the study note's "Adagrad's rate shrinks
 toward 0, RMSprop fixes it" to the test, each optimizer at its best learning
 rate on a validation split.
 
-Run it: ``python recipes/09_adagrad_vs_rmsprop.py`` (``--quick`` for a
+Run it: ``python recipes/10_adagrad_vs_rmsprop.py`` (``--quick`` for a
 few-second look: two rates each, 2 epochs, too short for the long-run
 claims; ``--csv my.csv --target label`` for your own classes, which needs
 features that are 0 in most rows). What this lesson measures lives in
@@ -35,7 +35,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "09_adagrad_vs_rmsprop",
+    "10_adagrad_vs_rmsprop",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -174,7 +174,7 @@ class RateRecorder(keras.callbacks.Callback):
 # before each build); ``fit`` holds back the last 20% of the training rows
 # and reports ``val_loss`` on them. With the TensorFlow backend a seeded
 # ``fit(shuffle=True)`` visits the rows in the same order every epoch
-# (lesson 06 measures it and shows a fix): reproducible runs whose batches
+# (lesson 07 measures it and shows a fix): reproducible runs whose batches
 # repeat. The runs are long on purpose (20 epochs by default, about 700
 # steps): a rate that only shrinks needs many steps to show where it goes.
 
@@ -283,7 +283,7 @@ outputs.save_table(
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``09_adagrad_vs_rmsprop_claims.json``.
+# records are written to ``10_adagrad_vs_rmsprop_claims.json``.
 
 # %%
 claims.remember(evidence.claims(summary, ADAGRAD_PAPER, ADAGRAD_KERAS, RMSPROP), settings)

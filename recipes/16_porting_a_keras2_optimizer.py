@@ -8,7 +8,7 @@ We check the port three ways: against the Keras 2 original on the same
 batches, against Yogi's formula in float64, and through a ``.keras`` file;
 then we break it four ways, each a one-line shortcut, to see what each costs.
 
-Run it: ``python recipes/15_porting_a_keras2_optimizer.py`` (``--quick`` for
+Run it: ``python recipes/16_porting_a_keras2_optimizer.py`` (``--quick`` for
 a few-second look, ``--steps N`` for a longer side-by-side run). What this
 lesson measures lives in ``cookbook/lessons/porting_a_keras2_optimizer.py``;
 the optimizer itself is ``cookbook/porting/yogi.py`` (Keras 3, copy it alone)
@@ -42,7 +42,7 @@ import pandas as pd
 
 settings = from_command_line(
     __doc__,
-    "15_porting_a_keras2_optimizer",
+    "16_porting_a_keras2_optimizer",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -196,7 +196,7 @@ per_step = pd.DataFrame(per_step)
 # loaded from the file fits the same epoch: if the port saved everything
 # (slots, ``iterations``, hyperparameters), both end identical. Batches come
 # in order (``shuffle=False``; a seeded ``shuffle=True`` would also repeat
-# one row order every epoch on TensorFlow, as lesson 06 measures).
+# one row order every epoch on TensorFlow, as lesson 07 measures).
 # ``run_eagerly=True`` only skips compiling a train step that runs twice.
 # Two half-ports go through the same: slots made outside ``build``, and
 # ``beta_2`` left out of ``get_config``.
@@ -327,7 +327,7 @@ outputs.save_figure(evidence.plot_gaps(per_step, half_port, rates, RELATIVE_TOLE
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``15_porting_a_keras2_optimizer_claims.json``.
+# records are written to ``16_porting_a_keras2_optimizer_claims.json``.
 
 # %%
 claims.remember(

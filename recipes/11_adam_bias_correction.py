@@ -9,7 +9,7 @@ cancels the correction), shows that the numbers hold for a constant gradient
 only, and shows what Keras's ``epsilon`` does to gradients of size 1e-6:
 the step is no longer ``lr``, and Keras puts ``epsilon`` where the paper does not.
 
-Run it: ``python recipes/10_adam_bias_correction.py`` (``--quick`` is as
+Run it: ``python recipes/11_adam_bias_correction.py`` (``--quick`` is as
 fast: the lesson trains one weight; ``--steps N`` for more steps). What this
 lesson measures lives in ``cookbook/lessons/adam_bias_correction.py``.
 """
@@ -33,7 +33,7 @@ import numpy as np
 
 settings = from_command_line(
     __doc__,
-    "10_adam_bias_correction",
+    "11_adam_bias_correction",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -103,7 +103,7 @@ for step in (0, 11, 999):  # optimizer.iterations before steps 1, 12 and 1000
 #   gradients that depend on where its own steps took it, as in training.
 #
 # Nothing here is random; the seed is set out of habit (on TensorFlow a
-# seeded ``fit(shuffle=True)`` repeats its batch order every epoch, lesson 06
+# seeded ``fit(shuffle=True)`` repeats its batch order every epoch, lesson 07
 # shows a fix; this lesson has no batches).
 
 
@@ -206,7 +206,7 @@ outputs.save_figure(evidence.plot_gradient_sizes(by_size, EPSILON, BETA_2, SMALL
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``10_adam_bias_correction_claims.json``.
+# records are written to ``11_adam_bias_correction_claims.json``.
 
 # %%
 claims.remember(

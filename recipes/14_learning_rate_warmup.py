@@ -4,11 +4,11 @@ A schedule from ``keras.optimizers.schedules`` (``ExponentialDecay``,
 ``CosineDecay``, ``CosineDecay`` with ``warmup_target``) goes where a
 learning rate goes, ``keras.optimizers.Adam(learning_rate=schedule)``, and
 ``fit`` asks it for a rate at every step. Adam's first step moves every
-weight by the full rate (lesson 10); a warmup starts the rate at 0 to soften
+weight by the full rate (lesson 11); a warmup starts the rate at 0 to soften
 that. This lesson measures what the warmup buys and what it costs on a
 Digits MLP, at a high rate and at Keras's default, and what a decay does.
 
-Run it: ``python recipes/13_learning_rate_warmup.py`` (``--quick`` for a
+Run it: ``python recipes/14_learning_rate_warmup.py`` (``--quick`` for a
 few-second look, ``--csv my.csv --target label`` for your own classes). What
 this lesson measures lives in ``cookbook/lessons/learning_rate_warmup.py``.
 """
@@ -31,7 +31,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "13_learning_rate_warmup",
+    "14_learning_rate_warmup",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -169,7 +169,7 @@ class StepRecorder(keras.callbacks.Callback):
 # One loop: the schedule goes in as Adam's ``learning_rate``, and
 # ``set_random_seed`` before each build gives every run the same initial
 # weights and the same batches. (On the TensorFlow backend a seeded
-# ``fit(shuffle=True)`` also repeats one row order in every epoch; lesson 06
+# ``fit(shuffle=True)`` also repeats one row order in every epoch; lesson 07
 # measures it and shows a fix.) Test accuracy is read once, at the end.
 
 # %%
@@ -265,7 +265,7 @@ outputs.save_table(summary, settings)
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``13_learning_rate_warmup_claims.json``.
+# records are written to ``14_learning_rate_warmup_claims.json``.
 
 # %%
 claims.remember(

@@ -8,9 +8,9 @@ the same share ``lr * weight_decay`` of every weight per step. We train one
 small MLP on Digits with Adam, Adam + L2 and AdamW, pick each strength on a
 validation split, look at the weights leaving never, rarely and often inked
 pixels, and check that with SGD ``L2(l2)`` and ``weight_decay = 2 * l2``
-coincide. It builds on lesson 09 (busy and rare pixels) and lesson 11 (the MLP).
+coincide. It builds on lesson 10 (busy and rare pixels) and lesson 12 (the MLP).
 
-Run it: ``python recipes/12_decoupled_weight_decay.py`` (``--quick`` for a
+Run it: ``python recipes/13_decoupled_weight_decay.py`` (``--quick`` for a
 few-second look, ``--csv my.csv --target label`` for your own table of
 classes). What this lesson measures lives in
 ``cookbook/lessons/decoupled_weight_decay.py``.
@@ -41,7 +41,7 @@ import numpy as np
 
 settings = from_command_line(
     __doc__,
-    "12_decoupled_weight_decay",
+    "13_decoupled_weight_decay",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -92,7 +92,7 @@ print(
 # %% [markdown]
 # ## Model
 #
-# Lesson 11's MLP, built by one function: ``l2`` puts
+# Lesson 12's MLP, built by one function: ``l2`` puts
 # ``keras.regularizers.L2(l2)`` on both kernels (biases are left alone).
 # Keras adds ``l2 * sum(w^2)`` of every regularized kernel to the batch's
 # loss inside ``fit`` (``model.losses``), so the penalty is differentiated
@@ -147,7 +147,7 @@ def adamw(weight_decay, learning_rate=LEARNING_RATE):
 # One dict of runs and one loop: plain Adam, Adam + L2 at each grid value,
 # AdamW at each weight decay. Every run starts from the same weights and sees
 # the same batches. (On the TensorFlow backend a seeded ``fit(shuffle=True)``
-# visits the rows in the same order every epoch; lesson 06 measures it and
+# visits the rows in the same order every epoch; lesson 07 measures it and
 # shows a fix. Here that keeps the runs comparable batch for batch.)
 
 # %%
@@ -312,7 +312,7 @@ outputs.save_figure(figure, settings, "weight_decay")
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``12_decoupled_weight_decay_claims.json``.
+# records are written to ``13_decoupled_weight_decay_claims.json``.
 
 # %%
 claims.remember(

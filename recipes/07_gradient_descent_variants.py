@@ -9,7 +9,7 @@ apart), follows the loss update by update near the least-squares minimum
 to test "mini-batch is more stable", and shows that a seeded
 ``fit(shuffle=True)`` on TensorFlow repeats its order every epoch, with a fix.
 
-Run it: ``python recipes/06_gradient_descent_variants.py`` (``--quick`` for a
+Run it: ``python recipes/07_gradient_descent_variants.py`` (``--quick`` for a
 few-second look). What it measures lives in
 ``cookbook/lessons/gradient_descent_variants.py``; time and memory per
 batch size in ``benchmarks/gradient_descent_variants.py``.
@@ -33,7 +33,7 @@ import keras
 import numpy as np
 
 settings = from_command_line(
-    __doc__, "06_gradient_descent_variants", quick=False, seed=0, out="cookbook-out", epochs=8, quick_epochs=3
+    __doc__, "07_gradient_descent_variants", quick=False, seed=0, out="cookbook-out", epochs=8, quick_epochs=3
 )
 N_TRAIN = 64 if settings.quick else 128  # training rows
 N_VAL = 1000  # held-out rows that choose the learning rate
@@ -285,7 +285,7 @@ outputs.save_figure(evidence.plot_updates(best, BATCH_SIZES, chosen, stable_runs
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``06_gradient_descent_variants_claims.json``.
+# records are written to ``07_gradient_descent_variants_claims.json``.
 
 # %%
 claims.remember(

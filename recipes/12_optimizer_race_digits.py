@@ -7,7 +7,7 @@ plus the run that makes the momentum comparison fair, plain SGD at
 ``compile``/``fit``/``evaluate`` in a loop; we read the training curves, test
 cross-entropy next to test accuracy, and the epochs each needs to reach a target.
 
-Run it: ``python recipes/11_optimizer_race_digits.py`` (``--quick`` for a
+Run it: ``python recipes/12_optimizer_race_digits.py`` (``--quick`` for a
 few-second look, ``--csv my.csv --target label`` for your own classes). What
 this lesson measures lives in ``cookbook/lessons/optimizer_race_digits.py``.
 """
@@ -30,7 +30,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "11_optimizer_race_digits",
+    "12_optimizer_race_digits",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -135,7 +135,7 @@ print("step / lr at steps 1, 10, 50:", [round(steps[t - 1] / LEARNING_RATE, 2) f
 # rows, which no run has seen (test cross-entropy and accuracy). Resetting
 # the seed before each ``fit`` gives every run the same shuffled batches.
 # One caveat: with the TensorFlow backend, a seeded ``fit(shuffle=True)``
-# visits the rows in the **same order every epoch** (lesson 06 measures it
+# visits the rows in the **same order every epoch** (lesson 07 measures it
 # and shows a fix). The race stays fair, and its batches repeat epoch to
 # epoch.
 
@@ -207,9 +207,9 @@ figure = evidence.plot_race(curves, race, TARGET_LOSS, settings.data_name, dashe
 outputs.save_figure(figure, settings, "loss_curves")
 
 # %% [markdown]
-# ### Lesson 07 said momentum 0.9 was slower
+# ### Lesson 08 said momentum 0.9 was slower
 #
-# Lesson 07 walked momentum 0.9 down a noise-free quadratic bowl and found
+# Lesson 08 walked momentum 0.9 down a noise-free quadratic bowl and found
 # it needed more steps than plain SGD: it rang, swinging past the minimum
 # and back. Here momentum 0.9 is far ahead of SGD at the same rate. The two
 # lessons disagree on the surface, and both are right. On the bowl the
@@ -227,7 +227,7 @@ outputs.save_figure(figure, settings, "loss_curves")
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``11_optimizer_race_digits_claims.json``.
+# records are written to ``12_optimizer_race_digits_claims.json``.
 
 # %%
 claims.remember(

@@ -7,7 +7,7 @@ in a two-process ``keras.distribution`` job on JAX whose worker 1 is killed with
 a real SIGKILL. It also shows what the backup does not hold (the shuffle's
 random state) and what Keras's callback does not check (whose backup it loads).
 
-Run it: ``python recipes/18_surviving_a_killed_worker.py`` (about half a minute:
+Run it: ``python recipes/19_surviving_a_killed_worker.py`` (about half a minute:
 the killed job runs in JAX child processes), or ``--quick`` (fewer epochs and
 optimizers). What it measures lives in ``cookbook/lessons/surviving_a_killed_worker.py``.
 """
@@ -34,7 +34,7 @@ import pandas as pd
 
 settings = from_command_line(
     __doc__,
-    "18_surviving_a_killed_worker",
+    "19_surviving_a_killed_worker",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -82,7 +82,7 @@ print(f"{len(X)} rows, {X.shape[1]} columns; {steps_per_epoch} steps of {BATCH_S
 # A small regression MLP. Every run seeds and builds it the same way, as a
 # training script started again would. (Were the runs shuffled, a seeded
 # ``fit(shuffle=True)`` on TensorFlow would visit the rows in the same order
-# every epoch: lesson 06 measures it and shows a fix; the shuffle section
+# every epoch: lesson 07 measures it and shows a fix; the shuffle section
 # below measures what either does to a resume.)
 
 
@@ -97,7 +97,7 @@ build_model().summary()
 # %% [markdown]
 # ## A worker killed for real, in the background
 #
-# The job of lesson 17: two JAX processes joined by
+# The job of lesson 18: two JAX processes joined by
 # ``keras.distribution.initialize``, a ``DataParallel`` distribution over
 # both, each process calling ``fit`` on its own half of the rows
 # (``X[i::2]``, ``batch_size=16``: a global batch of 32). Each process has its
@@ -204,7 +204,7 @@ show(pd.DataFrame(resume_rows), "Stopped in mid-epoch, resumed, against the run 
 #
 # The backup does not hold the random state that orders the rows. Seeded
 # ``fit(shuffle=True)`` on TensorFlow visits the rows in one order every epoch
-# (lesson 06 measures it); ``cookbook.ReshuffledArrays`` draws a new order
+# (lesson 07 measures it); ``cookbook.ReshuffledArrays`` draws a new order
 # every epoch from its own generator, the same sequence in every run. Each is
 # stopped and resumed as above, against the same shuffle never stopped.
 
@@ -326,7 +326,7 @@ outputs.save_figure(evidence.plot_losses(panels, stop_epoch, STOP_STEP, steps_pe
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``18_surviving_a_killed_worker_claims.json``.
+# records are written to ``19_surviving_a_killed_worker_claims.json``.
 
 # %%
 claims.remember(

@@ -5,12 +5,12 @@ replicas (``with strategy.scope(): model = ...; model.compile(...)``, then
 ``fit``): the weights agree up to float rounding when every global batch
 splits evenly over the replicas, and drift when it does not. We meet the
 scope mistake users meet first, write the per-replica step out with
-``strategy.run`` (the cookbook's optimizers from lesson 14 train under it as
+``strategy.run`` (the cookbook's optimizers from lesson 15 train under it as
 Keras's own do), and run two ``MultiWorkerMirroredStrategy`` worker processes
-on 127.0.0.1, as on two hosts. Lesson 17 does the same with Keras 3's own
+on 127.0.0.1, as on two hosts. Lesson 18 does the same with Keras 3's own
 ``keras.distribution`` on JAX.
 
-Run it: ``python recipes/16_distributed_training.py`` (``--quick`` for a
+Run it: ``python recipes/17_distributed_training.py`` (``--quick`` for a
 shorter look; it starts two worker processes either way). What this lesson
 measures lives in ``cookbook/lessons/distributed_training.py``.
 """
@@ -37,7 +37,7 @@ import keras
 
 settings = from_command_line(
     __doc__,
-    "16_distributed_training",
+    "17_distributed_training",
     quick=False,
     seed=0,
     out="cookbook-out",
@@ -158,7 +158,7 @@ workers, job = evidence.start_workers(
 # strategy, whose scope does nothing) gives the run to compare with. Every
 # ``fit`` passes ``shuffle=False`` so both runs see the same batches in the
 # same order (with ``shuffle=True`` a seeded ``fit`` on TensorFlow repeats
-# one row order every epoch; lesson 06 measures it, and
+# one row order every epoch; lesson 07 measures it, and
 # ``cookbook.ReshuffledArrays`` is the fix).
 
 
@@ -221,7 +221,7 @@ print("\n".join(f"{caught_by}: {message}" for caught_by, message in scope_errors
 # gradients before it updates the mirrored weights. One change from
 # ``fit``: each replica's loss is *its rows' summed loss / the global batch's
 # rows*, so the all-reduced sum is the gradient of the global batch's mean
-# loss however the rows split. Every cookbook optimizer (lesson 14) and its
+# loss however the rows split. Every cookbook optimizer (lesson 15) and its
 # Keras built-in train side by side in one compiled step, on all 427 rows
 # (``--quick``: Adam only).
 
@@ -314,7 +314,7 @@ outputs.save_figure(evidence.plot_differences(runs, twins, workers_seen), settin
 # ## What to remember
 #
 # Each point is a conclusion this run measured, then its numbers; the same
-# records are written to ``16_distributed_training_claims.json``.
+# records are written to ``17_distributed_training_claims.json``.
 
 # %%
 claims.remember(
