@@ -1,4 +1,4 @@
-"""The four losses every Keras beginner meets, written from their formulas.
+"""The four losses every Keras beginner meets, and two for rare classes, written from their formulas.
 
 Each function here is a from-scratch twin of the ``keras.losses`` function
 of the same name: same arguments, same per-sample result (one number per
@@ -37,6 +37,15 @@ applies sigmoid/softmax itself, in a numerically safer form
 (``cookbook.output_head(task, from_logits=True)`` builds that pair; see
 ``cookbook.check_setup`` for the mistakes it catches).
 
+When one class is much rarer than the others, the focal losses take the
+place of the cross-entropy on the same output and labels:
+``binary_focal_crossentropy`` for ``binary_crossentropy`` (binary and
+multilabel rows), ``categorical_focal_crossentropy`` for
+``categorical_crossentropy`` (one-hot rows; Keras has no sparse focal loss).
+Both multiply each cross-entropy term by ``(1 - p_t)^gamma``, which turns
+down the examples the model already gets right (lesson 06 on imbalanced
+classes).
+
 Three details copied from Keras on purpose, so the numbers match to float
 precision:
 
@@ -50,7 +59,8 @@ precision:
   (``_logits_kept_by_keras``). Probabilities from anywhere else (NumPy
   arrays, your own ``ops.sigmoid``) are clipped, and so is every output on
   the other backends (JAX, PyTorch), whose Keras losses never read kept
-  logits;
+  logits. ``categorical_focal_crossentropy`` reads them neither in Keras
+  nor here: it always clips;
 * probabilities are clipped to ``[eps, 1 - eps]`` (``eps =
   keras.config.epsilon()``, ``1e-7``) before the logarithm, so an exact 0
   or 1 gives a large but finite loss instead of ``inf``;
@@ -69,6 +79,7 @@ True)``): JAX turns 64-bit arrays into 32-bit ones by default.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from cookbook.errors import SetupError
@@ -84,10 +95,18 @@ Tensor: TypeAlias = Any  # what keras.ops returns: a tensor of the backend (a tf
 
 __all__ = [
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "mean_squared_error",
     "sparse_categorical_crossentropy",
 ]
+
+# What a binary loss says when the labels do not give one 0/1 value per output unit.
+_ONE_LABEL_PER_UNIT = (
+    "give one 0/1 label per output unit: shape (N,) or (N, 1) for Dense(1, 'sigmoid'), "
+    "(N, num_labels) for a multi-label head"
+)
 
 
 def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
@@ -189,24 +208,28 @@ def binary_crossentropy(
         y_true,
         y_pred,
         "binary_crossentropy",
-        "give one 0/1 label per output unit: shape (N,) or (N, 1) for Dense(1, 'sigmoid'), "
-        "(N, num_labels) for a multi-label head",
+        _ONE_LABEL_PER_UNIT,
     )
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         return ops.mean(_bce_from_logits(y_true, y_pred), axis=-1)
-    per_output = _bce_from_probabilities(y_true, y_pred)
-    if kept is not None:
-        # Keras keeps the logits of a sigmoid *and* of a softmax on its output tensor and scores binary
-        # cross-entropy from them as if each were a sigmoid logit: right for a sigmoid, wrong for a
-        # softmax (the loss of Dense(2, "softmax") + binary_crossentropy is then not the cross-entropy
-        # of its probabilities). We use a kept logit only where it is the sigmoid logit of that output.
-        x = _as_float(kept)
-        _, x = _match_rank(y_true, x)
-        is_sigmoid_logit = ops.abs(ops.sigmoid(x) - y_pred) <= 1e-6
-        per_output = ops.where(is_sigmoid_logit, _bce_from_logits(y_true, x), per_output)
-    return ops.mean(per_output, axis=-1)
+    return ops.mean(_bce_of_probabilities(y_true, y_pred, kept), axis=-1)
+
+
+def _bce_of_probabilities(y_true, p, kept):
+    """Binary cross-entropy of each output probability ``p``, from its sigmoid logit where Keras kept one."""
+    per_output = _bce_from_probabilities(y_true, p)
+    if kept is None:
+        return per_output
+    # Keras keeps the logits of a sigmoid *and* of a softmax on its output tensor and scores binary
+    # cross-entropy from them as if each were a sigmoid logit: right for a sigmoid, wrong for a
+    # softmax (the loss of Dense(2, "softmax") + binary_crossentropy is then not the cross-entropy
+    # of its probabilities). We use a kept logit only where it is the sigmoid logit of that output.
+    x = _as_float(kept)
+    _, x = _match_rank(y_true, x)
+    is_sigmoid_logit = ops.abs(ops.sigmoid(x) - p) <= 1e-6
+    return ops.where(is_sigmoid_logit, _bce_from_logits(y_true, x), per_output)
 
 
 def _bce_from_logits(y_true, x):
@@ -430,6 +453,238 @@ def _attach_keras_mask(loss, valid):
     from keras.src.backend import set_keras_mask
 
     set_keras_mask(loss, valid)
+
+
+def binary_focal_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Binary focal cross-entropy of each sample: binary cross-entropy with easy outputs turned down.
+
+    With ``y`` in ``[0, 1]`` the label (after label smoothing), ``p`` the
+    predicted probability that it is 1 (``p = sigmoid(x)`` for logits ``x``
+    with ``from_logits=True``), ``gamma`` the focusing parameter and
+    ``alpha`` the weight of class 1, for each of the ``d`` outputs of a
+    sample::
+
+        p_t     = y p + (1 - y) (1 - p)              (the probability given to the label)
+        alpha_t = y alpha + (1 - y) (1 - alpha)      (only with apply_class_balancing; else 1)
+        loss_j  = -alpha_t (1 - p_t)^gamma [y log p + (1 - y) log(1 - p)]
+        loss    = (1/d) * Σ_j loss_j
+
+    For a 0/1 label the bracket is ``log(p_t)``, and ``loss_j`` is the focal
+    loss of Lin et al., ``FL(p_t) = -alpha_t (1 - p_t)^gamma log(p_t)``: the
+    cross-entropy ``-log(p_t)`` times ``(1 - p_t)^gamma``, which is near 0
+    for an output already right (``p_t`` near 1) and near 1 for a wrong one,
+    so the many easy examples of a common class stop drowning out the few
+    hard ones. ``gamma = 0`` gives back ``binary_crossentropy`` (times
+    ``alpha_t``).
+
+    Where Keras differs from the paper, or from its own
+    ``binary_crossentropy`` (this twin follows Keras in each):
+
+    * ``alpha`` counts only with ``apply_class_balancing=True``; by default
+      there is no ``alpha_t``, although the signature shows
+      ``alpha=0.25``. (The paper's 0.25, for class 1, weighs the rare
+      positives *less*: the focal term has already quieted the easy
+      negatives.)
+    * with label smoothing ``y`` is no longer 0 or 1, so ``p_t`` and
+      ``alpha_t`` mix both classes and the bracket is the full binary
+      cross-entropy, not ``log(p_t)``: a perfect ``p = 1`` for a label
+      smoothed to 0.95 keeps ``1 - p_t = 0.05``, never 0, and the loss is
+      lowest at ``p = 0.995`` (``gamma = 2``), not at the 0.95 that
+      ``binary_crossentropy`` aims for: the focal term undoes much of the
+      smoothing.
+    * the focal term uses ``p`` as given; the logarithm uses ``p`` clipped to
+      ``[eps, 1 - eps]``, or the logit a Keras sigmoid kept (TensorFlow), as
+      ``binary_crossentropy`` does.
+    * ``from_logits=True`` only applies the sigmoid first. On TensorFlow
+      that sigmoid keeps its logits and the logarithm is exact; on the other
+      backends ``p`` is clipped, so a confident mistake costs at most 16.1
+      and gets almost no gradient (``binary_crossentropy`` with logits is
+      exact everywhere). On the output of a Keras sigmoid, ``from_logits=True``
+      really applies a second sigmoid, where ``binary_crossentropy`` warns
+      and reuses the kept logits.
+
+    On the output of a Keras *softmax* this twin, like
+    ``binary_crossentropy`` here, scores the probabilities, not the
+    softmax's kept logits that Keras on TensorFlow reads as sigmoid logits
+    (``cookbook.check_setup`` refuses the combination).
+
+    When to use it: where ``binary_crossentropy`` goes (``Dense(1,
+    "sigmoid")`` or a multi-label ``Dense(num_labels, "sigmoid")``, 0/1
+    labels), when one class is much rarer than the other (lesson 06). Keras
+    counterpart: ``keras.losses.binary_focal_crossentropy``
+    (``loss="binary_focal_crossentropy"``, class
+    ``keras.losses.BinaryFocalCrossentropy``).
+
+    >>> import cookbook
+    >>> y_true = np.array([[1.0], [1.0], [0.0]], "float32")
+    >>> y_pred = np.array([[0.9], [0.4], [0.2]], "float32")  # right, wrong, right
+    >>> focal = cookbook.losses.binary_focal_crossentropy(y_true, y_pred)  # gamma = 2
+    >>> bce = cookbook.losses.binary_crossentropy(y_true, y_pred)
+    >>> keras.ops.convert_to_numpy(focal / bce).round(4)  # (1 - p_t)^2: 0.1², 0.6², 0.2²
+    array([0.01, 0.36, 0.04], dtype=float32)
+
+    Args:
+        y_true: 0/1 labels (or probabilities in ``[0, 1]``), same shape as
+            ``y_pred``; ``(N,)`` also works against an ``(N, 1)`` output.
+        y_pred: predicted probabilities, or logits with ``from_logits=True``.
+        apply_class_balancing: whether to weight each output by
+            ``alpha_t``. Defaults to `False`.
+        alpha: the weight of class 1 (class 0 gets ``1 - alpha``), used only
+            with ``apply_class_balancing=True``. Defaults to `0.25`.
+        gamma: the focusing parameter, ``>= 0``; ``0`` means no focusing.
+            Defaults to `2.0`.
+        from_logits: whether ``y_pred`` holds logits (no sigmoid applied).
+            Defaults to `False`.
+        label_smoothing: float in ``[0, 1]``; ``0`` means no smoothing.
+            Defaults to `0.0`.
+        axis: the axis averaged over; only the last axis is supported.
+            Defaults to `-1`.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+
+    Reference:
+        Lin, Goyal, Girshick, He, Dollár, "Focal Loss for Dense Object
+        Detection", 2017 (arXiv:1708.02002).
+    """
+    kept = _kept_logits(y_pred)
+    y_pred = _as_float(y_pred)
+    _check_last_axis(axis, y_pred, "binary_focal_crossentropy")
+    y_true = ops.cast(y_true, y_pred.dtype)
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "binary_focal_crossentropy", _ONE_LABEL_PER_UNIT)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if not from_logits:
+        p = y_pred
+        bce = _bce_of_probabilities(y_true, p, kept)
+    else:
+        # Keras applies a sigmoid and goes on as with probabilities. Its TensorFlow sigmoid keeps the
+        # logits, so the logarithm comes from them there; its other backends clip p like any probability.
+        # Logits a Keras sigmoid kept on y_pred itself are not read: the sigmoid is applied twice.
+        p = ops.sigmoid(y_pred)
+        if keras.backend.backend() == "tensorflow":
+            bce = _bce_from_logits(y_true, y_pred)
+        else:
+            bce = _bce_from_probabilities(y_true, p)
+    p_t = y_true * p + (1.0 - y_true) * (1.0 - p)
+    per_output = ops.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        per_output = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * per_output
+    return ops.mean(per_output, axis=-1)
+
+
+def categorical_focal_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    alpha: float | Sequence[float] = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Categorical focal cross-entropy of each sample: categorical cross-entropy with easy samples turned down.
+
+    With ``y`` the one-hot label row (after label smoothing), ``p`` the
+    predicted class probabilities (``p = softmax(x)`` for logits ``x`` with
+    ``from_logits=True``), rescaled to sum to 1 and clipped to
+    ``[eps, 1 - eps]``, ``alpha`` the class weight (one number, or one per
+    class) and ``gamma`` the focusing parameter, over the ``C`` classes::
+
+        loss = -Σ_c alpha_c (1 - p_c)^gamma y_c log p_c
+
+    For a one-hot row of class ``k`` this is the focal loss of Lin et al.,
+    ``FL(p_t) = -alpha (1 - p_t)^gamma log(p_t)`` with ``p_t = p_k``:
+    ``categorical_crossentropy`` times ``alpha (1 - p_k)^gamma``, small for a
+    sample the model already gets right, near ``alpha`` for a wrong one.
+
+    Where Keras differs from the paper (which has the binary form only), or
+    from its own ``categorical_crossentropy`` (this twin follows Keras in
+    each):
+
+    * ``alpha`` always counts, ``0.25`` by default: with ``gamma = 0`` the
+      loss is a quarter of ``categorical_crossentropy``. One number only
+      rescales the loss and its gradient (a learning rate for SGD, almost
+      nothing for Adam); one weight per class is a class weight.
+    * with label smoothing each class ``c`` keeps its own factor
+      ``(1 - p_c)^gamma``: the small probabilities of the other classes keep
+      a factor near 1 while the true class's shrinks, so on confident right
+      answers the smoothing terms are nearly all of the loss.
+    * ``from_logits=True`` only applies a softmax first; the probabilities
+      are then clipped on every backend, and the logits a Keras softmax kept
+      are never read: a confident mistake (``p_k < 1e-7``) costs at most
+      ``16.1 alpha`` and gets a zero gradient, where
+      ``categorical_crossentropy`` with logits is exact.
+
+    When to use it: where ``categorical_crossentropy`` goes
+    (``Dense(num_classes, "softmax")``, one-hot labels), when some classes
+    are much rarer than others (lesson 06). Keras has no sparse focal loss:
+    one-hot encode integer labels with ``keras.utils.to_categorical(y,
+    num_classes)``. Keras counterpart:
+    ``keras.losses.categorical_focal_crossentropy``
+    (``loss="categorical_focal_crossentropy"``, class
+    ``keras.losses.CategoricalFocalCrossentropy``).
+
+    >>> import cookbook
+    >>> y_true = np.eye(3, dtype="float32")[[0, 1]]  # classes 0 and 1
+    >>> y_pred = np.array([[0.9, 0.05, 0.05], [0.6, 0.3, 0.1]], "float32")  # right, wrong
+    >>> focal = cookbook.losses.categorical_focal_crossentropy(y_true, y_pred, alpha=1.0)  # gamma = 2
+    >>> cce = cookbook.losses.categorical_crossentropy(y_true, y_pred)
+    >>> keras.ops.convert_to_numpy(focal / cce).round(4)  # (1 - p_k)^2: 0.1², 0.7²
+    array([0.01, 0.49], dtype=float32)
+
+    Args:
+        y_true: one-hot labels (or any rows of class probabilities), shape
+            ``(N, ..., C)``.
+        y_pred: predicted probabilities, or logits with ``from_logits=True``,
+            same shape as ``y_true``.
+        alpha: the weight of every class (a float), or of each class (a list
+            of ``C`` floats, e.g. inverse class frequencies). Defaults to
+            `0.25`.
+        gamma: the focusing parameter, ``>= 0``; ``0`` means no focusing.
+            Defaults to `2.0`.
+        from_logits: whether ``y_pred`` holds logits (no softmax applied).
+            Defaults to `False`.
+        label_smoothing: float in ``[0, 1]``; ``0`` means no smoothing.
+            Defaults to `0.0`.
+        axis: the class axis; only the last axis is supported. Defaults to
+            `-1`.
+
+    Returns:
+        The loss of each sample: ``y_pred``'s shape without its last axis.
+
+    Reference:
+        Lin, Goyal, Girshick, He, Dollár, "Focal Loss for Dense Object
+        Detection", 2017 (arXiv:1708.02002).
+    """
+    y_pred = _as_float(y_pred)
+    _check_last_axis(axis, y_pred, "categorical_focal_crossentropy")
+    y_true = ops.cast(y_true, y_pred.dtype)
+    _check_same_shape(
+        y_true,
+        y_pred,
+        "categorical_focal_crossentropy",
+        "one-hot encode the labels with keras.utils.to_categorical(y, num_classes) (Keras has no sparse focal loss)",
+    )
+    if label_smoothing:
+        num_classes = ops.cast(ops.shape(y_true)[-1], y_pred.dtype)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    p = ops.softmax(y_pred) if from_logits else y_pred
+    eps = keras.config.epsilon()
+    # Rescaled and clipped once, then used both in the logarithm and in the focal term, as Keras does.
+    p = ops.clip(p / ops.sum(p, axis=-1, keepdims=True), eps, 1.0 - eps)
+    alpha = ops.convert_to_tensor(alpha, p.dtype)  # one number, or one per class along the last axis
+    focal_weight = alpha * ops.power(1.0 - p, gamma)
+    return ops.sum(focal_weight * -(y_true * ops.log(p)), axis=-1)
 
 
 def _logits_kept_by_keras(y_pred, from_logits):

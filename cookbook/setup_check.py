@@ -59,11 +59,23 @@ _FAMILIES = {
     for rule in HEAD_RULES.values()
     for function in (keras.losses.get(rule.loss), getattr(cookbook_losses, rule.loss))
 }
-# ...and the other Keras losses take the output and labels of one of them.
+# The focal losses (Keras's and the cookbook's twins) refine binary_crossentropy and categorical_crossentropy:
+# same output, same labels, checked as those; only the fixes a message proposes must keep them focal.
+_FOCAL = {
+    keras.losses.binary_focal_crossentropy: _BINARY,
+    cookbook_losses.binary_focal_crossentropy: _BINARY,
+    keras.losses.categorical_focal_crossentropy: _CATEGORICAL,
+    cookbook_losses.categorical_focal_crossentropy: _CATEGORICAL,
+}
+_FOCAL_FIX = (
+    "to keep the focal loss, read binary_focal_crossentropy for binary_crossentropy, and "
+    "categorical_focal_crossentropy with one-hot labels (keras.utils.to_categorical) for "
+    "categorical_crossentropy and sparse_categorical_crossentropy: Keras has no sparse focal loss"
+)
+# ...and the focal and the other Keras losses take the output and labels of one of them.
 _FAMILIES.update(
     {
-        keras.losses.binary_focal_crossentropy: _BINARY,
-        keras.losses.categorical_focal_crossentropy: _CATEGORICAL,
+        **_FOCAL,
         keras.losses.mean_absolute_error: _REGRESSION,
         keras.losses.mean_absolute_percentage_error: _REGRESSION,
         keras.losses.mean_squared_logarithmic_error: _REGRESSION,
@@ -135,6 +147,7 @@ class _LossInfo:
     family: str | None  # None: a loss check_setup does not recognise
     from_logits: bool
     ignore_class: int | None = None  # a sparse label the loss skips (Keras's ignore_class)
+    focal: bool = False  # a focal loss, checked as its family's cross-entropy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +166,12 @@ def check_setup(model: keras.Model, y: npt.ArrayLike | Sequence[npt.ArrayLike] |
     through), and the compiled loss (a string alias, a function, or a
     ``keras.losses.Loss`` object including its ``from_logits`` and
     ``ignore_class``, or a ``functools.partial`` of a loss function with
-    those keywords), then compares them with the labels.
+    those keywords), then compares them with the labels. The focal losses
+    (Keras's and the ``cookbook.losses`` twins) are checked as the
+    cross-entropy they refine: ``binary_focal_crossentropy`` as
+    ``binary_crossentropy``, ``categorical_focal_crossentropy`` as
+    ``categorical_crossentropy``; where a fix names a plain cross-entropy,
+    the message also names the focal one to use instead.
 
     Refused, each with a message naming the fix:
 
@@ -196,7 +214,14 @@ def check_setup(model: keras.Model, y: npt.ArrayLike | Sequence[npt.ArrayLike] |
     labels = _per_output(y, heads, "y") if len(heads) > 1 else [y]
     for head, loss, y_head in zip(heads, losses, labels):
         where = "the model" if len(heads) == 1 else f"output {head.name!r}"
-        _check_one(where, head, _read_loss(loss), _read_labels(where, y_head))
+        info, y_info = _read_loss(loss), _read_labels(where, y_head)
+        try:
+            _check_one(where, head, info, y_info)
+        except SetupError as error:
+            # The rules' fixes name the plain cross-entropies; a focal user is told the focal ones too.
+            if info.focal and ("binary_crossentropy" in str(error) or "categorical_crossentropy" in str(error)):
+                raise SetupError(f"{error}; {_FOCAL_FIX}") from None
+            raise
 
 
 def fit_checked(model: keras.Model, x: Any, y: npt.ArrayLike, **fit_kwargs: Any) -> keras.callbacks.History:
@@ -384,15 +409,16 @@ def _read_loss(loss):
         function = resolved.func
         options = resolved.keywords
     try:
-        family = _FAMILIES.get(function)
+        family, focal = _FAMILIES.get(function), function in _FOCAL
     except TypeError:  # an unhashable callable
-        family = None
+        family, focal = None, False
     ignore_class = options.get("ignore_class")
     return _LossInfo(
         str(name),
         family,
         bool(options.get("from_logits", False)),
         None if ignore_class is None else int(ignore_class),
+        focal,
     )
 
 
@@ -454,10 +480,16 @@ def _check_one(where, head, loss, labels):
         return
 
     if loss.from_logits and act in ("softmax", "sigmoid"):
+        if loss.focal:  # they apply it to the probabilities, on every backend: no cached logits are read
+            how = "Keras's focal losses really apply it twice, on every backend"
+        else:
+            how = (
+                "Keras on TensorFlow only warns and reuses the logits it cached, other backends and "
+                "custom activations really apply it twice"
+            )
         raise SetupError(
             f"{where} applies {act} and then {loss.name} with from_logits=True, which applies "
-            f"{act} again (a double activation; Keras on TensorFlow only warns and reuses the "
-            "logits it cached, other backends and custom activations really apply it twice); "
+            f"{act} again (a double activation; {how}); "
             "remove the activation from the last layer (activation=None) or use from_logits=False"
         )
     if not loss.from_logits and act in _NON_PROBABILITY_ACTIVATIONS:

@@ -12,6 +12,7 @@ dtype the backend really computes in.
 
 import functools
 import inspect
+import itertools
 
 from cookbook import losses
 from cookbook.errors import SetupError
@@ -79,6 +80,8 @@ _LOSSES_UNDER_TEST = {
 }
 _CROSS_ENTROPIES = [n for n in _LOSSES_UNDER_TEST if n != "mean_squared_error"]
 _SMOOTHED = ["binary_crossentropy", "categorical_crossentropy"]
+# The focal losses take the labels of the cross-entropy they refine; their own tests are at the end of the file.
+_FOCAL_LOSSES = {"binary_focal_crossentropy": _binary, "categorical_focal_crossentropy": _onehot}
 
 
 def _both(name, y_true, y_pred, **kwargs):
@@ -88,15 +91,15 @@ def _both(name, y_true, y_pred, **kwargs):
     return np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
 
 
-def _assert_close(ours, theirs, dtype="float32"):
+def _assert_close(ours, theirs, dtype="float32", err_msg=""):
     """Equal to 1e-6 relative; computed in float32, also within two float32 ulps of 1.0 absolute."""
     atol = FLOAT32_ATOL if _computed_dtype(dtype) == "float32" else 0.0
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=atol)
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=atol, err_msg=err_msg)
 
 
 def _probabilities(rng, dtype, name):
     logits = rng.normal(scale=2.0, size=(N, C))
-    if name == "binary_crossentropy":
+    if name.startswith("binary"):
         return (1 / (1 + np.exp(-logits))).astype(dtype)
     return _softmax(logits).astype(dtype)
 
@@ -113,11 +116,11 @@ def test_matches_keras_on_random_probabilities(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", list(_LOSSES_UNDER_TEST))
+@pytest.mark.parametrize("name", [*_LOSSES_UNDER_TEST, *_FOCAL_LOSSES])
 def test_result_dtype_is_the_keras_result_dtype(name, dtype):
     """float32 in, float32 out; float64 in, float64 out where the backend computes float64 (JAX: float32 unless x64)."""
     rng = _rng()
-    y_true, y_pred = _LOSSES_UNDER_TEST[name](rng, _probabilities(rng, dtype, name))
+    y_true, y_pred = {**_LOSSES_UNDER_TEST, **_FOCAL_LOSSES}[name](rng, _probabilities(rng, dtype, name))
     ours = getattr(losses, name)(y_true, y_pred)
     theirs = getattr(keras.losses, name)(y_true, y_pred)
     standardize = keras.backend.standardize_dtype
@@ -179,13 +182,14 @@ def test_label_smoothing_matches_keras(name, smoothing, from_logits):
     [
         ("mean_squared_error", keras.losses.MeanSquaredError),
         ("binary_crossentropy", keras.losses.BinaryCrossentropy),
+        ("binary_focal_crossentropy", keras.losses.BinaryFocalCrossentropy),
     ],
 )
 def test_single_output_accepts_labels_shaped_n_or_n1(name, keras_class, label_shape):
     """(N,) and (N, 1) labels against an (N, 1) output give Keras's per-sample losses."""
     rng = _rng()
     y_pred = _probabilities(rng, "float32", "binary_crossentropy")[:, :1]
-    y_true, _ = _LOSSES_UNDER_TEST[name](rng, y_pred)
+    y_true, _ = {**_LOSSES_UNDER_TEST, **_FOCAL_LOSSES}[name](rng, y_pred)
     y_true = y_true.reshape(-1) if label_shape == "(N,)" else y_true
     ours = np.asarray(getattr(losses, name)(y_true, y_pred))
     theirs = np.asarray(keras_class(reduction=None)(y_true, y_pred))
@@ -310,7 +314,7 @@ def test_other_axis_is_refused_with_the_fix():
         losses.categorical_crossentropy(np.eye(3), np.full((3, 3), 1 / 3), axis=0)
 
 
-@pytest.mark.parametrize("name", [*_CROSS_ENTROPIES, "mean_squared_error"])
+@pytest.mark.parametrize("name", [*_CROSS_ENTROPIES, "mean_squared_error", *_FOCAL_LOSSES])
 def test_positional_arguments_mean_what_they_mean_in_keras(name):
     """Same parameter names, order and defaults as the keras.losses function."""
     ours = inspect.signature(getattr(losses, name)).parameters
@@ -571,3 +575,205 @@ def test_bce_twin_still_uses_a_sigmoids_kept_logits():
         eps = keras.config.epsilon()
         p = model.predict(X, verbose=0).clip(eps, 1 - eps).astype("float64")  # clipped in float32, as Keras clips
         assert expected == pytest.approx(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))), rel=1e-5)
+
+
+# --- the focal losses ----------------------------------------------------------------------------
+# One grid of settings drives the comparisons with Keras and with float64 NumPy: from_logits and label_smoothing
+# are parametrized, alpha, gamma (and apply_class_balancing) looped over inside each test.
+_FOCAL_ALPHAS = (0.25, 0.5, 0.9)
+_FOCAL_GAMMAS = (0.0, 1.0, 2.0, 5.0)
+_CLASS_ALPHA = (0.1, 0.2, 0.3, 0.2, 0.2)  # one weight per class, which the categorical loss also takes
+
+
+def _focal_settings(name):
+    """Every grid point of one focal loss but from_logits and label_smoothing, as keyword arguments.
+
+    The binary loss reads alpha only with apply_class_balancing=True, so only there is it varied
+    (test_gamma_zero_leaves_the_alpha_weighted_cross_entropy checks that it is ignored otherwise).
+    """
+    if name == "binary_focal_crossentropy":
+        balanced = [
+            {"alpha": a, "gamma": g, "apply_class_balancing": True} for a in _FOCAL_ALPHAS for g in _FOCAL_GAMMAS
+        ]
+        return [{"gamma": g} for g in _FOCAL_GAMMAS] + balanced
+    return [{"alpha": a, "gamma": g} for a, g in itertools.product((*_FOCAL_ALPHAS, _CLASS_ALPHA), _FOCAL_GAMMAS)]
+
+
+def _focal_inputs(name, from_logits, dtype):
+    """(labels, outputs, float64 logits): logits within +-3, where float32 still resolves 1 - p to 1e-6."""
+    rng = _rng()
+    logits = np.clip(rng.normal(scale=1.5, size=(N, C)), -3.0, 3.0)
+    y_true, _ = _FOCAL_LOSSES[name](rng, logits)
+    if from_logits:
+        y_pred = logits
+    elif name == "binary_focal_crossentropy":
+        y_pred = 1 / (1 + np.exp(-logits))
+    else:
+        y_pred = _softmax(logits)
+    return y_true.astype(dtype), y_pred.astype(dtype), logits
+
+
+def _focal_reference(name, y_true, logits, label_smoothing, alpha=0.25, gamma=2.0, apply_class_balancing=False):
+    """Keras's focal loss of each sample, in float64 NumPy from the logits (no keras.ops, no clipping needed)."""
+    if name == "binary_focal_crossentropy":
+        y = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
+        p = 1 / (1 + np.exp(-logits))
+        log_p, log_1_minus_p = -np.logaddexp(0, -logits), -np.logaddexp(0, logits)
+        p_t = y * p + (1 - y) * (1 - p)
+        alpha_t = y * alpha + (1 - y) * (1 - alpha) if apply_class_balancing else 1.0
+        return np.mean(-alpha_t * (1 - p_t) ** gamma * (y * log_p + (1 - y) * log_1_minus_p), axis=-1)
+    y = y_true * (1 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return np.sum(-np.asarray(alpha) * (1 - np.exp(log_p)) ** gamma * y * log_p, axis=-1)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("name", list(_FOCAL_LOSSES))
+def test_focal_matches_keras_on_the_grid(name, from_logits, label_smoothing):
+    """Every alpha, gamma (and class balancing) of the grid: per-sample losses equal keras.losses in float32."""
+    y_true, y_pred, _ = _focal_inputs(name, from_logits, "float32")
+    for settings in _focal_settings(name):
+        ours, theirs = _both(name, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, **settings)
+        assert ours.shape == (N,)
+        _assert_close(ours, theirs, err_msg=str(settings))
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("name", list(_FOCAL_LOSSES))
+def test_focal_and_keras_match_float64_numpy_on_the_grid(name, from_logits, label_smoothing):
+    """Every grid point: the twin and keras.losses, given float64, equal the float64 NumPy formula."""
+    y_true, y_pred, logits = _focal_inputs(name, from_logits, "float64")
+    for settings in _focal_settings(name):
+        expected = _focal_reference(name, y_true, logits, label_smoothing=label_smoothing, **settings)
+        ours, theirs = _both(name, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, **settings)
+        np.testing.assert_allclose(ours, expected, err_msg=f"cookbook {settings}", **FLOAT64_TOLERANCE)
+        if settings.get("alpha") is _CLASS_ALPHA and ON_TENSORFLOW:
+            continue  # Keras's TensorFlow backend turns a list of alphas into float32 first: 4e-8 off in float64
+        np.testing.assert_allclose(theirs, expected, err_msg=f"keras {settings}", **FLOAT64_TOLERANCE)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_gamma_zero_leaves_the_alpha_weighted_cross_entropy(from_logits):
+    """gamma=0: binary focal is BCE, whatever alpha (alpha_t times BCE with class balancing); categorical is alpha CCE."""
+    y, p, _ = _focal_inputs("binary_focal_crossentropy", from_logits, "float32")
+    y, p = y[:, :1], p[:, :1]  # one output per sample, so alpha_t multiplies the per-sample loss
+    bce = np.asarray(losses.binary_crossentropy(y, p, from_logits=from_logits))
+    unbalanced = losses.binary_focal_crossentropy(y, p, alpha=0.9, gamma=0.0, from_logits=from_logits)
+    _assert_close(unbalanced, bce)  # alpha is ignored without apply_class_balancing
+    alpha_t = np.where(y[:, 0] == 1, 0.9, 0.1)
+    balanced = losses.binary_focal_crossentropy(
+        y, p, apply_class_balancing=True, alpha=0.9, gamma=0.0, from_logits=from_logits
+    )
+    _assert_close(balanced, alpha_t * bce)
+    y, p, _ = _focal_inputs("categorical_focal_crossentropy", from_logits, "float32")
+    cce = np.asarray(losses.categorical_crossentropy(y, p, from_logits=from_logits))
+    _assert_close(losses.categorical_focal_crossentropy(y, p, alpha=0.9, gamma=0.0, from_logits=from_logits), 0.9 * cce)
+
+
+def test_focal_losses_compile_and_train_a_model():
+    """One traced fit step with both twins (a head each): finite, the loss Keras's functions give, weights moved."""
+    rng = _rng()
+    X = rng.normal(size=(N, 4)).astype("float32")
+    y = {"binary": rng.integers(0, 2, N).astype("float32"), "onehot": np.eye(C, dtype="float32")[rng.integers(0, C, N)]}
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    outputs = {
+        "binary": keras.layers.Dense(1, activation="sigmoid", name="binary")(inputs),
+        "onehot": keras.layers.Dense(C, activation="softmax", name="onehot")(inputs),
+    }
+    model = keras.Model(inputs, outputs)
+    # One model for both losses: one traced step checks both, at the price of one compilation.
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.5),
+        loss={"binary": losses.binary_focal_crossentropy, "onehot": losses.categorical_focal_crossentropy},
+    )
+    before = model(X)
+    expected = sum(
+        float(
+            keras.ops.mean(getattr(keras.losses, name)(y[head][:, None] if head == "binary" else y[head], before[head]))
+        )
+        for head, name in [("binary", "binary_focal_crossentropy"), ("onehot", "categorical_focal_crossentropy")]
+    )
+    kernels = [w.copy() for w in model.get_weights()]
+    history = model.fit(X, y, batch_size=N, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+    assert all(np.isfinite(w).all() and not np.array_equal(w, k) for w, k in zip(model.get_weights(), kernels))
+
+
+@pytest.mark.parametrize(
+    "name,activation_of",
+    [
+        ("binary_focal_crossentropy", "binary_crossentropy"),
+        ("categorical_focal_crossentropy", "categorical_crossentropy"),
+    ],
+)
+def test_focal_on_keras_activation_outputs_matches_keras(name, activation_of):
+    """Binary focal reads a Keras sigmoid's kept logits on TensorFlow as Keras does; categorical focal never reads them."""
+    activation, logits, y_true = _SATURATED[activation_of]
+    y_pred = activation(keras.ops.convert_to_tensor(logits.astype("float32")))
+    ours, theirs = _both(name, y_true, y_pred, gamma=0.5)
+    _assert_close(ours, theirs)
+    clipped, _ = _both(name, y_true, np.asarray(y_pred), gamma=0.5)  # the same numbers as plain NumPy
+    if name == "binary_focal_crossentropy" and ON_TENSORFLOW:
+        assert ours.max() > 1000, "the logits were used, not the clipped probabilities"
+    else:
+        np.testing.assert_array_equal(ours, clipped)
+    if name == "binary_focal_crossentropy":
+        # from_logits=True on a sigmoid's output applies a second sigmoid, in Keras and here alike.
+        twice, theirs_twice = _both(name, y_true, y_pred, from_logits=True)
+        _assert_close(twice, theirs_twice)
+        _assert_close(twice, _both(name, y_true, np.asarray(y_pred), from_logits=True)[0])
+
+
+# Logits wrong by 20 or more, so that every p_k (sigmoid(x) for a label 1) is below eps = 1e-7.
+_CONFIDENT_MISTAKES = {
+    "binary_focal_crossentropy": (np.array([[-1e4], [-20.0], [-40.0]]), np.ones((3, 1))),
+    "categorical_focal_crossentropy": (
+        np.array([[1e4, -1e4, 0.0], [50.0, 0.0, 0.0], [20.0, 0.0, 0.0]]),
+        np.eye(3)[[1, 1, 1]],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(_FOCAL_LOSSES))
+def test_focal_from_logits_scores_a_confident_mistake_like_keras(name):
+    """Categorical focal clips everywhere (16.1 alpha); binary focal is exact on TensorFlow, clipped elsewhere: as Keras."""
+    logits, y_true = _CONFIDENT_MISTAKES[name]
+    ours, theirs = _both(name, y_true, logits, from_logits=True)
+    _assert_close(ours, theirs)
+    clipped = -np.log(keras.config.epsilon())  # 16.1: the loss of a probability clipped to eps
+    if name == "categorical_focal_crossentropy":
+        np.testing.assert_allclose(ours, 0.25 * clipped, rtol=1e-5)
+    elif ON_TENSORFLOW:
+        np.testing.assert_allclose(ours, -logits[:, 0], rtol=1e-5)  # the exact -log sigmoid(x), about -x
+    else:
+        np.testing.assert_allclose(ours, clipped, rtol=1e-5)
+
+
+def test_categorical_focal_gives_a_confident_mistake_no_gradient():
+    """With every p_k clipped, the categorical focal loss from logits has a gradient of exactly 0 (CCE's is 1)."""
+    logits, y_true = _CONFIDENT_MISTAKES["categorical_focal_crossentropy"]
+    _, grad = value_and_gradient(lambda x: losses.categorical_focal_crossentropy(y_true, x, from_logits=True), logits)
+    assert np.all(grad == 0.0)
+
+
+def test_binary_focal_with_label_smoothing_is_lowest_beyond_the_smoothed_label():
+    """Label 1 smoothed by 0.1: BCE is lowest at p = 0.95, binary focal (gamma=2) near p = 0.995."""
+    p = np.linspace(0.94, 0.9999, N)[:, None]  # steps of 0.001
+    y = np.ones_like(p)
+    bce = np.asarray(losses.binary_crossentropy(y, p, label_smoothing=0.1))
+    focal = np.asarray(losses.binary_focal_crossentropy(y, p, label_smoothing=0.1))
+    assert p[bce.argmin(), 0] == pytest.approx(0.95, abs=1e-3)
+    assert p[focal.argmin(), 0] == pytest.approx(0.995, abs=1e-3)
+
+
+def test_focal_with_mismatched_labels_raises_with_the_fix():
+    """Integer labels into categorical focal name to_categorical; extra label columns into binary focal raise."""
+    with pytest.raises(SetupError, match="to_categorical.*no sparse focal loss"):
+        losses.categorical_focal_crossentropy(np.array([0, 1, 2]), np.full((3, 3), 1 / 3))
+    with pytest.raises(SetupError, match="one 0/1 label per output unit"):
+        losses.binary_focal_crossentropy(np.eye(3), np.full((3, 1), 0.5))

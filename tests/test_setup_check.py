@@ -74,6 +74,15 @@ BCE_LOGITS = keras.losses.BinaryCrossentropy(from_logits=True)
 CCE_LOGITS = keras.losses.CategoricalCrossentropy(from_logits=True)
 SCCE_IGNORE = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
 SCCE_IGNORE_PARTIAL = functools.partial(cookbook_losses.sparse_categorical_crossentropy, ignore_class=-1)
+BFCE, CFCE = "binary_focal_crossentropy", "categorical_focal_crossentropy"
+# Every form a focal loss reaches compile in: string, Keras function, Keras class, cookbook twin.
+FOCAL_FORMS = {
+    "string": (BFCE, CFCE),
+    "keras_function": (keras.losses.binary_focal_crossentropy, keras.losses.categorical_focal_crossentropy),
+    "keras_class": (keras.losses.BinaryFocalCrossentropy(), keras.losses.CategoricalFocalCrossentropy()),
+    "cookbook_twin": (cookbook_losses.binary_focal_crossentropy, cookbook_losses.categorical_focal_crossentropy),
+}
+FOCAL_KEEP = "to keep the focal loss"
 
 # (id, build the compiled model, labels, words the error must contain; None = must stay silent)
 CASES = [
@@ -216,6 +225,61 @@ CASES = [
         r"output 'kind' has 3 output unit\(s\) but the labels have 1 column",
     ),
     ("two_outputs_y_not_split", lambda: two_outputs("mse"), Y_REGRESSION_3, "one label array per output"),
+    # --- the focal losses: checked as the cross-entropy they refine, their fixes keeping them focal --------
+    (
+        "focal_two_unit_softmax_integers",
+        lambda: seq(2, "softmax", BFCE),
+        Y_BINARY,
+        rf"2-unit softmax.*binary_focal_crossentropy on integer labels.*{FOCAL_KEEP}.*binary_focal_crossentropy",
+    ),
+    (
+        "focal_two_unit_softmax_one_hot",
+        lambda: seq(2, "softmax", keras.losses.BinaryFocalCrossentropy()),
+        np.eye(2)[Y_BINARY],
+        rf"2-unit softmax.*not the cross-entropy.*{FOCAL_KEEP}.*categorical_focal_crossentropy with one-hot",
+    ),
+    (
+        "focal_integers_with_categorical_twin",
+        lambda: seq(3, "softmax", cookbook_losses.categorical_focal_crossentropy),
+        Y_3CLASS,
+        rf"integer labels.*to_categorical\(y, 3\).*{FOCAL_KEEP}.*no sparse focal loss",
+    ),
+    (
+        "focal_one_unit_categorical",
+        lambda: seq(1, "sigmoid", CFCE),
+        Y_BINARY,
+        rf"single output unit with categorical_focal_crossentropy.*{FOCAL_KEEP}.*binary_focal_crossentropy",
+    ),
+    (
+        "focal_three_classes_one_sigmoid_twin",
+        lambda: seq(1, "sigmoid", cookbook_losses.binary_focal_crossentropy),
+        Y_3CLASS,
+        rf"3 classes into one sigmoid unit.*{FOCAL_KEEP}.*categorical_focal_crossentropy",
+    ),
+    (
+        "focal_sigmoid_units_with_categorical",
+        lambda: seq(3, "sigmoid", keras.losses.categorical_focal_crossentropy),
+        ONE_HOT_3,
+        rf"expects one softmax.*{FOCAL_KEEP}",
+    ),
+    (
+        "focal_binary_on_linear",
+        lambda: seq(1, None, keras.losses.binary_focal_crossentropy),
+        Y_BINARY,
+        r"linear output.*activation='sigmoid'.*from_logits=True",
+    ),
+    (
+        "focal_logits_after_softmax",
+        lambda: seq(3, "softmax", keras.losses.CategoricalFocalCrossentropy(from_logits=True)),
+        ONE_HOT_3,
+        r"double activation; Keras's focal losses really apply it twice.*activation=None",
+    ),
+    (
+        "focal_twin_logits_after_sigmoid",
+        lambda: seq(1, "sigmoid", functools.partial(cookbook_losses.binary_focal_crossentropy, from_logits=True)),
+        Y_BINARY,
+        "double activation; Keras's focal losses",
+    ),
     # --- correct setups: silence --------------------------------------------------------------------
     ("binary_sigmoid", lambda: seq(1, "sigmoid", BCE), Y_BINARY, None),
     (
@@ -246,6 +310,26 @@ CASES = [
     ("multilabel_sigmoid_bce", lambda: seq(3, "sigmoid", BCE), MULTI_HOT_3, None),
     ("multilabel_logits", lambda: functional(3, None, BCE_LOGITS), MULTI_HOT_3, None),
     ("multilabel_focal", lambda: seq(3, "sigmoid", keras.losses.BinaryFocalCrossentropy()), MULTI_HOT_3, None),
+    ("multilabel_focal_twin", lambda: seq(3, "sigmoid", cookbook_losses.binary_focal_crossentropy), MULTI_HOT_3, None),
+    (
+        "binary_focal_logits",
+        lambda: seq(1, None, keras.losses.BinaryFocalCrossentropy(from_logits=True, apply_class_balancing=True)),
+        Y_BINARY,
+        None,
+    ),
+    (
+        "binary_focal_twin_logits",
+        lambda: seq(1, None, functools.partial(cookbook_losses.binary_focal_crossentropy, from_logits=True)),
+        Y_BINARY,
+        None,
+    ),
+    (
+        "multiclass_focal_logits",
+        lambda: seq(3, None, keras.losses.CategoricalFocalCrossentropy(from_logits=True, alpha=[0.2, 0.3, 0.5])),
+        ONE_HOT_3,
+        None,
+    ),
+    ("multiclass_focal_smoothed_rows", lambda: seq(3, "softmax", CFCE), ONE_HOT_3 * 0.9 + 0.1 / 3, None),
     ("regression_one_target", lambda: seq(1, None, "mean_squared_error"), Y_REGRESSION_3[:, 0], None),
     ("regression_three_targets", lambda: functional(3, None, keras.losses.MeanSquaredError()), Y_REGRESSION_3, None),
     ("regression_huber", lambda: seq(1, None, keras.losses.Huber()), Y_REGRESSION_3[:, 0], None),
@@ -277,6 +361,25 @@ def test_check_setup(build, labels, match):
         with pytest.raises(SetupError, match=match) as info:
             check_setup(model, labels)
         assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("form", list(FOCAL_FORMS))
+def test_every_form_of_a_focal_loss_is_checked_like_its_cross_entropy(form):
+    """String, Keras function, Keras class, cookbook twin: silent on the right head, refused on the wrong one."""
+    binary, categorical = FOCAL_FORMS[form]
+    assert check_setup(seq(1, "sigmoid", binary), Y_BINARY) is None
+    assert check_setup(seq(3, "softmax", categorical), ONE_HOT_3) is None
+    with pytest.raises(SetupError, match=rf"2-unit softmax.*{FOCAL_KEEP}"):
+        check_setup(seq(2, "softmax", binary), Y_BINARY)
+    with pytest.raises(SetupError, match=rf"integer labels.*{FOCAL_KEEP}.*no sparse focal loss"):
+        check_setup(seq(3, "softmax", categorical), Y_3CLASS)
+
+
+def test_plain_losses_get_no_focal_fix():
+    """The focal hint goes only to focal losses: the same mistake with binary_crossentropy keeps its message."""
+    with pytest.raises(SetupError) as info:
+        check_setup(seq(2, "softmax", BCE), Y_BINARY)
+    assert FOCAL_KEEP not in str(info.value)
 
 
 def test_every_refusal_names_a_fix():
