@@ -1,7 +1,7 @@
 """Regression with mean squared error on the Diabetes data.
 
 A one-unit linear output trained with ``loss="mean_squared_error"`` predicts
-a number; a validation split and ``keras.callbacks.EarlyStopping`` decide when
+a number; validation rows and ``keras.callbacks.EarlyStopping`` decide when
 to stop, and the untouched test set says how good the result is, next to the
 simplest honest baseline (always predict the training mean). MSE is read next
 to MAE: squaring punishes a few large errors more than many small ones, and
@@ -21,7 +21,7 @@ measures lives in ``cookbook/lessons/regression_mse.py``.
 # TensorFlow's start-up log lines stay out of the output.
 
 # %%
-from cookbook import claims, loading, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, loading, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.display import show
 from cookbook.lessons import regression_mse as evidence
 from cookbook.settings import from_command_line
@@ -50,8 +50,9 @@ PATIENCE = 10  # epochs without a better validation loss before EarlyStopping st
 # ## Data
 #
 # Three parts, each with one job: **train** (the weights learn from it),
-# **validation** (decides when to stop; carved from the training rows by
-# ``fit(validation_split=...)``) and **test** (touched once, at the end).
+# **validation** (decides when to stop; the last 20% of the training rows,
+# the rows ``fit(validation_split=0.2)`` would hold back) and **test**
+# (touched once, at the end).
 # Choosing the stopping epoch on the test set would make its score
 # optimistic. ``load_table`` drops rows with a missing value (``--missing
 # fill`` fills them from the training rows) and says so.
@@ -91,7 +92,9 @@ def encode(frame):
 X_train, X_test = encode(parts.train), encode(parts.test)
 target = evidence.TargetScaler(parts.y_train)
 y_train = target.scale(parts.y_train)
-print(f"{len(X_train)} training rows ({VALIDATION_SPLIT:.0%} of them validation), {len(X_test)} test rows")
+cut = int(len(X_train) * (1 - VALIDATION_SPLIT))  # where fit(validation_split=...) would cut
+X_fit, y_fit, X_val, y_val = X_train[:cut], y_train[:cut], X_train[cut:], y_train[cut:]
+print(f"{len(X_train)} training rows ({len(X_val)} of them validation), {len(X_test)} test rows")
 print(f"{len(numeric)} numeric, {len(categorical)} categorical column(s) -> {X_train.shape[1]} inputs")
 
 # %% [markdown]
@@ -126,17 +129,24 @@ model.summary()
 # %% [markdown]
 # ## Train
 #
-# First the naive way: every epoch. ``validation_split`` holds back the last
-# 20% of the training rows and reports ``val_loss`` after each epoch.
+# First the naive way: every epoch. ``validation_data`` is scored after
+# each epoch and reported as ``val_loss``.
 #
-# One caveat for every seeded lesson: with the TensorFlow backend,
-# ``keras.utils.set_random_seed`` makes ``fit(shuffle=True)`` visit the rows
-# in the **same order every epoch** (lesson 07 measures it and shows a fix).
-# The runs here are reproducible, and their batches repeat epoch to epoch.
+# The batches come from ``cookbook.ReshuffledArrays``: ``batch_size`` rows
+# at a time, in a new order every epoch and the same orders in every run
+# (on the TensorFlow backend a seeded ``fit(X, y, shuffle=True)`` would
+# repeat one order every epoch; lesson 07 measures it), with
+# ``shuffle=False`` so that ``fit`` leaves that order alone. ``fit`` cannot
+# cut validation rows off a dataset object, so they go in as
+# ``validation_data`` instead of ``validation_split``.
 
 # %%
 full = model.fit(
-    X_train, y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, validation_split=VALIDATION_SPLIT, verbose=0
+    ReshuffledArrays(X_fit, y_fit, batch_size=BATCH_SIZE, seed=settings.seed),
+    validation_data=(X_val, y_val),
+    epochs=settings.epochs,
+    shuffle=False,
+    verbose=0,
 )
 full_model = model
 print(f"{len(full.history['loss'])} epochs: validation MSE {full.history['val_loss'][-1]:.3f} (standardized)")
@@ -152,11 +162,10 @@ keras.utils.set_random_seed(settings.seed)
 model = build_model()
 early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
 stopped = model.fit(
-    X_train,
-    y_train,
+    ReshuffledArrays(X_fit, y_fit, batch_size=BATCH_SIZE, seed=settings.seed),
+    validation_data=(X_val, y_val),
     epochs=settings.epochs,
-    batch_size=BATCH_SIZE,
-    validation_split=VALIDATION_SPLIT,
+    shuffle=False,
     callbacks=[early_stopping],
     verbose=0,
 )
@@ -196,7 +205,8 @@ outputs.save_figure(figure, settings, "loss_curve")
 # Why MSE and not MAE? One residual ``e`` adds ``e**2`` to MSE and ``|e|``
 # to MAE: an error twice as large costs four times as much. Two sets of
 # residuals with the same MAE show it. Look back at the test rows above too:
-# the model with the lower MSE need not have the lower MAE.
+# the model with the lower MSE need not have the lower MAE (whether it did
+# in this run is one of the points to remember below).
 
 # %%
 outputs.save_table(

@@ -21,7 +21,7 @@ What this lesson measures lives in ``cookbook/lessons/multiclass_categorical_vs_
 # TensorFlow's start-up log lines stay out of the output.
 
 # %%
-from cookbook import claims, loading, outputs, tables  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, loading, outputs, tables  # first: hides TensorFlow's start-up log lines
 from cookbook import losses as scratch_losses
 from cookbook.display import show
 from cookbook.lessons import multiclass_categorical_vs_sparse as evidence
@@ -104,12 +104,14 @@ build_model().summary()
 # ## Train
 #
 # Each run calls ``keras.utils.set_random_seed`` first, so every run starts
-# from the same weights and sees the same mini-batches: any difference
-# between the curves then comes from the losses alone. One caveat for every
-# seeded lesson: with the TensorFlow backend, ``set_random_seed`` also makes
-# ``fit(shuffle=True)`` visit the rows in the **same order every epoch**
-# (lesson 07 measures it and shows a fix), so the batches here repeat epoch
-# to epoch.
+# from the same weights, and draws its batches from
+# ``cookbook.ReshuffledArrays`` with the same seed, so every run sees the
+# same mini-batches: any difference between the curves then comes from the
+# losses alone. ``ReshuffledArrays`` serves ``batch_size`` rows at a time in
+# a new order every epoch (on the TensorFlow backend a seeded
+# ``fit(X, y, shuffle=True)`` would repeat one order every epoch; lesson 07
+# measures it), with ``shuffle=False`` so that ``fit`` leaves that order
+# alone.
 #
 # One-hot labels go with ``loss="categorical_crossentropy"``. The metric
 # ``"accuracy"`` adapts to the labels: here Keras picks
@@ -121,7 +123,12 @@ one_hot_model = build_model()
 one_hot_model.compile(
     optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="categorical_crossentropy", metrics=["accuracy"]
 )
-one_hot_history = one_hot_model.fit(X_train, y_train_onehot, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+one_hot_history = one_hot_model.fit(
+    ReshuffledArrays(X_train, y_train_onehot, batch_size=BATCH_SIZE, seed=settings.seed),
+    epochs=settings.epochs,
+    shuffle=False,
+    verbose=0,
+)
 print("categorical_crossentropy, loss per epoch:", np.round(one_hot_history.history["loss"], 5))
 
 # %% [markdown]
@@ -138,7 +145,12 @@ sparse_model = build_model()
 sparse_model.compile(
     optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
 )
-sparse_history = sparse_model.fit(X_train, y_train_int, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+sparse_history = sparse_model.fit(
+    ReshuffledArrays(X_train, y_train_int, batch_size=BATCH_SIZE, seed=settings.seed),
+    epochs=settings.epochs,
+    shuffle=False,
+    verbose=0,
+)
 print("sparse_categorical_crossentropy, loss per epoch:", np.round(sparse_history.history["loss"], 5))
 
 # %% [markdown]
@@ -157,7 +169,12 @@ for name, loss, y_labels, stored in (
     keras.utils.set_random_seed(settings.seed)
     model = build_model()
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=loss, metrics=["accuracy"])
-    history = model.fit(X_train, y_labels, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+    history = model.fit(
+        ReshuffledArrays(X_train, y_labels, batch_size=BATCH_SIZE, seed=settings.seed),
+        epochs=settings.epochs,
+        shuffle=False,
+        verbose=0,
+    )
     runs[f"{name} + cookbook.losses.{loss.__name__}"] = (model, history, stored)
 
 # %% [markdown]

@@ -26,7 +26,7 @@ lesson measures lives in ``cookbook/lessons/binary_sigmoid_vs_softmax.py``.
 # stay out of the output.
 
 # %%
-from cookbook import binary_heads, claims, loading, outputs, tables  # first: hides TensorFlow's log lines
+from cookbook import ReshuffledArrays, binary_heads, claims, loading, outputs, tables  # first: hides TensorFlow's logs
 from cookbook.display import show
 from cookbook.lessons import binary_sigmoid_vs_softmax as evidence
 from cookbook.settings import from_command_line
@@ -141,11 +141,13 @@ models = {"A": model_a, "B": model_b, "C": model_c, "A, 2x lr": model_a2}
 # %% [markdown]
 # ## Train
 #
-# Each model fits its own labels. The seed is reset before each ``fit``,
-# so every run sees the same batches in the same order and the curves can
-# be compared epoch by epoch. (On the TensorFlow backend a seeded
-# ``fit(shuffle=True)`` also repeats that order in every epoch; lesson 07
-# measures it and shows a fix.)
+# Each model fits its own labels, in batches from
+# ``cookbook.ReshuffledArrays`` with the lesson's seed: ``batch_size`` rows
+# at a time, a new order every epoch, and the same orders for every run, so
+# the curves can be compared epoch by epoch. (A seeded
+# ``fit(X, y, shuffle=True)`` would repeat one order every epoch on the
+# TensorFlow backend; lesson 07 measures it. ``shuffle=False`` makes ``fit``
+# leave the order to ``ReshuffledArrays``.)
 #
 # Why "A, 2x lr"? B's loss depends on ``z1 - z0`` only. The gradient on
 # its class-1 column equals A's gradient on ``w``; the gradient on its
@@ -159,8 +161,12 @@ models = {"A": model_a, "B": model_b, "C": model_c, "A, 2x lr": model_a2}
 # %%
 histories = {}
 for name, model in models.items():
-    keras.utils.set_random_seed(settings.seed)
-    histories[name] = model.fit(X_train, y_train[name], epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+    histories[name] = model.fit(
+        ReshuffledArrays(X_train, y_train[name], batch_size=BATCH_SIZE, seed=settings.seed),
+        epochs=settings.epochs,
+        shuffle=False,
+        verbose=0,
+    )
 losses = {name: history.history["loss"] for name, history in histories.items()}
 gaps = evidence.curve_gaps(losses, [("B", "C"), ("B", "A, 2x lr"), ("A", "B")])
 show(gaps, "Largest gap between two training curves")

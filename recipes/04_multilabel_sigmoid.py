@@ -24,7 +24,7 @@ few-second look). What this lesson measures lives in
 # TensorFlow's start-up log lines stay out of the output.
 
 # %%
-from cookbook import claims, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.datasets import load_dataset, split_and_standardize
 from cookbook.display import show
 from cookbook.lessons import multilabel_sigmoid as evidence
@@ -120,15 +120,26 @@ refused = evidence.check_each(models, y_train)
 # %% [markdown]
 # ## Train
 #
-# Both heads, same starting seed, same batches, same epochs. One caveat for
-# every seeded lesson: with the TensorFlow backend,
-# ``keras.utils.set_random_seed`` makes ``fit(shuffle=True)`` visit the rows
-# in the **same order every epoch** (lesson 07 measures it and shows a fix);
-# the runs here are reproducible, and their batches repeat epoch to epoch.
+# Both heads, same starting seed, same batches, same epochs. The batches
+# come from ``cookbook.ReshuffledArrays``: ``batch_size`` rows at a time, a
+# new order every epoch, the same orders for both heads (one seed). A
+# seeded ``fit(X, y, shuffle=True)`` would repeat one order every epoch on
+# the TensorFlow backend (lesson 07 measures it); ``shuffle=False`` makes
+# ``fit`` leave the order to ``ReshuffledArrays``.
 
 # %%
-sigmoid_history = sigmoid_model.fit(split.X_train, y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
-softmax_history = softmax_model.fit(split.X_train, y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+sigmoid_history = sigmoid_model.fit(
+    ReshuffledArrays(split.X_train, y_train, batch_size=BATCH_SIZE, seed=settings.seed),
+    epochs=settings.epochs,
+    shuffle=False,
+    verbose=0,
+)
+softmax_history = softmax_model.fit(
+    ReshuffledArrays(split.X_train, y_train, batch_size=BATCH_SIZE, seed=settings.seed),  # the same orders again
+    epochs=settings.epochs,
+    shuffle=False,
+    verbose=0,
+)
 print(f"{SIGMOID}: final train loss", round(sigmoid_history.history["loss"][-1], 4))
 print(f"{SOFTMAX}: final train loss", round(softmax_history.history["loss"][-1], 4))
 

@@ -7,7 +7,8 @@ The lesson counts the updates per epoch, tunes a learning rate per batch
 size on a validation split (and asks whether that split can tell the rates
 apart), follows the loss update by update near the least-squares minimum
 to test "mini-batch is more stable", and shows that a seeded
-``fit(shuffle=True)`` on TensorFlow repeats its order every epoch, with a fix.
+``fit(shuffle=True)`` on TensorFlow repeats its order every epoch, with the
+fix every run here trains on.
 
 Run it: ``python recipes/07_gradient_descent_variants.py`` (``--quick`` for a
 few-second look). What it measures lives in
@@ -76,7 +77,8 @@ minimum = evidence.mse(X_train, y_train, *at_minimum)  # in float64
 # \end{aligned}
 # $$
 #
-# What changes is the batch ``fit`` cuts from the data:
+# What changes is the batch ``fit`` cuts from the data (the lesson hands
+# the same ``batch_size`` to ``ReshuffledArrays``, below):
 #
 # ```python
 # model.fit(X, y, batch_size=len(X))  # batch GD: every row, the exact gradient, 1 update per epoch
@@ -114,24 +116,23 @@ print(
 # ``evidence.UpdateRecorder`` is a callback that computes the whole
 # training set's MSE after every update (the loss the update was meant to
 # lower, not the batch's own) and stops a run whose loss has grown
-# 1000-fold: diverged. With the TensorFlow backend, the seed makes
-# ``fit(shuffle=True)`` visit the rows in the same order every epoch; the
-# Compare section measures it, and ``reshuffle=True`` uses its fix.
+# 1000-fold: diverged. Every run trains on ``ReshuffledArrays``, a new
+# order every epoch: with the TensorFlow backend a seeded
+# ``fit(shuffle=True)`` would repeat one order, so the stochastic and
+# mini-batch zig-zag would repeat one pattern every epoch ("The shuffle
+# order, and a fix" below measures it).
 
 
 # %%
-def train(variant, learning_rate, epochs, weights, seed, reshuffle=False):
+def train(variant, learning_rate, epochs, weights, seed):
     model = models[variant]
     model.set_weights(weights)
     model.optimizer.learning_rate.assign(learning_rate)
     model.optimizer.iterations.assign(0)
     keras.utils.set_random_seed(seed)
     recorder = evidence.UpdateRecorder(X_train, y_train)
-    if reshuffle:  # a new order every epoch on any backend (see "The shuffle order" below)
-        batches = ReshuffledArrays(X_train, y_train, batch_size=BATCH_SIZES[variant], seed=seed)
-        model.fit(batches, epochs=epochs, shuffle=False, callbacks=[recorder], verbose=0)
-    else:
-        model.fit(X_train, y_train, batch_size=BATCH_SIZES[variant], epochs=epochs, callbacks=[recorder], verbose=0)
+    batches = ReshuffledArrays(X_train, y_train, batch_size=BATCH_SIZES[variant], seed=seed)
+    model.fit(batches, epochs=epochs, shuffle=False, callbacks=[recorder], verbose=0)
     return recorder
 
 
@@ -234,7 +235,9 @@ show(evidence.orders_table(orders), f"Rows per epoch on {backend}")
 # ```
 #
 # (``shuffle=False``: ``fit`` would shuffle the batches' order once more.)
-# The class is short and imports only keras and numpy: copy `cookbook/shuffling.py` into your project.
+# Every training run of this lesson uses it (``train`` above). The class
+# is short and imports only keras and numpy: copy `cookbook/shuffling.py`
+# into your project.
 
 # %%
 orders["fix"], orders["fix again"] = (visit_orders(settings.seed, fix=True) for _ in range(2))
@@ -250,15 +253,15 @@ keras.utils.set_random_seed(settings.seed)  # the unseeded measurement cleared T
 # there is the noise of their batches. Two measures over the last half of
 # the updates: how far the training MSE changes from one update to the next
 # (the zig-zag), and how far above the minimum it sits. Both at one rate
-# (stochastic GD's) and at each one's own, for several seeds, on
-# ``ReshuffledArrays``: with a repeated order the batches would cycle in one
-# fixed pattern, not the random draws the note's claim is about.
+# (stochastic GD's) and at each one's own, for several seeds; on
+# ``ReshuffledArrays``, the batches are new random draws every epoch, as
+# the note's claim assumes, not one fixed pattern cycling.
 
 
 # %%
 def from_minimum(variant, learning_rate, seed):  # the same number of updates for every batch size
     epochs = STABILITY_UPDATES // evidence.updates_per_epoch(N_TRAIN, BATCH_SIZES[variant])
-    return train(variant, learning_rate, epochs, at_minimum, seed, reshuffle=True).train_loss
+    return train(variant, learning_rate, epochs, at_minimum, seed).train_loss
 
 
 stable_runs = evidence.repeat_runs(
@@ -273,8 +276,8 @@ outputs.save_table(show(stability, "From the minimum: the last half of the updat
 # In the figure, left: per epoch, batch GD makes one step (one dot) and
 # falls by a constant factor each time; the others make many and stop
 # falling at a floor where the noise of their batches balances the pull of
-# the gradient. On TensorFlow the mini-batch curve repeats one pattern
-# every epoch: its batches come in the same order each time. Right:
+# the gradient; their batches change every epoch, so no pattern repeats
+# from one epoch to the next. Right:
 # from the minimum at one rate, each update kicks the loss up or down; a
 # batch of 32 kicks far less.
 

@@ -27,7 +27,7 @@ features that are 0 in most rows). What this lesson measures lives in
 # larger ``lr`` than RMSprop.
 
 # %%
-from cookbook import claims, display, loading, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, display, loading, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.lessons import adagrad_vs_rmsprop as evidence
 from cookbook.settings import from_command_line
 
@@ -61,16 +61,21 @@ BUSY_FROM = 0.50  # "busy" input: nonzero in at least half of them (centre pixel
 # exactly 0 to the network and the weights leaving it get a gradient of
 # exactly 0 (a first-layer weight's gradient is its input times the error
 # signal). Border pixels are blank in most images: such *sparse* inputs are
-# what Adagrad was designed for. An input's *activity* is the share of the
-# rows ``fit`` trains on (the validation rows aside) in which it is nonzero.
+# what Adagrad was designed for. The last 20% of the training rows are
+# held out to choose the learning rate: the rows
+# ``fit(validation_split=0.2)`` would take (the last ones, before any
+# shuffling), split here by hand because the runs train on a dataset object
+# that ``validation_split`` cannot cut (see Train). An input's *activity* is
+# the share of the rows ``fit`` trains on in which it is nonzero.
 
 # %%
 X, y = loading.load_data(settings)
 labels, classes = loading.class_labels(y)
 split = loading.split(settings, X, labels, stratify=True)
 X_train, X_test = evidence.to_unit_range(split)
-fit_rows = evidence.fit_rows(len(X_train), VALIDATION_SPLIT)  # fit(validation_split=0.2) trains on these first rows
-groups = evidence.input_groups(X_train[:fit_rows], RARE_BELOW, BUSY_FROM, settings.data_source)  # stops if one is empty
+fit_rows = evidence.fit_rows(len(X_train), VALIDATION_SPLIT)  # floor(N * 0.8): the rows validation_split keeps
+X_fit, y_fit, X_val, y_val = X_train[:fit_rows], split.y_train[:fit_rows], X_train[fit_rows:], split.y_train[fit_rows:]
+groups = evidence.input_groups(X_fit, RARE_BELOW, BUSY_FROM, settings.data_source)  # stops if one is empty
 print(
     f"{len(X_train)} training rows ({VALIDATION_SPLIT:.0%} of them validation), {len(X_test)} test rows; "
     f"{X_train.shape[1]} inputs: {(groups.activity == 0).sum()} never nonzero, {groups.rare.sum()} rare "
@@ -170,13 +175,14 @@ class RateRecorder(keras.callbacks.Callback):
 # ## Train
 #
 # One loop over the optimizers and their learning rates. Every run starts
-# from the same weights and sees the same batches (``set_random_seed``
-# before each build); ``fit`` holds back the last 20% of the training rows
-# and reports ``val_loss`` on them. With the TensorFlow backend a seeded
-# ``fit(shuffle=True)`` visits the rows in the same order every epoch
-# (lesson 07 measures it and shows a fix): reproducible runs whose batches
-# repeat. The runs are long on purpose (20 epochs by default, about 700
-# steps): a rate that only shrinks needs many steps to show where it goes.
+# from the same weights (``set_random_seed`` before each build) and trains
+# on ``ReshuffledArrays``, lesson 07's fix: with the TensorFlow backend a
+# seeded ``fit(shuffle=True)`` would visit the rows in the same order every
+# epoch, while this draws a new order each epoch from its own seed, the
+# same sequence of batches in every run. ``fit`` reports ``val_loss`` on
+# the held-out rows passed as ``validation_data``. The runs are long on
+# purpose (20 epochs by default, about 700 steps): a rate that only
+# shrinks needs many steps to show where it goes.
 
 # %%
 steps_per_epoch = evidence.steps_per_epoch(len(X_train), VALIDATION_SPLIT, BATCH_SIZE)
@@ -189,11 +195,10 @@ def train(make_optimizer, lr):
     model.compile(optimizer=make_optimizer(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     recorder = RateRecorder(steps)
     history = model.fit(
-        X_train,
-        split.y_train,
+        ReshuffledArrays(X_fit, y_fit, batch_size=BATCH_SIZE, seed=settings.seed),
         epochs=settings.epochs,
-        batch_size=BATCH_SIZE,
-        validation_split=VALIDATION_SPLIT,
+        shuffle=False,  # ReshuffledArrays shuffles
+        validation_data=(X_val, y_val),
         callbacks=[recorder],
         verbose=0,
     )

@@ -21,7 +21,7 @@ this lesson measures lives in ``cookbook/lessons/optimizer_race_digits.py``.
 # TensorFlow's start-up log lines stay out of the output.
 
 # %%
-from cookbook import claims, loading, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, loading, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.display import show
 from cookbook.lessons import optimizer_race_digits as evidence
 from cookbook.settings import from_command_line
@@ -132,12 +132,11 @@ print("step / lr at steps 1, 10, 50:", [round(steps[t - 1] / LEARNING_RATE, 2) f
 #
 # One loop over the dict: a fresh model, the shared initial weights, the
 # optimizer, ``fit`` on mini-batches of 64, then ``evaluate`` on the test
-# rows, which no run has seen (test cross-entropy and accuracy). Resetting
-# the seed before each ``fit`` gives every run the same shuffled batches.
-# One caveat: with the TensorFlow backend, a seeded ``fit(shuffle=True)``
-# visits the rows in the **same order every epoch** (lesson 07 measures it
-# and shows a fix). The race stays fair, and its batches repeat epoch to
-# epoch.
+# rows, which no run has seen (test cross-entropy and accuracy). The
+# batches come from ``ReshuffledArrays``, lesson 07's fix: a new order
+# every epoch, drawn from its own seed, so every run sees the same
+# sequence of batches and the race stays fair (with the TensorFlow backend
+# a seeded ``fit(shuffle=True)`` would repeat one order every epoch).
 
 # %%
 histories, tests = {}, {}
@@ -145,8 +144,8 @@ for name, optimizer in optimizers.items():
     model = build_model()
     model.set_weights(initial_weights)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    keras.utils.set_random_seed(settings.seed)
-    histories[name] = model.fit(X_train, y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0).history
+    batches = ReshuffledArrays(X_train, y_train, batch_size=BATCH_SIZE, seed=settings.seed)  # same seed, same batches
+    histories[name] = model.fit(batches, epochs=settings.epochs, shuffle=False, verbose=0).history
     tests[name] = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
     print(f"{name:>12}: train loss {histories[name]['loss'][-1]:.4f}, test loss {tests[name]['loss']:.4f}")
 

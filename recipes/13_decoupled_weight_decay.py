@@ -30,7 +30,7 @@ classes). What this lesson measures lives in
 # validation split picks one of each.
 
 # %%
-from cookbook import claims, loading, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, loading, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.display import show
 from cookbook.lessons import agreement
 from cookbook.lessons import decoupled_weight_decay as evidence
@@ -115,14 +115,20 @@ def build_model(l2=None):
 
 
 def train(l2, optimizer, epochs=settings.epochs, callbacks=()):
-    keras.utils.set_random_seed(settings.seed)  # the same start and the same batches for every run
+    keras.utils.set_random_seed(settings.seed)  # the same starting weights for every run
     model = build_model(l2)
     model.compile(
         optimizer=optimizer,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy", CROSS_ENTROPY],
     )
-    model.fit(X_fit, y_fit, epochs=epochs, batch_size=BATCH_SIZE, callbacks=list(callbacks), verbose=0)
+    model.fit(
+        ReshuffledArrays(X_fit, y_fit, batch_size=BATCH_SIZE, seed=settings.seed),  # and the same batches
+        epochs=epochs,
+        shuffle=False,
+        callbacks=list(callbacks),
+        verbose=0,
+    )
     return model
 
 
@@ -146,9 +152,10 @@ def adamw(weight_decay, learning_rate=LEARNING_RATE):
 #
 # One dict of runs and one loop: plain Adam, Adam + L2 at each grid value,
 # AdamW at each weight decay. Every run starts from the same weights and sees
-# the same batches. (On the TensorFlow backend a seeded ``fit(shuffle=True)``
-# visits the rows in the same order every epoch; lesson 07 measures it and
-# shows a fix. Here that keeps the runs comparable batch for batch.)
+# the same batches: ``train`` reseeds, and feeds ``fit`` a
+# ``ReshuffledArrays`` with the same seed, which draws a new row order every
+# epoch and the same sequence of orders in every run (on TensorFlow a seeded
+# ``fit(shuffle=True)`` repeats one order every epoch; lesson 07 measures it).
 
 # %%
 runs = {  # name: (l2, weight_decay, why this strength)

@@ -22,7 +22,7 @@ this lesson measures lives in ``cookbook/lessons/learning_rate_warmup.py``.
 # Adam, and one 50x higher, where the first steps matter.
 
 # %%
-from cookbook import claims, loading, outputs  # first: hides TensorFlow's start-up log lines
+from cookbook import ReshuffledArrays, claims, loading, outputs  # first: hides TensorFlow's start-up log lines
 from cookbook.display import show
 from cookbook.lessons import learning_rate_warmup as evidence
 from cookbook.settings import from_command_line, stop
@@ -168,9 +168,10 @@ class StepRecorder(keras.callbacks.Callback):
 # %% [markdown]
 # One loop: the schedule goes in as Adam's ``learning_rate``, and
 # ``set_random_seed`` before each build gives every run the same initial
-# weights and the same batches. (On the TensorFlow backend a seeded
-# ``fit(shuffle=True)`` also repeats one row order in every epoch; lesson 07
-# measures it and shows a fix.) Test accuracy is read once, at the end.
+# weights. The batches come from ``ReshuffledArrays`` with the same seed in
+# every run: a new row order every epoch, the same sequence of orders for
+# all runs (on TensorFlow a seeded ``fit(shuffle=True)`` repeats one order
+# every epoch; lesson 07 measures it). Test accuracy is read once, at the end.
 
 # %%
 records, test_accuracy = {}, {}
@@ -180,7 +181,13 @@ for lr, name in runs:
     optimizer = keras.optimizers.Adam(learning_rate=make_schedules(lr)[name])
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     recorder = StepRecorder(X_train, y_train, WARMUP_STEPS)
-    model.fit(X_train, y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, callbacks=[recorder], verbose=0)
+    model.fit(
+        ReshuffledArrays(X_train, y_train, batch_size=BATCH_SIZE, seed=settings.seed),
+        epochs=settings.epochs,
+        shuffle=False,
+        callbacks=[recorder],
+        verbose=0,
+    )
     records[lr, name] = recorder
     hits = keras.metrics.sparse_categorical_accuracy(split.y_test, model.predict_on_batch(split.X_test))
     test_accuracy[lr, name] = float(keras.ops.mean(hits))

@@ -23,7 +23,7 @@ lesson measures lives in ``cookbook/lessons/custom_optimizers_vs_builtin.py``.
 
 # %%
 import cookbook.optimizers  # first: hides TensorFlow's start-up log lines
-from cookbook import claims, loading, outputs, reference
+from cookbook import ReshuffledArrays, claims, loading, outputs, reference
 from cookbook.compare import compare_optimizers
 from cookbook.display import show
 from cookbook.lessons import custom_optimizers_vs_builtin as evidence
@@ -246,10 +246,10 @@ outputs.save_figure(evidence.plot_agreement(table, walk), settings, "agreement")
 # optimizer=...)``. One MLP on Digits, the same starting weights, three
 # optimizers: Keras's Adam, the cookbook's twin and the lesson's
 # ``PaperAdam``. ``fit`` calls ``apply_gradients`` once per batch, so the
-# twin should end on Keras's weights exactly. The seed is reset before each
-# ``fit`` so all three see the same batches; on TensorFlow a seeded
-# ``fit(shuffle=True)`` repeats one row order every epoch (lesson 07
-# measures it and shows a fix).
+# twin should end on Keras's weights exactly. Each ``fit`` reads its own
+# ``ReshuffledArrays`` of the same seed: all three see the same batches, in
+# a new order every epoch (on TensorFlow a seeded ``fit(shuffle=True)``
+# repeats one order every epoch; lesson 07 measures it).
 
 # %%
 X, y = loading.load_data(settings)
@@ -274,8 +274,12 @@ for name, optimizer in fit_optimizers.items():
     model = keras.models.clone_model(start)
     model.set_weights(initial_weights)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    keras.utils.set_random_seed(settings.seed)
-    history = model.fit(split.X_train, split.y_train, epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+    history = model.fit(
+        ReshuffledArrays(split.X_train, split.y_train, batch_size=BATCH_SIZE, seed=settings.seed),
+        epochs=settings.epochs,
+        shuffle=False,
+        verbose=0,
+    )
     test = model.evaluate(split.X_test, split.y_test, verbose=0, return_dict=True)
     trained[name] = model.get_weights()
     fits.append(evidence.fit_row(name, history.history, test, trained[name], trained["keras.optimizers.Adam"]))

@@ -195,8 +195,10 @@ per_step = pd.DataFrame(per_step)
 # saved; it fits one more epoch in memory (never stopped), and the copy
 # loaded from the file fits the same epoch: if the port saved everything
 # (slots, ``iterations``, hyperparameters), both end identical. Batches come
-# in order (``shuffle=False``; a seeded ``shuffle=True`` would also repeat
-# one row order every epoch on TensorFlow, as lesson 07 measures).
+# in order (``shuffle=False``): a ``.keras`` file holds no shuffle's state,
+# and in order the loaded copy sees the very batches the model never stopped
+# sees (lesson 19 measures what a shuffle does to a resume; lesson 07, why a
+# seeded ``shuffle=True`` on TensorFlow repeats one row order every epoch).
 # ``run_eagerly=True`` only skips compiling a train step that runs twice.
 # Two half-ports go through the same: slots made outside ``build``, and
 # ``beta_2`` left out of ``get_config``.

@@ -155,11 +155,12 @@ workers, job = evidence.start_workers(
 # The model AND its optimizer are created inside ``strategy.scope()``: that
 # is where their variables get one mirrored copy per replica. ``fit`` is
 # called as usual. The same function on ``one_device`` (the default
-# strategy, whose scope does nothing) gives the run to compare with. Every
-# ``fit`` passes ``shuffle=False`` so both runs see the same batches in the
-# same order (with ``shuffle=True`` a seeded ``fit`` on TensorFlow repeats
-# one row order every epoch; lesson 07 measures it, and
-# ``cookbook.ReshuffledArrays`` is the fix).
+# strategy, whose scope does nothing) gives the run to compare with. What is
+# compared is how each step's gradient is computed, not the row order, so
+# every ``fit`` keeps the rows in file order (``shuffle=False``) and the two
+# runs differ in the strategy alone (with ``shuffle=True`` a seeded ``fit``
+# on TensorFlow repeats one row order every epoch; lesson 07 measures it,
+# and ``cookbook.ReshuffledArrays`` is the fix).
 
 
 # %%

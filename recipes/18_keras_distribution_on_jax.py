@@ -88,9 +88,11 @@ model.summary()
 # ## One device, then every device
 #
 # The reference: load, compile, ``fit``. ``shuffle=False``, so every run
-# sees the same rows in the same order (a comparison of weights needs
-# that; with ``shuffle=True`` a seeded ``fit`` on TensorFlow would also
-# repeat one row order every epoch, as lesson 07 shows).
+# sees the same rows in the same order: a comparison of weights needs that,
+# and when processes each feed their share of the rows (below), the file
+# order is what makes their batches together the one device's batch. (With
+# ``shuffle=True`` a seeded ``fit`` on TensorFlow would also repeat one row
+# order every epoch, as lesson 07 shows.)
 
 
 # %%

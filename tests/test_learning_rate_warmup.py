@@ -167,9 +167,12 @@ def test_warmup_that_ends_higher_fails_and_its_numbers_say_what_it_avoided_and_c
 
 
 def test_warmup_verdict_follows_the_final_loss_of_each_pair():
-    """Warmup lower in both pairs: HOLDS; lower against the constant rate only: PARTLY."""
+    """Warmup lower in both pairs: HOLDS; lower against the constant rate only: PARTLY, and its words say so."""
     assert _claims(_summary(warmup_final=0.3, with_decays=False))["warmup_helps_at_high_lr"].verdict is Verdict.HOLDS
-    assert _claims(_summary(warmup_final=0.3))["warmup_helps_at_high_lr"].verdict is Verdict.PARTLY
+    partly = _claims(_summary(warmup_final=0.3))["warmup_helps_at_high_lr"]
+    assert partly.verdict is Verdict.PARTLY
+    assert "ended below the constant rate" in partly.conclusion and "again ended higher" not in partly.conclusion
+    assert "again ended higher" in _claims(_summary())["warmup_helps_at_high_lr"].conclusion
 
 
 @pytest.mark.parametrize(

@@ -329,8 +329,9 @@ def claims(
     pair_words = ""
     if len(pairs) > 1:
         a, b = at(high_lr, pairs[1][0]), at(high_lr, pairs[1][1])
+        ended = "ended lower" if helped[1] else "ended higher" if helped[0] else "again ended higher"
         pair_words = (
-            f" Followed by a cosine decay, warmup {'again ended higher' if not helped[1] else 'ended lower'} in "
+            f" Followed by a cosine decay, warmup {ended} in "
             f"train loss ({a['final train loss']:.3g} vs {b['final train loss']:.3g} without), "
             f"{accuracy_words(a, b)}."
         )
@@ -360,6 +361,14 @@ def claims(
         warmup_words = (
             f"Warmup paid off here: at lr {high_lr:g} {spike}and it ended lower: {after}. Keep warmup_target and "
             "warmup_steps in CosineDecay when your first steps blow up."
+        )
+    elif helped[0]:  # below the constant rate at the end, yet not after a decay
+        warmup_words = (
+            "In your own Keras code start with a constant rate (or a decay) and add a warmup only if the loss "
+            f"jumps or turns NaN in the first steps: here warmup slowed the start. At lr {high_lr:g} {spike}"
+            f"and the warmup cost progress at first, though it ended below the constant rate: {after}. At this rate "
+            f"the loss swings from step to step (the constant run's reached {c['highest loss after warmup window']:.3g} "
+            f"after the window), so one run's last value is a rough read.{jump}"
         )
     else:
         warmup_words = (
