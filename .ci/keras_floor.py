@@ -8,7 +8,7 @@ optimizer file: copies it ALONE into an empty directory, imports it from there (
 trains a tiny seeded model with ``model.fit`` under the twin and under the Keras built-in with the same
 settings, requires the weights to agree within 1e-6, and saves and reloads the twin's model as ``.keras``.
 One line per optimizer. Then it runs the fast tests of LIBRARY_TESTS under that Keras too: the library
-modules that read Keras internals (losses, setup_check, heads, binary_heads, backup) and the porting
+modules that read Keras internals (losses, setup_check, fit_check, heads, binary_heads, backup) and the porting
 lesson's Yogi beside its Keras 2 original. The exit status is non-zero if anything fails. Needs Python 3.11+
 (tomllib), as CI has.
 
@@ -49,6 +49,7 @@ TOLERANCE = 1e-6
 LIBRARY_TESTS = [
     "test_losses.py",
     "test_setup_check.py",
+    "test_fit_check.py",
     "test_heads.py",
     "test_binary_heads.py",
     "test_backup.py",

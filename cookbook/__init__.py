@@ -14,6 +14,8 @@ The public API, in the order a learner meets it:
 >>> model = keras.Sequential([keras.Input((30,)), keras.layers.Dense(16, "relu"), layer])
 >>> model.compile(optimizer=cookbook.optimizers.Adam(), loss=loss)
 >>> cookbook.check_setup(model, split.y_train)  # silent, or a SetupError if head, loss, labels disagree
+>>> cookbook.check_fit(model, split.X_train, split.y_train, validation_split=0.2)  # a frozen shuffle, a sorted split...
+[]
 
 >>> p = model(split.X_test)  # P(malignant), shape (142, 1)
 >>> per_sample = cookbook.losses.binary_crossentropy(split.y_test, p)  # from-scratch keras.losses twins
@@ -49,7 +51,15 @@ from cookbook.datasets import (  # noqa: E402
     load_dataset,
     split_and_standardize,
 )
-from cookbook.errors import BackupMismatch, CookbookError, DataError, HeadConversionError, SetupError  # noqa: E402
+from cookbook.errors import (  # noqa: E402
+    BackupMismatch,
+    CookbookError,
+    DataError,
+    FitError,
+    HeadConversionError,
+    SetupError,
+)
+from cookbook.fit_check import Finding, check_fit  # noqa: E402
 from cookbook.heads import HEAD_RULES, encode_labels, output_head  # noqa: E402
 from cookbook.setup_check import check_setup  # noqa: E402
 from cookbook.shuffling import ReshuffledArrays  # noqa: E402
@@ -63,10 +73,13 @@ __all__ = [
     "BackupMismatch",
     "CookbookError",
     "DataError",
+    "FitError",
+    "Finding",
     "HeadConversionError",
     "ReshuffledArrays",
     "SetupError",
     "Split",
+    "check_fit",
     "check_setup",
     "compare_optimizers",
     "encode_labels",

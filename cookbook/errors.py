@@ -22,6 +22,10 @@ class SetupError(CookbookError):
     """An output layer, loss and labels that do not fit together (see ``cookbook.check_setup``)."""
 
 
+class FitError(CookbookError):
+    """``fit`` arguments whose run cannot mean anything, or that ``cookbook.check_fit`` cannot read."""
+
+
 class HeadConversionError(CookbookError):
     """A model whose last layer is not the head a conversion expects (``cookbook.sigmoid_to_softmax``)."""
 

@@ -17,6 +17,9 @@ module                                lesson   what it does
 ``multilabel_sigmoid``                04       labels derived from Digits, per-label and exact-match
                                                results, what a softmax over labels can reach, claims
 ``wrong_setups``                      05       the cases, what Keras and check_setup do, claims
+``imbalanced_classes``                06       the one-vs-rest labels and stratified validation rows,
+                                               precision/recall/F1 at a threshold, PR-AUC, the best-F1
+                                               threshold, paired bootstrap differences, figure, claims
 ``gradient_descent_variants``         07       synthetic linear data, least squares, update recorder,
                                                the rate grid's validation noise, stability from the
                                                minimum, the rows a seeded fit visits
