@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from _row_orders import recording_model
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
@@ -71,28 +72,6 @@ def forget_tensorflow_seed():
 Y_SORTED = np.r_[np.zeros(212), np.ones(357)].astype("int64")
 
 
-class _RowRecorder(keras.layers.Layer):
-    """Records the first feature of every batch it sees (the row number, with x = arange)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def call(self, x):
-        try:
-            self.seen.extend(int(v) for v in keras.ops.convert_to_numpy(x)[:, 0])
-        except Exception:  # the symbolic call that builds the model has no values
-            pass
-        return x
-
-
-def _recording_model():
-    recorder = _RowRecorder()
-    model = keras.Sequential([keras.Input((1,)), recorder, keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mean_squared_error", run_eagerly=True)
-    return model, recorder
-
-
 # ---------------------------------------------------------------- 1. frozen shuffle
 
 
@@ -100,7 +79,7 @@ def test_seeded_shuffle_repeats_its_order_on_tensorflow_only_and_check_fit_says_
     """8 rows, fit(batch_size=1, epochs=3) after set_random_seed(0): one order 3 times on TF (reported), 3 on JAX."""
     x, y = np.arange(8, dtype="float32")[:, None], np.zeros(8, "float32")
     keras.utils.set_random_seed(0)
-    model, recorder = _recording_model()
+    model, recorder = recording_model()
     findings = check_fit(model, x, y, batch_size=1, epochs=3)
     model.fit(x, y, batch_size=1, epochs=3, verbose=0)
     orders = {tuple(order) for order in np.reshape(recorder.seen, (3, 8)).tolist()}
@@ -116,7 +95,7 @@ def test_seeded_shuffle_repeats_its_order_on_tensorflow_only_and_check_fit_says_
 def test_the_fix_reshuffles_every_epoch_and_check_fit_is_silent():
     """The finding's fix, ReshuffledArrays with shuffle=False, visits 3 orders in 3 epochs on any backend."""
     x, y = np.arange(8, dtype="float32")[:, None], np.zeros(8, "float32")
-    model, recorder = _recording_model()
+    model, recorder = recording_model()
     data = ReshuffledArrays(x, y, batch_size=1, seed=0)
     assert check_fit(model, data, epochs=3, shuffle=False) == []
     model.fit(data, epochs=3, shuffle=False, verbose=0)
@@ -126,7 +105,7 @@ def test_the_fix_reshuffles_every_epoch_and_check_fit_is_silent():
 def test_steps_per_epoch_repeats_the_order_once_the_rows_run_out():
     """4 epochs of 4 steps over 8 one-row batches: 2 passes, reported on TF; 2 epochs of 4 steps: 1 pass."""
     x, y = np.arange(8, dtype="float32")[:, None], np.zeros(8, "float32")
-    model, recorder = _recording_model()
+    model, recorder = recording_model()
     findings = check_fit(model, x, y, batch_size=1, epochs=4, steps_per_epoch=4)
     assert codes(findings) == (["frozen_shuffle"] if ON_TENSORFLOW else [])
     assert check_fit(model, x, y, batch_size=1, epochs=2, steps_per_epoch=4) == []

@@ -2,32 +2,15 @@
 
 from cookbook import ReshuffledArrays
 
-import keras
 import numpy as np
 import pytest
+from _row_orders import recording_model
 
 pytestmark = pytest.mark.backend_agnostic  # runs again under JAX in .ci/run
 
 
-class _Recorder(keras.layers.Layer):
-    """Records the first feature of every batch it sees (the row number, with X = arange)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def call(self, x):
-        try:
-            self.seen.extend(int(v) for v in keras.ops.convert_to_numpy(x)[:, 0])
-        except Exception:  # the symbolic call that builds the model has no values
-            pass
-        return x
-
-
 def _orders(seed, epochs=3, rows=8):
-    recorder = _Recorder()
-    model = keras.Sequential([keras.Input((1,)), recorder, keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mean_squared_error", run_eagerly=True)
+    model, recorder = recording_model()
     X, y = np.arange(rows, dtype="float32")[:, None], np.zeros(rows, "float32")
     model.fit(ReshuffledArrays(X, y, batch_size=1, seed=seed), epochs=epochs, shuffle=False, verbose=0)
     return np.reshape(recorder.seen, (epochs, rows)).tolist()
