@@ -265,9 +265,11 @@ outputs.save_figure(evidence.plot_rates_over_training(rates, chosen, steps_per_e
 # Adagrad sum grows slowly and its rate stays high, up to the start's
 # ceiling; Keras's start of 0.1 sits above most sums here, so it decides
 # most rates and the rare and busy inputs end close together. RMSprop's
-# rates say how small the *recent* gradients are: where it has driven the
-# training loss near 0, they climb back to its ceiling ``lr / sqrt(eps)``
-# for every input, busy or not, and tell nothing about which input is rare.
+# rates say how small the *recent* gradients are: a rarely inked input,
+# whose recent gradients are mostly 0, sits at its ceiling
+# ``lr / sqrt(eps)``, and busy inputs end about ten times lower. So RMSprop
+# also gives rare inputs larger steps, judged by about its last ten steps
+# (``rho=0.9``) rather than by all of training as Adagrad does.
 
 # %%
 outputs.save_figure(evidence.plot_rate_by_activity(chosen, groups), settings, "rate_by_activity")
